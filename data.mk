@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# Configuration, systemd integration and man pages.
+
+# Example configuration, installed under $(sysconfdir)/smallbms.
+smallbmsconfdir = $(sysconfdir)/smallbms
+dist_smallbmsconf_DATA = conf/smallbms.conf
+
+# systemd: the unit is templated with the configured paths.
+systemdsystemunit_DATA = systemd/smallbmsd.service
+sysusersdir = $(SB_SYSUSERSDIR)
+dist_sysusers_DATA = systemd/smallbms.conf
+CLEANFILES += systemd/smallbmsd.service
+EXTRA_DIST += systemd/smallbmsd.service.in
+
+systemd/smallbmsd.service: systemd/smallbmsd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    $(srcdir)/systemd/smallbmsd.service.in >$@
+
+dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
+
+# The man pages must be lint-clean.
+TESTS += tests/man_lint.sh
+dist_noinst_SCRIPTS += tests/man_lint.sh

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: MIT
+# Shared by scripts/demo and scripts/test: install what is missing, then
+# bootstrap, configure and build in ./build (out of tree; idempotent).
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+
+# Debian / Raspberry Pi OS packages needed to build and test.
+PACKAGES="build-essential autoconf automake pkg-config \
+libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
+check jq mandoc clang-format"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		echo "need root to run: $*  (install sudo or run as root)" >&2
+		exit 1
+	fi
+}
+
+install_deps() {
+	missing=""
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed" || missing="$missing $p"
+	done
+	if [ -z "$missing" ]; then
+		say "all build dependencies are installed"
+		return
+	fi
+	say "installing:$missing"
+	as_root apt-get update -q
+	# shellcheck disable=SC2086
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+}
+
+# build [CONFIGURE-ARGS...]: bootstrap and configure once, then make.
+build() {
+	cd "$TOP"
+	if [ ! -x configure ] || [ configure.ac -nt configure ]; then
+		say "bootstrapping autotools"
+		autoreconf -fi
+	fi
+	mkdir -p "$BUILD"
+	cd "$BUILD"
+	if [ ! -f Makefile ] || [ "$TOP/configure" -nt Makefile ]; then
+		say "configuring in $BUILD"
+		"$TOP/configure" "$@"
+	fi
+	say "building"
+	make -j"$(nproc)"
+}

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chain.c - poll every battery of every port from the event loop.
+ *
+ * Each port runs its own little state machine: IDLE until the poll timer
+ * starts a scan, then one request at a time (battery by battery, step by
+ * step) until every battery on the port was asked. Ports are independent:
+ * a silent battery on one adapter never delays another adapter.
+ */
+#include "chain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "transport.h"
+
+#define USEC_PER_MSEC   1000ULL
+#define REQUEST_RETRIES 1
+#define RX_CAP          (2 * DRV_MAX_FRAME)
+
+struct chain_port;
+
+/* Chain-private per-battery data. */
+struct bat_priv {
+	struct bms_reading info; /* results of the "once" steps */
+	uint32_t once_done;      /* bit n: step n succeeded once */
+};
+
+struct chain_port {
+	struct chain *chain;
+	unsigned index;
+	const struct cfg_port *cfg;
+	const struct bms_driver *drv;
+	unsigned baud;
+	uint64_t timeout_us;
+	struct transport *tp;
+	sd_event_source *io;
+	sd_event_source *timer;
+	char last_error[256]; /* to log open errors once */
+
+	unsigned first; /* first battery index */
+	unsigned nbats;
+
+	/* the scan in progress */
+	bool busy;
+	unsigned cur; /* battery, relative to first */
+	unsigned step;
+	unsigned tries;
+	bool failed; /* a required step failed */
+	struct bms_reading pending;
+	uint8_t req[DRV_MAX_FRAME];
+	size_t reqlen;
+	uint8_t rx[RX_CAP];
+	size_t rxlen;
+};
+
+struct chain {
+	sd_event *ev;
+	const struct cfg *cfg;
+	chain_update_fn cb;
+	void *userdata;
+	sd_event_source *tick;
+	uint64_t poll_us;
+	uint64_t stale_us;
+	uint64_t scans;
+	unsigned nports;
+	struct chain_port *ports;
+	unsigned nbats;
+	struct chain_battery *bats;
+	struct bat_priv *priv;
+};
+
+static void port_next_step(struct chain_port *p);
+static void port_send(struct chain_port *p);
+
+static uint64_t now_us(const struct chain *c)
+{
+	uint64_t t = 0;
+	sd_event_now(c->ev, CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static void notify(struct chain *c)
+{
+	if (c->cb)
+		c->cb(c, c->userdata);
+}
+
+static struct chain_battery *cur_bat(struct chain_port *p)
+{
+	return &p->chain->bats[p->first + p->cur];
+}
+
+static struct bat_priv *cur_priv(struct chain_port *p)
+{
+	return &p->chain->priv[p->first + p->cur];
+}
+
+static const struct drv_step *cur_step(const struct chain_port *p)
+{
+	return &p->drv->steps[p->step];
+}
+
+/* --- transport lifetime ------------------------------------------------ */
+
+static void port_close(struct chain_port *p)
+{
+	p->io = sd_event_source_disable_unref(p->io);
+	p->timer = sd_event_source_disable_unref(p->timer);
+	transport_close(p->tp);
+	p->tp = NULL;
+	p->busy = false;
+	p->rxlen = 0;
+}
+
+static int on_readable(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata);
+
+static bool port_open(struct chain_port *p)
+{
+	char err[256] = "";
+	int r;
+
+	p->tp = transport_open(p->cfg->device, p->baud, err, sizeof(err));
+	if (!p->tp) {
+		/* Log a failure once, not at every poll interval. */
+		if (strcmp(err, p->last_error) != 0)
+			log_err("port %s: %s", p->cfg->name, err);
+		snprintf(p->last_error, sizeof(p->last_error), "%s", err);
+		return false;
+	}
+	r = sd_event_add_io(p->chain->ev, &p->io, p->tp->fd, EPOLLIN,
+			    on_readable, p);
+	if (r < 0) {
+		log_err("port %s: cannot watch %s: %s", p->cfg->name,
+			p->tp->path, strerror(-r));
+		port_close(p);
+		return false;
+	}
+	p->last_error[0] = '\0';
+	log_info("port %s: %s open (%s, %u baud, %s)", p->cfg->name,
+		 p->tp->path, p->tp->ops->kind, p->baud, p->drv->name);
+	return true;
+}
+
+/* The device went away (USB unplugged): close now, reopen on a later tick. */
+static void port_lost(struct chain_port *p, const char *why)
+{
+	log_err("port %s: %s: %s; will retry", p->cfg->name,
+		p->tp ? p->tp->path : p->cfg->device, why);
+	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
+	port_close(p);
+}
+
+/* --- the scan state machine ----------------------------------------- */
+
+static void port_scan_done(struct chain_port *p)
+{
+	p->busy = false;
+	p->timer = sd_event_source_disable_unref(p->timer);
+	p->chain->scans++;
+}
+
+static void battery_publish(struct chain_port *p)
+{
+	struct chain_battery *b = cur_bat(p);
+
+	bms_reading_merge(&p->pending, &cur_priv(p)->info);
+	b->reading = p->pending;
+	b->valid = true;
+	b->stale = false;
+	b->last_good_us = now_us(p->chain);
+	notify(p->chain);
+}
+
+static void port_next_battery(struct chain_port *p)
+{
+	if (!p->failed)
+		battery_publish(p);
+	p->cur++;
+	if (p->cur >= p->nbats) {
+		port_scan_done(p);
+		return;
+	}
+	p->failed = false;
+	memset(&p->pending, 0, sizeof(p->pending));
+	p->step = (unsigned)-1;
+	port_next_step(p);
+}
+
+/* Advance to the next step this battery needs; "once" steps that already
+ * succeeded are skipped. */
+static void port_next_step(struct chain_port *p)
+{
+	const struct bat_priv *bp = cur_priv(p);
+
+	for (p->step++; p->step < p->drv->nsteps; p->step++) {
+		if (!cur_step(p)->once || !(bp->once_done & (1u << p->step)))
+			break;
+	}
+	if (p->step >= p->drv->nsteps) {
+		port_next_battery(p);
+		return;
+	}
+	p->tries = 0;
+	port_send(p);
+}
+
+static void port_step_failed(struct chain_port *p)
+{
+	/* An optional (once) step may fail: the battery is still read. */
+	if (!cur_step(p)->once)
+		p->failed = true;
+	if (p->failed) {
+		port_next_battery(p);
+		return;
+	}
+	port_next_step(p);
+}
+
+static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
+{
+	struct bat_priv *bp = cur_priv(p);
+
+	cur_bat(p)->frames_good++;
+	if (cur_step(p)->once) {
+		bms_reading_merge(&bp->info, r);
+		bp->once_done |= 1u << p->step;
+	} else {
+		bms_reading_merge(&p->pending, r);
+	}
+	p->timer = sd_event_source_disable_unref(p->timer);
+	port_next_step(p);
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct chain_port *p = userdata;
+
+	p->timer = sd_event_source_disable_unref(p->timer);
+	if (p->tries < REQUEST_RETRIES) {
+		p->tries++;
+		port_send(p);
+		return 0;
+	}
+	cur_bat(p)->timeouts++;
+	log_debug("port %s: battery %u: no answer to %s", p->cfg->name,
+		  cur_bat(p)->index + 1, cur_step(p)->what);
+	port_step_failed(p);
+	return 0;
+}
+
+static void port_send(struct chain_port *p)
+{
+	struct chain_battery *b = cur_bat(p);
+	uint64_t deadline = now_us(p->chain) + p->timeout_us;
+	ssize_t n;
+	int r;
+
+	p->reqlen = p->drv->build_request(cur_step(p), b->addr, p->req,
+					  sizeof(p->req));
+	/* Whatever is still in the buffer is the late answer to an earlier
+	 * request: it must not be taken for the answer to this one. */
+	transport_flush(p->tp);
+	p->rxlen = 0;
+	n = transport_write(p->tp, p->req, p->reqlen);
+	if (n < 0 && errno != EAGAIN) {
+		port_lost(p, strerror(errno));
+		return;
+	}
+	/* A short write leaves a partial request on the line: the battery will
+	 * not answer and the timeout below retries it. */
+	p->timer = sd_event_source_disable_unref(p->timer);
+	r = sd_event_add_time(p->chain->ev, &p->timer, CLOCK_MONOTONIC,
+			      deadline, 1000, on_timeout, p);
+	if (r < 0) {
+		log_err("port %s: cannot arm timer: %s", p->cfg->name,
+			strerror(-r));
+		port_lost(p, "timer");
+	}
+}
+
+/* Is the frame at buf the echo of our own request (RS485 half duplex)? */
+static bool is_echo(const struct chain_port *p, const uint8_t *f, size_t n)
+{
+	return n == p->reqlen && memcmp(f, p->req, n) == 0;
+}
+
+/* Consume complete frames from the receive buffer. Returns true when the
+ * current step got its answer (the state machine moved on). */
+static bool port_process(struct chain_port *p)
+{
+	struct bms_reading r;
+	size_t skip, flen;
+	enum drv_decode d;
+
+	while (p->rxlen > 0) {
+		if (p->drv->scan(p->rx, p->rxlen, &skip, &flen) ==
+		    DRV_SCAN_NEED_MORE) {
+			memmove(p->rx, p->rx + skip, p->rxlen - skip);
+			p->rxlen -= skip;
+			return false;
+		}
+		if (is_echo(p, p->rx + skip, flen)) {
+			skip += flen;
+			memmove(p->rx, p->rx + skip, p->rxlen - skip);
+			p->rxlen -= skip;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		d = p->drv->decode(cur_step(p), cur_bat(p)->addr, p->rx + skip,
+				   flen, &r);
+		if (d == DRV_OK) {
+			p->rxlen = 0;
+			port_step_ok(p, &r);
+			return true;
+		}
+		if (d == DRV_ERR_FRAME || d == DRV_ERR_STATUS) {
+			cur_bat(p)->frames_bad++;
+			log_debug("port %s: battery %u: %s frame dropped",
+				  p->cfg->name, cur_bat(p)->index + 1,
+				  d == DRV_ERR_FRAME ? "malformed" : "error");
+		}
+		/* Resynchronise: drop one byte of a bad frame (the next frame
+		 * start may be inside it), all of a well-formed stray one. */
+		skip += d == DRV_ERR_UNEXPECTED ? flen : 1;
+		memmove(p->rx, p->rx + skip, p->rxlen - skip);
+		p->rxlen -= skip;
+	}
+	return false;
+}
+
+static int on_readable(sd_event_source *s, int fd, uint32_t revents,
+		       void *userdata)
+{
+	struct chain_port *p = userdata;
+	ssize_t n;
+
+	if (p->rxlen == sizeof(p->rx))
+		p->rxlen = 0; /* a flood of garbage: start over */
+	n = transport_read(p->tp, p->rx + p->rxlen, sizeof(p->rx) - p->rxlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		port_lost(p, n == 0 ? "device closed" : strerror(errno));
+		return 0;
+	}
+	if (!p->busy)
+		return 0; /* nothing asked: noise or a very late answer */
+	p->rxlen += (size_t)n;
+	port_process(p);
+	return 0;
+}
+
+static void port_start_scan(struct chain_port *p)
+{
+	if (p->busy)
+		return; /* previous scan still running: it is slow, skip */
+	if (!p->tp && !port_open(p))
+		return;
+	p->busy = true;
+	p->cur = 0;
+	p->failed = false;
+	memset(&p->pending, 0, sizeof(p->pending));
+	p->step = (unsigned)-1;
+	port_next_step(p);
+}
+
+/* --- the poll tick ---------------------------------------------------- */
+
+static void update_stale(struct chain *c)
+{
+	uint64_t now = now_us(c);
+	bool changed = false;
+
+	for (unsigned i = 0; i < c->nbats; i++) {
+		struct chain_battery *b = &c->bats[i];
+		bool stale = !b->valid || now - b->last_good_us > c->stale_us;
+		if (stale != b->stale) {
+			if (stale && b->valid)
+				log_warn(
+					"battery %u: no valid data for %llu "
+					"ms: stale",
+					i + 1,
+					(unsigned long long)((now -
+							      b->last_good_us) /
+							     USEC_PER_MSEC));
+			b->stale = stale;
+			changed = true;
+		}
+	}
+	if (changed)
+		notify(c);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct chain *c = userdata;
+	uint64_t next = usec + c->poll_us;
+
+	/* After a long stall, do not fire a burst of missed ticks. */
+	if (next < now_us(c))
+		next = now_us(c) + c->poll_us;
+	sd_event_source_set_time(s, next);
+	update_stale(c);
+	for (unsigned i = 0; i < c->nports; i++)
+		port_start_scan(&c->ports[i]);
+	return 0;
+}
+
+/* --- construction ----------------------------------------------------- */
+
+static unsigned port_default_addr(const struct bms_driver *drv)
+{
+	return drv->addressed ? 1 : 0;
+}
+
+static int port_init(struct chain *c, unsigned i, char *err, size_t errlen)
+{
+	struct chain_port *p = &c->ports[i];
+	const struct cfg_port *cp = &c->cfg->ports[i];
+
+	p->chain = c;
+	p->index = i;
+	p->cfg = cp;
+	p->drv = drv_find(cp->protocol);
+	if (!p->drv) {
+		snprintf(err, errlen, "port %s: unknown protocol '%s'",
+			 cp->name, cp->protocol);
+		return -1;
+	}
+	p->baud = cp->baud ? cp->baud : p->drv->default_baud;
+	p->timeout_us =
+		(cp->timeout_ms ? cp->timeout_ms : p->drv->default_timeout_ms) *
+		USEC_PER_MSEC;
+	p->first = c->nbats;
+	p->nbats = cp->naddrs ? cp->naddrs : 1;
+	for (unsigned k = 0; k < p->nbats; k++) {
+		struct chain_battery *b = &c->bats[c->nbats];
+		b->index = c->nbats++;
+		b->port = i;
+		b->addr = cp->naddrs ? cp->addrs[k] : port_default_addr(p->drv);
+		b->stale = true;
+	}
+	return 0;
+}
+
+static unsigned count_batteries(const struct cfg *cfg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < cfg->nports; i++)
+		n += cfg->ports[i].naddrs ? cfg->ports[i].naddrs : 1;
+	return n;
+}
+
+struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
+			void *userdata, char *err, size_t errlen)
+{
+	struct chain *c = calloc(1, sizeof(*c));
+	unsigned nb = count_batteries(cfg);
+	int r;
+
+	if (!c)
+		goto oom;
+	c->ev = ev;
+	c->cfg = cfg;
+	c->cb = cb;
+	c->userdata = userdata;
+	c->poll_us = cfg->poll_interval_ms * USEC_PER_MSEC;
+	c->stale_us = cfg->stale_after_ms * USEC_PER_MSEC;
+	c->nports = cfg->nports;
+	c->ports = calloc(cfg->nports ? cfg->nports : 1, sizeof(*c->ports));
+	c->bats = calloc(nb ? nb : 1, sizeof(*c->bats));
+	c->priv = calloc(nb ? nb : 1, sizeof(*c->priv));
+	if (!c->ports || !c->bats || !c->priv)
+		goto oom;
+	for (unsigned i = 0; i < cfg->nports; i++) {
+		if (port_init(c, i, err, errlen) < 0) {
+			chain_free(c);
+			return NULL;
+		}
+	}
+	/* First tick now: the first scan starts as soon as the loop runs. */
+	r = sd_event_add_time(ev, &c->tick, CLOCK_MONOTONIC, now_us(c), 1000,
+			      on_tick, c);
+	if (r < 0 || sd_event_source_set_enabled(c->tick, SD_EVENT_ON) < 0) {
+		snprintf(err, errlen, "cannot add poll timer: %s",
+			 strerror(-r));
+		chain_free(c);
+		return NULL;
+	}
+	return c;
+oom:
+	snprintf(err, errlen, "out of memory");
+	chain_free(c);
+	return NULL;
+}
+
+void chain_free(struct chain *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; c->ports && i < c->nports; i++)
+		port_close(&c->ports[i]);
+	sd_event_source_disable_unref(c->tick);
+	free(c->ports);
+	free(c->bats);
+	free(c->priv);
+	free(c);
+}
+
+unsigned chain_count(const struct chain *c)
+{
+	return c->nbats;
+}
+
+const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
+{
+	return i < c->nbats ? &c->bats[i] : NULL;
+}
+
+const char *chain_port_name(const struct chain *c, unsigned port)
+{
+	return c->ports[port].cfg->name;
+}
+
+const char *chain_port_device(const struct chain *c, unsigned port)
+{
+	return c->ports[port].cfg->device;
+}
+
+const char *chain_protocol(const struct chain *c, unsigned port)
+{
+	return c->ports[port].drv->name;
+}
+
+uint64_t chain_scans(const struct chain *c)
+{
+	return c->scans;
+}

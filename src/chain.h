@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chain.h - the battery chain: every configured port, its transport, its
+ * protocol driver and the batteries on it, polled from the event loop.
+ *
+ * Per port there is at most one outstanding request. A request that gets no
+ * valid answer within the timeout is retried once; garbage is skipped up to
+ * the next frame start; the RS485 echo of our own request is discarded. A
+ * battery's reading is published only when every step of a poll succeeded,
+ * so downstream code never sees a half-updated battery.
+ */
+#ifndef SMALLBMS_CHAIN_H
+#define SMALLBMS_CHAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "cfg.h"
+#include "driver.h"
+#include "reading.h"
+
+struct chain_battery {
+	unsigned index; /* 0-based, in configuration order */
+	unsigned port;  /* index into the configured ports */
+	unsigned addr;
+	bool valid;                 /* has had a complete reading */
+	bool stale;                 /* no complete reading for stale_after */
+	uint64_t last_good_us;      /* monotonic time of the last reading */
+	struct bms_reading reading; /* the last complete reading */
+	unsigned long frames_good;
+	unsigned long frames_bad;
+	unsigned long timeouts;
+};
+
+struct chain;
+
+/* Called after any battery's reading or stale flag changed. */
+typedef void (*chain_update_fn)(struct chain *c, void *userdata);
+
+/*
+ * Open every configured port and start polling on ev. Ports that cannot be
+ * opened now are retried every poll interval (an adapter may be plugged in
+ * later); their batteries stay stale. Returns NULL only on bad arguments or
+ * memory exhaustion, with a message in err.
+ */
+struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
+			void *userdata, char *err, size_t errlen);
+void chain_free(struct chain *c);
+
+unsigned chain_count(const struct chain *c);
+const struct chain_battery *chain_battery(const struct chain *c, unsigned i);
+const char *chain_port_name(const struct chain *c, unsigned port);
+const char *chain_port_device(const struct chain *c, unsigned port);
+const char *chain_protocol(const struct chain *c, unsigned port);
+/* Completed port scans since start (progress proof for the watchdog). */
+uint64_t chain_scans(const struct chain *c);
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * driver.h - the interface between the chain scheduler and a protocol.
+ *
+ * A driver is a table of pure functions over byte buffers: it builds the
+ * requests of one poll, finds frames in received bytes and decodes them.
+ * It never does I/O and never keeps state, so it can be unit-tested and
+ * fuzzed on its own. The chain (chain.c) owns timing and transports.
+ */
+#ifndef SMALLBMS_DRIVER_H
+#define SMALLBMS_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reading.h"
+
+#define DRV_MAX_FRAME 1024
+
+enum drv_scan {
+	DRV_SCAN_NEED_MORE, /* no complete frame yet (after *skip bytes) */
+	DRV_SCAN_FRAME,     /* a candidate frame at *skip, *len bytes */
+};
+
+enum drv_decode {
+	DRV_OK = 0,              /* decoded into the reading */
+	DRV_ERR_FRAME = -1,      /* malformed: framing, length or checksum */
+	DRV_ERR_STATUS = -2,     /* well-formed, but the battery said error */
+	DRV_ERR_UNEXPECTED = -3, /* well-formed, but not an answer to this */
+};
+
+/* One request of a poll. "once" requests (model, serial) are repeated
+ * only until they succeed once. */
+struct drv_step {
+	uint8_t id;
+	bool once;
+	const char *what;
+};
+
+struct bms_driver {
+	const char *name;
+	unsigned default_baud;
+	unsigned default_timeout_ms;
+	bool addressed; /* several batteries per port */
+	const struct drv_step *steps;
+	unsigned nsteps;
+
+	/* Request for step into buf (cap bytes); returns length, 0 on error. */
+	size_t (*build_request)(const struct drv_step *step, unsigned addr,
+				uint8_t *buf, size_t cap);
+	/* Find the next candidate frame: bytes before *skip are garbage. */
+	enum drv_scan (*scan)(const uint8_t *buf, size_t len, size_t *skip,
+			      size_t *flen);
+	/* Decode a candidate frame as the answer to step for addr. */
+	enum drv_decode (*decode)(const struct drv_step *step, unsigned addr,
+				  const uint8_t *frame, size_t len,
+				  struct bms_reading *out);
+};
+
+/* Lookup by configuration name ("jbd", ...); NULL if unknown. */
+const struct bms_driver *drv_find(const char *name);
+/* Comma-separated list of known names, for error messages. */
+const char *drv_names(void);
+
+#endif

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+noinst_LIBRARIES += src/libsmallbms.a
+src_libsmallbms_a_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+src_libsmallbms_a_SOURCES = \
+	src/reading.c src/reading.h \
+	src/driver.c src/driver.h \
+	src/jbd.c src/jbd.h \
+	src/transport.c src/transport.h \
+	src/transport_tty.c src/transport_sp.c \
+	src/cfg.c src/cfg.h \
+	src/log.c src/log.h \
+	src/chain.c src/chain.h \
+	src/bank.c src/bank.h \
+	src/status.c src/status.h \
+	src/ctl.c src/ctl.h \
+	src/daemon.c src/daemon.h
+
+sbin_PROGRAMS += src/smallbmsd
+src_smallbmsd_SOURCES = src/smallbmsd.c
+src_smallbmsd_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+src_smallbmsd_LDADD = src/libsmallbms.a $(DEP_LIBS)
+
+bin_PROGRAMS += src/smallbmsctl
+src_smallbmsctl_SOURCES = src/smallbmsctl.c
+src_smallbmsctl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+src_smallbmsctl_LDADD = src/libsmallbms.a $(DEP_LIBS)

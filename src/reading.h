@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reading.h - one battery's decoded data, independent of the protocol.
+ *
+ * Every protocol codec fills a struct bms_reading; everything downstream
+ * (chain, bank, guard, monitor, status) only ever sees this structure.
+ * Units: volts, amperes (positive = charging), ampere-hours, degrees
+ * Celsius, percent.
+ */
+#ifndef SMALLBMS_READING_H
+#define SMALLBMS_READING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BMS_MAX_CELLS 32
+#define BMS_MAX_TEMPS 8
+#define BMS_TEXT_LEN  40
+
+/* The battery's own protection state, normalised across protocols. */
+enum bms_protection {
+	BMS_PROT_CELL_OV = 1u << 0, /* cell over-voltage */
+	BMS_PROT_CELL_UV = 1u << 1, /* cell under-voltage */
+	BMS_PROT_PACK_OV = 1u << 2, /* pack over-voltage */
+	BMS_PROT_PACK_UV = 1u << 3, /* pack under-voltage */
+	BMS_PROT_CHG_OT = 1u << 4,  /* charge over-temperature */
+	BMS_PROT_CHG_UT = 1u << 5,  /* charge under-temperature */
+	BMS_PROT_DSG_OT = 1u << 6,  /* discharge over-temperature */
+	BMS_PROT_DSG_UT = 1u << 7,  /* discharge under-temperature */
+	BMS_PROT_CHG_OC = 1u << 8,  /* charge over-current */
+	BMS_PROT_DSG_OC = 1u << 9,  /* discharge over-current */
+	BMS_PROT_SHORT = 1u << 10,  /* short circuit */
+	BMS_PROT_AFE = 1u << 11,    /* front-end IC error */
+	BMS_PROT_LOCK = 1u << 12,   /* MOSFETs locked by software */
+};
+#define BMS_PROT_COUNT 13
+
+/* Protections that forbid charging / discharging. */
+#define BMS_PROT_CHARGE_MASK                                                   \
+	(BMS_PROT_CELL_OV | BMS_PROT_PACK_OV | BMS_PROT_CHG_OT |               \
+	 BMS_PROT_CHG_UT | BMS_PROT_CHG_OC | BMS_PROT_SHORT | BMS_PROT_AFE |   \
+	 BMS_PROT_LOCK)
+#define BMS_PROT_DISCHARGE_MASK                                                \
+	(BMS_PROT_CELL_UV | BMS_PROT_PACK_UV | BMS_PROT_DSG_OT |               \
+	 BMS_PROT_DSG_UT | BMS_PROT_DSG_OC | BMS_PROT_SHORT | BMS_PROT_AFE |   \
+	 BMS_PROT_LOCK)
+
+/* Which parts of the reading are present (a codec sets what it decoded). */
+enum bms_have {
+	BMS_HAVE_BASIC = 1u << 0,    /* voltage, current, capacity, soc, fets */
+	BMS_HAVE_CELLS = 1u << 1,    /* cell_v[] */
+	BMS_HAVE_TEMPS = 1u << 2,    /* temp_c[] */
+	BMS_HAVE_MODEL = 1u << 3,    /* model */
+	BMS_HAVE_SERIAL = 1u << 4,   /* serial */
+	BMS_HAVE_FIRMWARE = 1u << 5, /* firmware */
+	BMS_HAVE_PROTECTION = 1u << 6, /* protection, fets */
+};
+
+struct bms_reading {
+	uint32_t have;       /* enum bms_have */
+	double voltage;      /* V */
+	double current;      /* A, positive = charging */
+	double remaining_ah; /* Ah */
+	double nominal_ah;   /* Ah */
+	double soc;          /* %, as the battery reports it */
+	int cycles;
+	unsigned ncells;
+	double cell_v[BMS_MAX_CELLS]; /* V */
+	unsigned ntemps;
+	double temp_c[BMS_MAX_TEMPS]; /* degrees C */
+	uint32_t protection;          /* enum bms_protection */
+	uint32_t protection_raw;      /* protocol's own word, for display */
+	uint32_t balancing;           /* bit n: cell n+1 is being balanced */
+	bool charge_fet;
+	bool discharge_fet;
+	char manufactured[11]; /* YYYY-MM-DD or "" */
+	char model[BMS_TEXT_LEN];
+	char serial[BMS_TEXT_LEN];
+	char firmware[BMS_TEXT_LEN];
+};
+
+/* Stable token for one protection bit ("cell_overvoltage", ...), or NULL. */
+const char *bms_protection_name(uint32_t bit);
+
+/* Merge the parts of src that it has into dst. */
+void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src);
+
+#endif

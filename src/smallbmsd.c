@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * smallbmsd - battery-management daemon: reads a chain of BMS batteries and
+ * decides whether the bank may charge and discharge.
+ */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/smallbms/smallbms.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: smallbmsd [OPTION]...\n"
+		"Battery-management daemon for BMS batteries on serial lines.\n"
+		"\n"
+		"  -c, --config=FILE    configuration file (default %s)\n"
+		"  -t, --check-config   validate the configuration and exit\n"
+		"  -n, --dry-run        compute outputs but never drive them\n"
+		"  -d, --debug          log debug messages\n"
+		"  -h, --help           show this help and exit\n"
+		"  -V, --version        show the version and exit\n"
+		"\n"
+		"Runs in the foreground; logs to the journal under systemd,\n"
+		"otherwise to standard error. See smallbmsd(8).\n",
+		DEFAULT_CONFIG);
+}
+
+struct options {
+	const char *config;
+	bool check_only;
+	bool dry_run;
+	bool debug;
+};
+
+/* Returns -1 to continue, otherwise the exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 't'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->config = DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:tndhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 't':
+			o->check_only = true;
+			break;
+		case 'n':
+			o->dry_run = true;
+			break;
+		case 'd':
+			o->debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("smallbmsd %s\n", PACKAGE_VERSION);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "smallbmsd: unexpected argument '%s'\n",
+			argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cfg cfg;
+	struct options opt = {0};
+	struct daemon d;
+	char err[512];
+	int r;
+
+	r = parse_options(argc, argv, &opt);
+	if (r >= 0)
+		return r;
+	log_init("smallbmsd", LOG_INFO);
+	if (cfg_load(&cfg, opt.config, stderr) != 0) {
+		fprintf(stderr, "smallbmsd: %s: configuration is not valid\n",
+			opt.config);
+		return EXIT_FAILURE;
+	}
+	if (opt.check_only) {
+		printf("%s: configuration is valid\n", opt.config);
+		return EXIT_SUCCESS;
+	}
+	cfg.dry_run = cfg.dry_run || opt.dry_run;
+	log_set_max_priority(opt.debug ? LOG_DEBUG : cfg.log_level);
+	if (daemon_init(&d, &cfg, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		daemon_fini(&d);
+		return EXIT_FAILURE;
+	}
+	r = daemon_run(&d);
+	daemon_fini(&d);
+	log_notice("stopped");
+	return r;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.c - JSON views for the control socket.
+ *
+ * Unknown values are JSON null, never 0: a script must be able to tell
+ * "0 A" from "no data". Numbers are rounded to the resolution the
+ * protocols carry, so 58.88 is not sent as 58.880000000000003.
+ */
+#include "status.h"
+
+#include <math.h>
+
+static json_t *num(double v, int decimals)
+{
+	double scale = pow(10.0, decimals);
+
+	if (!isfinite(v))
+		return json_null();
+	return json_real(round(v * scale) / scale);
+}
+
+static json_t *where(struct bank_where w, const char *what)
+{
+	if (w.battery == 0)
+		return json_null();
+	return json_pack("{s:I,s:I}", "battery", (json_int_t)w.battery, what,
+			 (json_int_t)w.index);
+}
+
+static json_t *protection_list(uint32_t flags)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < BMS_PROT_COUNT; i++) {
+		const char *name = bms_protection_name(1u << i);
+		if ((flags & (1u << i)) && name)
+			json_array_append_new(a, json_string(name));
+	}
+	return a;
+}
+
+json_t *status_json(const struct bank *b, bool allowed_to_charge,
+		    bool allowed_to_discharge)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("status"));
+	json_object_set_new(o, "voltage", num(b->voltage, 3));
+	json_object_set_new(o, "current", num(b->current, 3));
+	json_object_set_new(o, "power", num(b->power, 1));
+	json_object_set_new(o, "soc", num(b->soc, 1));
+	json_object_set_new(o, "remaining_ah", num(b->remaining_ah, 3));
+	json_object_set_new(o, "nominal_ah", num(b->nominal_ah, 3));
+	json_object_set_new(o, "batteries", json_integer(b->nbatteries));
+	json_object_set_new(o, "series", json_integer(b->series));
+	json_object_set_new(o, "parallel", json_integer(b->parallel));
+	json_object_set_new(o, "cells", json_integer(b->ncells));
+	json_object_set_new(o, "min_cell_voltage", num(b->min_cell_v, 3));
+	json_object_set_new(o, "max_cell_voltage", num(b->max_cell_v, 3));
+	json_object_set_new(o, "min_cell_at", where(b->min_cell, "cell"));
+	json_object_set_new(o, "max_cell_at", where(b->max_cell, "cell"));
+	json_object_set_new(o, "min_temperature", num(b->min_temp, 1));
+	json_object_set_new(o, "max_temperature", num(b->max_temp, 1));
+	json_object_set_new(o, "min_temperature_at",
+			    where(b->min_temp_at, "sensor"));
+	json_object_set_new(o, "max_temperature_at",
+			    where(b->max_temp_at, "sensor"));
+	json_object_set_new(o, "protection", protection_list(b->protection));
+	json_object_set_new(o, "allowed_to_charge",
+			    json_boolean(allowed_to_charge));
+	json_object_set_new(o, "allowed_to_discharge",
+			    json_boolean(allowed_to_discharge));
+	json_object_set_new(o, "stale", json_boolean(b->stale));
+	return o;
+}
+
+static json_t *num_array(const double *v, unsigned n, int decimals)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, num(v[i], decimals));
+	return a;
+}
+
+static json_t *balancing_list(uint32_t bits, unsigned ncells)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < ncells && i < 32; i++) {
+		if (bits & (1u << i))
+			json_array_append_new(a, json_integer(i + 1));
+	}
+	return a;
+}
+
+static json_t *text_or_null(const char *s, bool have)
+{
+	return have && s[0] ? json_string(s) : json_null();
+}
+
+/* The measured values; all null until the battery was read once. */
+static void battery_values(json_t *o, const struct chain_battery *b)
+{
+	const struct bms_reading *r = &b->reading;
+	bool basic = b->valid && (r->have & BMS_HAVE_BASIC);
+
+	json_object_set_new(o, "voltage",
+			    basic ? num(r->voltage, 3) : json_null());
+	json_object_set_new(o, "current",
+			    basic ? num(r->current, 3) : json_null());
+	json_object_set_new(o, "soc", basic ? num(r->soc, 1) : json_null());
+	json_object_set_new(o, "remaining_ah",
+			    basic ? num(r->remaining_ah, 3) : json_null());
+	json_object_set_new(o, "nominal_ah",
+			    basic ? num(r->nominal_ah, 3) : json_null());
+	json_object_set_new(o, "cycles",
+			    basic ? json_integer(r->cycles) : json_null());
+	json_object_set_new(o, "cells", num_array(r->cell_v, r->ncells, 3));
+	json_object_set_new(o, "temperatures",
+			    num_array(r->temp_c, r->ntemps, 1));
+	json_object_set_new(o, "protection", protection_list(r->protection));
+	json_object_set_new(o, "protection_raw",
+			    json_integer(r->protection_raw));
+	json_object_set_new(o, "balancing",
+			    balancing_list(r->balancing, r->ncells));
+	json_object_set_new(o, "charge_fet", json_boolean(r->charge_fet));
+	json_object_set_new(o, "discharge_fet", json_boolean(r->discharge_fet));
+}
+
+json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us)
+{
+	const struct chain_battery *b = chain_battery(c, i);
+	const struct bms_reading *r;
+	json_t *o;
+
+	if (!b)
+		return NULL;
+	r = &b->reading;
+	o = json_object();
+	json_object_set_new(o, "index", json_integer(b->index + 1));
+	json_object_set_new(o, "protocol",
+			    json_string(chain_protocol(c, b->port)));
+	json_object_set_new(o, "port",
+			    json_string(chain_port_name(c, b->port)));
+	json_object_set_new(o, "device",
+			    json_string(chain_port_device(c, b->port)));
+	json_object_set_new(o, "address", json_integer(b->addr));
+	json_object_set_new(o, "model",
+			    text_or_null(r->model, r->have & BMS_HAVE_MODEL));
+	json_object_set_new(o, "serial",
+			    text_or_null(r->serial, r->have & BMS_HAVE_SERIAL));
+	json_object_set_new(
+		o, "firmware",
+		text_or_null(r->firmware, r->have & BMS_HAVE_FIRMWARE));
+	json_object_set_new(o, "manufactured",
+			    text_or_null(r->manufactured, b->valid));
+	battery_values(o, b);
+	json_object_set_new(o, "valid", json_boolean(b->valid));
+	json_object_set_new(o, "stale", json_boolean(b->stale));
+	json_object_set_new(
+		o, "age",
+		b->valid ? num((double)(now_us - b->last_good_us) / 1e6, 1)
+			 : json_null());
+	json_object_set_new(o, "frames_good", json_integer(b->frames_good));
+	json_object_set_new(o, "frames_bad", json_integer(b->frames_bad));
+	json_object_set_new(o, "timeouts", json_integer(b->timeouts));
+	return o;
+}
+
+json_t *status_batteries_json(const struct chain *c, uint64_t now_us)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < chain_count(c); i++)
+		json_array_append_new(a, status_battery_json(c, i, now_us));
+	return json_pack("{s:s,s:o}", "type", "batteries", "batteries", a);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.h - JSON views of the bank and its batteries for the control
+ * socket. The key names here are an API: scripts rely on them. Keys are
+ * added, never renamed or removed.
+ */
+#ifndef SMALLBMS_STATUS_H
+#define SMALLBMS_STATUS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bank.h"
+#include "chain.h"
+
+/* {"type":"status", voltage, current, power, soc, batteries, ...} */
+json_t *status_json(const struct bank *b, bool allowed_to_charge,
+		    bool allowed_to_discharge);
+
+/* One battery object (keys fixed: index, protocol, port, address, ...). */
+json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us);
+
+/* {"type":"batteries","batteries":[...]} */
+json_t *status_batteries_json(const struct chain *c, uint64_t now_us);
+
+#endif

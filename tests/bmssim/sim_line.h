@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_line.h - one simulated line: a link, a protocol responder and the
+ * batteries behind it.
+ *
+ * The line glues the three together and applies each battery's
+ * communication faults to the responder's answers, the same way for every
+ * protocol: silent (drop), garbage (random bytes instead), corrupt (the
+ * protocol spoils its checksum) and delay (answers are queued and sent
+ * later, in real time). Randomness comes from a seeded generator, so a run
+ * with the same --seed sends the same noise.
+ */
+#ifndef BMSSIM_SIM_LINE_H
+#define BMSSIM_SIM_LINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "sim_link.h"
+#include "sim_model.h"
+#include "sim_proto.h"
+
+struct sim_line;
+
+struct sim_line_hooks {
+	/* Bring every model up to the current simulated time. */
+	void (*sync)(void *ctx);
+	/* Something visible in the state file changed (an answer went out). */
+	void (*changed)(void *ctx);
+	void *ctx;
+};
+
+struct sim_line_cfg {
+	unsigned number; /* 1-based, for messages */
+	const struct sim_proto_ops *proto;
+	struct sim_battery **bats; /* owned by the caller */
+	unsigned nbats;
+	uint64_t seed;
+	bool verbose; /* log traffic to stderr */
+	struct sim_line_hooks hooks;
+};
+
+/* Takes ownership of link (closed by sim_line_free, also on failure). */
+struct sim_line *sim_line_new(const struct sim_line_cfg *cfg,
+			      struct sim_link *link);
+int sim_line_start(struct sim_line *l, sd_event *ev);
+const struct sim_link *sim_line_link(const struct sim_line *l);
+void sim_line_free(struct sim_line *l);
+
+/* xorshift64*: small, seedable, the same everywhere (not libc rand()). */
+uint64_t sim_rand_next(uint64_t *state);
+uint64_t sim_rand_seed(uint64_t seed);
+
+#endif

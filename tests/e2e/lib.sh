@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the end-to-end tests: start the simulator and the
+# daemon unprivileged in a temporary directory, wait for readiness by
+# polling with a deadline (never a fixed sleep), assert through smallbmsctl.
+set -eu
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+SIM="$top_builddir/tests/bmssim/bmssim"
+DAEMON="$top_builddir/src/smallbmsd"
+CTL="$top_builddir/src/smallbmsctl"
+T=$(mktemp -d "${TMPDIR:-/tmp}/smallbms-e2e.XXXXXX")
+SOCK="$T/run/smallbms.sock"
+PIDS=""
+
+cleanup() {
+	status=$?
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	if [ "$status" -ne 0 ]; then
+		echo "--- daemon log"; cat "$T/daemon.log" 2>/dev/null || true
+		echo "--- simulator log"; cat "$T/sim.err" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+	exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+
+# wait_until SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds.
+wait_until() {
+	deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# start_sim ARGS...: run bmssim, wait for READY, set SIM_PTY (first pty).
+start_sim() {
+	"$SIM" --state-file "$T/sim.json" "$@" >"$T/sim.out" 2>"$T/sim.err" &
+	PIDS="$PIDS $!"
+	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
+	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
+	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	[ -n "$SIM_PTY" ] || fail "simulator printed no PTY"
+}
+
+# write_config [GENERAL-LINES]: one JBD port per simulator pty.
+write_config() {
+	mkdir -p "$T/run" "$T/state"
+	{
+		echo "[general]"
+		echo "socket = $SOCK"
+		echo "state_dir = $T/state"
+		echo "poll_interval = 250ms"
+		echo "dry_run = yes"
+		for l in "$@"; do echo "$l"; done
+		i=0
+		for p in $SIM_PTYS; do
+			i=$((i + 1))
+			echo "[port b$i]"
+			echo "device = $p"
+			echo "protocol = jbd"
+		done
+	} >"$T/smallbms.conf"
+}
+
+ctl() { "$CTL" --socket "$SOCK" "$@"; }
+
+start_daemon() {
+	"$DAEMON" -c "$T/smallbms.conf" "$@" >"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	PIDS="$PIDS $DAEMON_PID"
+	wait_until 10 ctl status --json || fail "daemon did not answer"
+}
+
+# status_is JQ-EXPR: true when `smallbmsctl status --json` satisfies it.
+status_is() { ctl status --json | jq -e "$1" >/dev/null; }
+battery_is() { n=$1; shift; ctl battery "$n" --json | jq -e "$1" >/dev/null; }
+sim_is() { jq -e "$1" "$T/sim.json" >/dev/null; }
+
+# expect_status SECONDS JQ-EXPR [what]
+expect_status() {
+	wait_until "$1" status_is "$2" || {
+		ctl status --json >&2 || true
+		fail "${3:-status never satisfied: $2}"
+	}
+	note "ok: ${3:-$2}"
+}

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+# Unit tests: one Check program per module (tests/unit/test_MODULE.c).
+UNIT_TESTS = \
+	tests/unit/test_jbd \
+	tests/unit/test_cfg \
+	tests/unit/test_transport \
+	tests/unit/test_bank \
+	tests/unit/test_chain \
+	tests/unit/test_ctl
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) \
+	-DTEST_DATA_DIR='"$(abs_top_srcdir)/tests/data"'
+UNIT_LDADD = src/libsmallbms.a $(DEP_LIBS) $(CHECK_LIBS)
+
+tests_unit_test_jbd_SOURCES = tests/unit/test_jbd.c tests/unit/vectors.c tests/unit/vectors.h
+tests_unit_test_jbd_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_jbd_LDADD = $(UNIT_LDADD)
+tests_unit_test_cfg_SOURCES = tests/unit/test_cfg.c
+tests_unit_test_cfg_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cfg_LDADD = $(UNIT_LDADD)
+tests_unit_test_transport_SOURCES = tests/unit/test_transport.c
+tests_unit_test_transport_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transport_LDADD = $(UNIT_LDADD)
+tests_unit_test_bank_SOURCES = tests/unit/test_bank.c
+tests_unit_test_bank_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_bank_LDADD = $(UNIT_LDADD)
+tests_unit_test_chain_SOURCES = tests/unit/test_chain.c
+tests_unit_test_chain_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_chain_LDADD = $(UNIT_LDADD)
+tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
+tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
+
+# End-to-end: shell scripts driving bmssim + smallbmsd, asserting through
+# smallbmsctl. They need the programs built (check_PROGRAMS / bin).
+E2E_TESTS = \
+	tests/e2e/status.sh \
+	tests/e2e/stale.sh \
+	tests/e2e/config_errors.sh
+TESTS += $(E2E_TESTS)
+dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
+EXTRA_DIST += tests/data

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for bank.c: aggregation over the chain's batteries. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "bank.h"
+
+#define EPS 1e-9
+
+static struct bms_reading batt(double v, double i, double rem, double nom,
+			       unsigned ncells, double cell0)
+{
+	struct bms_reading r = {0};
+
+	r.have = BMS_HAVE_BASIC | BMS_HAVE_CELLS;
+	r.voltage = v;
+	r.current = i;
+	r.remaining_ah = rem;
+	r.nominal_ah = nom;
+	r.ncells = ncells;
+	for (unsigned k = 0; k < ncells; k++)
+		r.cell_v[k] = cell0 + 0.001 * k;
+	r.charge_fet = r.discharge_fet = true;
+	return r;
+}
+
+static void inputs(struct bank_input *in, const struct bms_reading *r,
+		   unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		in[k] = (struct bank_input){&r[k], true, false};
+}
+
+START_TEST(parallel_batteries_add_current_and_capacity)
+{
+	struct bms_reading r[2] = {batt(13.2, -5, 50, 100, 4, 3.3),
+				   batt(13.4, -7, 70, 100, 4, 3.2)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1);
+	ck_assert_uint_eq(b.parallel, 2);
+	ck_assert_uint_eq(b.series, 1);
+	ck_assert(b.complete && !b.stale);
+	ck_assert_double_eq_tol(b.voltage, 13.3, EPS);
+	ck_assert_double_eq_tol(b.current, -12, EPS);
+	ck_assert_double_eq_tol(b.power, 13.3 * -12, EPS);
+	ck_assert_double_eq_tol(b.remaining_ah, 120, EPS);
+	ck_assert_double_eq_tol(b.nominal_ah, 200, EPS);
+	ck_assert_double_eq_tol(b.soc, 60, EPS);
+	ck_assert_uint_eq(b.ncells, 8);
+	ck_assert_double_eq_tol(b.min_cell_v, 3.2, EPS);
+	ck_assert_uint_eq(b.min_cell.battery, 2);
+	ck_assert_uint_eq(b.min_cell.index, 1);
+	ck_assert_double_eq_tol(b.max_cell_v, 3.303, EPS);
+	ck_assert_uint_eq(b.max_cell.battery, 1);
+	ck_assert_uint_eq(b.max_cell.index, 4);
+}
+END_TEST
+
+START_TEST(series_string_adds_voltage_shares_current)
+{
+	struct bms_reading r[4] = {batt(13.0, 10, 80, 100, 4, 3.25),
+				   batt(13.1, 10, 60, 100, 4, 3.26),
+				   batt(13.2, 11, 90, 100, 4, 3.27),
+				   batt(13.3, 11, 95, 100, 4, 3.28)};
+	struct bank_input in[4];
+	struct bank b;
+
+	inputs(in, r, 4);
+	bank_compute(&b, in, 4, 2);
+	ck_assert_uint_eq(b.series, 2);
+	ck_assert_uint_eq(b.parallel, 2);
+	/* string voltages 26.1 and 26.5: the bank voltage is their mean */
+	ck_assert_double_eq_tol(b.voltage, 26.3, EPS);
+	/* string currents 10 and 11 add */
+	ck_assert_double_eq_tol(b.current, 21, EPS);
+	/* each string is as full as its emptiest battery: 60 + 90 */
+	ck_assert_double_eq_tol(b.remaining_ah, 150, EPS);
+	ck_assert_double_eq_tol(b.nominal_ah, 200, EPS);
+}
+END_TEST
+
+START_TEST(stale_battery_is_left_out_and_marks_bank)
+{
+	struct bms_reading r[2] = {batt(13.2, -5, 50, 100, 4, 3.3),
+				   batt(13.4, -7, 70, 100, 4, 3.0)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	in[1].stale = true;
+	bank_compute(&b, in, 2, 1);
+	ck_assert(b.stale);
+	ck_assert(!b.complete);
+	ck_assert_double_eq_tol(b.voltage, 13.2, EPS);
+	ck_assert_double_eq_tol(b.min_cell_v, 3.3, EPS); /* not 3.0 */
+}
+END_TEST
+
+START_TEST(string_with_silent_battery_contributes_nothing)
+{
+	struct bms_reading r[2] = {batt(13.2, -5, 50, 100, 4, 3.3),
+				   batt(13.4, -5, 70, 100, 4, 3.3)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	in[1].valid = false;
+	bank_compute(&b, in, 2, 2);
+	ck_assert(isnan(b.voltage));
+	ck_assert(isnan(b.current));
+	ck_assert(!b.fets_allow_charge && !b.fets_allow_discharge);
+}
+END_TEST
+
+START_TEST(no_batteries_means_unknown_not_zero)
+{
+	struct bank b;
+
+	bank_compute(&b, NULL, 0, 1);
+	ck_assert(!b.complete);
+	ck_assert(b.stale);
+	ck_assert(isnan(b.voltage) && isnan(b.soc) && isnan(b.min_cell_v));
+}
+END_TEST
+
+START_TEST(temperatures_min_max_with_location)
+{
+	struct bms_reading r[2] = {batt(13.2, 0, 50, 100, 4, 3.3),
+				   batt(13.2, 0, 50, 100, 4, 3.3)};
+	struct bank_input in[2];
+	struct bank b;
+
+	r[0].ntemps = 2;
+	r[0].temp_c[0] = 20.5;
+	r[0].temp_c[1] = 31.0;
+	r[1].ntemps = 1;
+	r[1].temp_c[0] = -4.5;
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1);
+	ck_assert(b.have_temps);
+	ck_assert_double_eq_tol(b.min_temp, -4.5, EPS);
+	ck_assert_uint_eq(b.min_temp_at.battery, 2);
+	ck_assert_double_eq_tol(b.max_temp, 31.0, EPS);
+	ck_assert_uint_eq(b.max_temp_at.battery, 1);
+	ck_assert_uint_eq(b.max_temp_at.index, 2);
+}
+END_TEST
+
+START_TEST(fets_and_protection_flags)
+{
+	struct bms_reading r[2] = {batt(13.2, 0, 50, 100, 4, 3.3),
+				   batt(13.2, 0, 50, 100, 4, 3.3)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1);
+	ck_assert(b.fets_allow_charge && b.fets_allow_discharge);
+	r[1].charge_fet = false;
+	bank_compute(&b, in, 2, 1);
+	ck_assert(!b.fets_allow_charge && b.fets_allow_discharge);
+	r[1].charge_fet = true;
+	r[0].protection = BMS_PROT_CELL_UV;
+	bank_compute(&b, in, 2, 1);
+	ck_assert(b.fets_allow_charge && !b.fets_allow_discharge);
+	ck_assert_uint_eq(b.protection, BMS_PROT_CELL_UV);
+}
+END_TEST
+
+static Suite *bank_suite(void)
+{
+	Suite *s = suite_create("bank");
+	TCase *tc = tcase_create("aggregate");
+
+	tcase_add_test(tc, parallel_batteries_add_current_and_capacity);
+	tcase_add_test(tc, series_string_adds_voltage_shares_current);
+	tcase_add_test(tc, stale_battery_is_left_out_and_marks_bank);
+	tcase_add_test(tc, string_with_silent_battery_contributes_nothing);
+	tcase_add_test(tc, no_batteries_means_unknown_not_zero);
+	tcase_add_test(tc, temperatures_min_max_with_location);
+	tcase_add_test(tc, fets_and_protection_flags);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(bank_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
