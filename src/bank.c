@@ -66,21 +66,73 @@ static void take_battery(struct bank *b, const struct bank_input *in,
 		b->fets_allow_discharge = false;
 }
 
+static void warn(struct bank *b, uint32_t w, unsigned string)
+{
+	if (!b->warnings)
+		b->warn_string = string;
+	b->warnings |= w;
+}
+
+/* Batteries in one series string carry one current and, being alike,
+ * similar voltages. A difference means a wiring or configuration fault
+ * (a battery in the wrong string, a loose link, a wrong `series`). */
+static void check_string(struct bank *b, const struct bank_input *in,
+			 unsigned series, unsigned string,
+			 const struct bank_limits *lim)
+{
+	double imin = INFINITY, imax = -INFINITY, vmin = INFINITY,
+	       vmax = -INFINITY, isum = 0;
+
+	for (unsigned k = 0; k < series; k++) {
+		const struct bms_reading *r = in[k].reading;
+		imin = fmin(imin, r->current);
+		imax = fmax(imax, r->current);
+		vmin = fmin(vmin, r->voltage);
+		vmax = fmax(vmax, r->voltage);
+		isum += r->current;
+	}
+	if (imax - imin > fmax(lim->string_current_abs,
+			       lim->string_current_rel * fabs(isum / series)))
+		warn(b, BANK_WARN_STRING_CURRENT, string);
+	if (vmax - vmin > lim->string_voltage)
+		warn(b, BANK_WARN_STRING_VOLTAGE, string);
+}
+
+static void take_balancer(struct bank *b, const struct bank_input *in,
+			  unsigned n, const struct bank_limits *lim)
+{
+	bool balancing = false;
+
+	if (!b->complete || b->ncells == 0) {
+		b->balancer = BANK_BALANCER_UNKNOWN;
+		return;
+	}
+	for (unsigned k = 0; k < n; k++)
+		balancing = balancing || in[k].reading->balancing != 0;
+	if (balancing)
+		b->balancer = BANK_BALANCER_BALANCING;
+	else if (b->max_cell_v - b->min_cell_v > lim->imbalance)
+		b->balancer = BANK_BALANCER_IMBALANCED;
+	else
+		b->balancer = BANK_BALANCER_BALANCED;
+}
+
 struct string_sum {
 	unsigned strings;
 	double voltage, current, remaining, nominal;
+	double vmin, vmax;
 };
 
 /* One series string: voltages add, the current is common (averaged over
  * the string's batteries), capacity is that of the weakest battery. */
-static void take_string(struct string_sum *s, const struct bank_input *in,
+static bool take_string(struct string_sum *s, const struct bank_input *in,
 			unsigned series)
 {
 	double v = 0, i = 0, rem = INFINITY, nom = INFINITY;
 
 	for (unsigned k = 0; k < series; k++) {
 		if (!usable(&in[k]))
-			return;
+			return false;
 	}
 	for (unsigned k = 0; k < series; k++) {
 		const struct bms_reading *r = in[k].reading;
@@ -90,10 +142,13 @@ static void take_string(struct string_sum *s, const struct bank_input *in,
 		nom = fmin(nom, r->nominal_ah);
 	}
 	s->strings++;
+	s->vmin = fmin(s->vmin, v);
+	s->vmax = fmax(s->vmax, v);
 	s->voltage += v;
 	s->current += i / series;
 	s->remaining += rem;
 	s->nominal += nom;
+	return true;
 }
 
 static void bank_reset(struct bank *b, unsigned n, unsigned series)
@@ -111,10 +166,13 @@ static void bank_reset(struct bank *b, unsigned n, unsigned series)
 }
 
 void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
-		  unsigned series)
+		  unsigned series, const struct bank_limits *lim)
 {
-	struct string_sum s = {0};
+	static const struct bank_limits defaults = BANK_LIMITS_DEFAULT;
+	struct string_sum s = {.vmin = INFINITY, .vmax = -INFINITY};
 
+	if (!lim)
+		lim = &defaults;
 	if (series == 0 || n % series != 0)
 		series = 1;
 	bank_reset(b, n, series);
@@ -126,12 +184,17 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		take_battery(b, &in[k], k + 1);
 	}
 	b->stale = !b->complete;
-	for (unsigned k = 0; k + series <= n; k += series)
-		take_string(&s, &in[k], series);
+	for (unsigned k = 0; k + series <= n; k += series) {
+		if (take_string(&s, &in[k], series) && series > 1)
+			check_string(b, &in[k], series, k / series + 1, lim);
+	}
 	if (s.strings == 0) {
 		b->fets_allow_charge = b->fets_allow_discharge = false;
 		return;
 	}
+	if (s.vmax - s.vmin > lim->parallel_voltage)
+		warn(b, BANK_WARN_PARALLEL_VOLTAGE, 0);
+	take_balancer(b, in, n, lim);
 	b->voltage = s.voltage / s.strings;
 	b->current = s.current;
 	b->power = b->voltage * b->current;
@@ -141,4 +204,31 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		b->soc = 100.0 * s.remaining / s.nominal;
 	if (!b->have_temps)
 		b->min_temp = b->max_temp = NAN;
+}
+
+const char *bank_warning_name(uint32_t bit)
+{
+	switch (bit) {
+	case BANK_WARN_STRING_CURRENT:
+		return "string_current_mismatch";
+	case BANK_WARN_STRING_VOLTAGE:
+		return "string_voltage_mismatch";
+	case BANK_WARN_PARALLEL_VOLTAGE:
+		return "parallel_voltage_mismatch";
+	default:
+		return NULL;
+	}
+}
+
+const char *bank_balancer_name(enum bank_balancer b)
+{
+	static const char *const names[] = {
+		[BANK_BALANCER_UNKNOWN] = "unknown",
+		[BANK_BALANCER_BALANCED] = "balanced",
+		[BANK_BALANCER_IMBALANCED] = "imbalanced",
+		[BANK_BALANCER_BALANCING] = "balancing",
+	};
+
+	return (unsigned)b < sizeof(names) / sizeof(names[0]) ? names[b]
+							      : "unknown";
 }

@@ -7,6 +7,7 @@
 #define SMALLBMS_BANK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "reading.h"
 
@@ -20,6 +21,38 @@ struct bank_input {
 struct bank_where {
 	unsigned battery;
 	unsigned index;
+};
+
+/* Tolerances for the topology checks and the balancer status. */
+struct bank_limits {
+	double string_current_abs; /* A: batteries in one string ... */
+	double string_current_rel; /* ... carry the same current, within
+					   max(abs, rel x |mean|) */
+	double string_voltage;     /* V: batteries of one string within */
+	double parallel_voltage;   /* V: parallel strings within */
+	double imbalance;          /* V: cell spread for "imbalanced" */
+};
+
+#define BANK_LIMITS_DEFAULT                                                    \
+	{                                                                      \
+		.string_current_abs = 2.0, .string_current_rel = 0.10,         \
+		.string_voltage = 1.0, .parallel_voltage = 0.5,                \
+		.imbalance = 0.05                                              \
+	}
+
+/* Topology warnings: a wiring or configuration fault, never ignored. */
+enum bank_warning {
+	BANK_WARN_STRING_CURRENT = 1u << 0,   /* a string's currents differ */
+	BANK_WARN_STRING_VOLTAGE = 1u << 1,   /* a string's voltages differ */
+	BANK_WARN_PARALLEL_VOLTAGE = 1u << 2, /* strings' voltages differ */
+};
+#define BANK_WARN_COUNT 3
+
+enum bank_balancer {
+	BANK_BALANCER_UNKNOWN,
+	BANK_BALANCER_BALANCED,
+	BANK_BALANCER_IMBALANCED,
+	BANK_BALANCER_BALANCING,
 };
 
 struct bank {
@@ -43,6 +76,9 @@ struct bank {
 	uint32_t protection;       /* OR of the batteries' own flags */
 	bool fets_allow_charge;    /* every battery's charge FET on */
 	bool fets_allow_discharge; /* every battery's discharge FET on */
+	uint32_t warnings;         /* enum bank_warning */
+	unsigned warn_string;      /* 1-based string of the first warning */
+	enum bank_balancer balancer;
 };
 
 /*
@@ -51,6 +87,10 @@ struct bank {
  * non-stale batteries contribute values.
  */
 void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
-		  unsigned series);
+		  unsigned series, const struct bank_limits *lim);
+
+/* Stable tokens: "string_current_mismatch", ...; "unknown", "balanced", ... */
+const char *bank_warning_name(uint32_t bit);
+const char *bank_balancer_name(enum bank_balancer b);
 
 #endif

@@ -18,9 +18,10 @@
 #include "log.h"
 #include "transport.h"
 
-#define USEC_PER_MSEC   1000ULL
-#define REQUEST_RETRIES 1
-#define RX_CAP          (2 * DRV_MAX_FRAME)
+#define USEC_PER_MSEC         1000ULL
+#define REQUEST_RETRIES       1
+#define REOPEN_BACKOFF_MAX_US (30ULL * 1000000)
+#define RX_CAP                (2 * DRV_MAX_FRAME)
 
 struct chain_port;
 
@@ -40,7 +41,11 @@ struct chain_port {
 	struct transport *tp;
 	sd_event_source *io;
 	sd_event_source *timer;
-	char last_error[256]; /* to log open errors once */
+	char last_error[256];  /* to log open errors once */
+	uint64_t reopen_at_us; /* no open attempt before this */
+	uint64_t backoff_us;   /* doubles per failure, capped */
+	uint64_t scan_start_us;
+	struct chain_port_stats stats;
 
 	unsigned first; /* first battery index */
 	unsigned nbats;
@@ -120,13 +125,31 @@ static void port_close(struct chain_port *p)
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
 
+/* Wait longer after each failure to open (a gateway that is down, an
+ * adapter unplugged), from one poll interval up to 30 s. */
+static void port_backoff(struct chain_port *p)
+{
+	uint64_t b = p->backoff_us * 2;
+
+	if (b < p->chain->poll_us)
+		b = p->chain->poll_us;
+	if (b > REOPEN_BACKOFF_MAX_US)
+		b = REOPEN_BACKOFF_MAX_US;
+	p->backoff_us = b;
+	p->reopen_at_us = now_us(p->chain) + b;
+}
+
 static bool port_open(struct chain_port *p)
 {
 	char err[256] = "";
 	int r;
 
+	if (now_us(p->chain) < p->reopen_at_us)
+		return false;
+	p->stats.opens++;
 	p->tp = transport_open(p->cfg->device, p->baud, err, sizeof(err));
 	if (!p->tp) {
+		port_backoff(p);
 		/* Log a failure once, not at every poll interval. */
 		if (strcmp(err, p->last_error) != 0)
 			log_err("port %s: %s", p->cfg->name, err);
@@ -154,6 +177,7 @@ static void port_lost(struct chain_port *p, const char *why)
 		p->tp ? p->tp->path : p->cfg->device, why);
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
 	port_close(p);
+	port_backoff(p);
 }
 
 /* --- the scan state machine ----------------------------------------- */
@@ -162,6 +186,8 @@ static void port_scan_done(struct chain_port *p)
 {
 	p->busy = false;
 	p->timer = sd_event_source_disable_unref(p->timer);
+	p->stats.scans++;
+	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
 	p->chain->scans++;
 }
 
@@ -171,9 +197,12 @@ static void battery_publish(struct chain_port *p)
 
 	bms_reading_merge(&p->pending, &cur_priv(p)->info);
 	b->reading = p->pending;
+	if (b->valid && b->stale)
+		log_notice("battery %u: found: answering again", b->index + 1);
 	b->valid = true;
 	b->stale = false;
 	b->last_good_us = now_us(p->chain);
+	p->backoff_us = 0;
 	notify(p->chain);
 }
 
@@ -363,6 +392,7 @@ static void port_start_scan(struct chain_port *p)
 	if (!p->tp && !port_open(p))
 		return;
 	p->busy = true;
+	p->scan_start_us = now_us(p->chain);
 	p->cur = 0;
 	p->failed = false;
 	memset(&p->pending, 0, sizeof(p->pending));
@@ -372,6 +402,14 @@ static void port_start_scan(struct chain_port *p)
 
 /* --- the poll tick ---------------------------------------------------- */
 
+/* A battery that gave no complete reading for stale_after is lost: its
+ * data is no longer used. It is found again when it answers. */
+static void battery_lost(const struct chain_battery *b, uint64_t now)
+{
+	log_warn("battery %u: lost: no valid data for %llu ms", b->index + 1,
+		 (unsigned long long)((now - b->last_good_us) / USEC_PER_MSEC));
+}
+
 static void update_stale(struct chain *c)
 {
 	uint64_t now = now_us(c);
@@ -380,18 +418,13 @@ static void update_stale(struct chain *c)
 	for (unsigned i = 0; i < c->nbats; i++) {
 		struct chain_battery *b = &c->bats[i];
 		bool stale = !b->valid || now - b->last_good_us > c->stale_us;
-		if (stale != b->stale) {
-			if (stale && b->valid)
-				log_warn(
-					"battery %u: no valid data for %llu "
-					"ms: stale",
-					i + 1,
-					(unsigned long long)((now -
-							      b->last_good_us) /
-							     USEC_PER_MSEC));
-			b->stale = stale;
-			changed = true;
-		}
+
+		if (stale == b->stale)
+			continue;
+		if (stale && b->valid)
+			battery_lost(b, now);
+		b->stale = stale;
+		changed = true;
 	}
 	if (changed)
 		notify(c);
@@ -542,4 +575,23 @@ const char *chain_protocol(const struct chain *c, unsigned port)
 uint64_t chain_scans(const struct chain *c)
 {
 	return c->scans;
+}
+
+unsigned chain_port_count(const struct chain *c)
+{
+	return c->nports;
+}
+
+void chain_port_stats(const struct chain *c, unsigned port,
+		      struct chain_port_stats *st)
+{
+	const struct chain_port *p = &c->ports[port];
+
+	*st = p->stats;
+	st->open = p->tp != NULL;
+	st->kind = p->tp ? p->tp->ops->kind : NULL;
+	st->baud = p->baud;
+	st->timeout_us = p->timeout_us;
+	st->nbatteries = p->nbats;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", p->last_error);
 }

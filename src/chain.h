@@ -35,6 +35,19 @@ struct chain_battery {
 
 struct chain;
 
+/* Per-port figures, for `smallbmsctl ports` and the scan benchmark. */
+struct chain_port_stats {
+	bool open;
+	const char *kind; /* transport kind, NULL when closed */
+	unsigned baud;
+	uint64_t timeout_us;
+	unsigned nbatteries;
+	unsigned long opens;   /* open attempts */
+	unsigned long scans;   /* completed scans of every battery */
+	uint64_t last_scan_us; /* duration of the last scan */
+	char last_error[256];  /* why the port is closed, or "" */
+};
+
 /* Called after any battery's reading or stale flag changed. */
 typedef void (*chain_update_fn)(struct chain *c, void *userdata);
 
@@ -53,6 +66,9 @@ const struct chain_battery *chain_battery(const struct chain *c, unsigned i);
 const char *chain_port_name(const struct chain *c, unsigned port);
 const char *chain_port_device(const struct chain *c, unsigned port);
 const char *chain_protocol(const struct chain *c, unsigned port);
+unsigned chain_port_count(const struct chain *c);
+void chain_port_stats(const struct chain *c, unsigned port,
+		      struct chain_port_stats *st);
 /* Completed port scans since start (progress proof for the watchdog). */
 uint64_t chain_scans(const struct chain *c);
 

@@ -30,8 +30,26 @@ static uint64_t now_us(const struct daemon *d)
 	return t;
 }
 
+/* Topology warnings are never silently accepted: each start and end is
+ * logged. */
+static void log_topology(uint32_t before, const struct bank *b)
+{
+	for (unsigned i = 0; i < BANK_WARN_COUNT; i++) {
+		uint32_t bit = 1u << i;
+		if ((b->warnings & bit) && !(before & bit))
+			log_warn("topology: %s (string %u): check the wiring "
+				 "and the series setting",
+				 bank_warning_name(bit), b->warn_string);
+		else if (!(b->warnings & bit) && (before & bit))
+			log_notice("topology: %s ended",
+				   bank_warning_name(bit));
+	}
+}
+
 static void bank_refresh(struct daemon *d)
 {
+	uint32_t warnings = d->bank.warnings;
+
 	struct bank_input in[CFG_MAX_BATTERIES];
 	unsigned n = chain_count(d->chain);
 
@@ -41,7 +59,8 @@ static void bank_refresh(struct daemon *d)
 		const struct chain_battery *b = chain_battery(d->chain, i);
 		in[i] = (struct bank_input){&b->reading, b->valid, b->stale};
 	}
-	bank_compute(&d->bank, in, n, d->cfg->series);
+	bank_compute(&d->bank, in, n, d->cfg->series, NULL);
+	log_topology(warnings, &d->bank);
 	/* Until the protection rules exist (guard), follow the batteries'
 	 * own FETs and protection flags; no data means not allowed. */
 	d->allowed_to_charge = d->bank.complete && d->bank.fets_allow_charge;
@@ -110,6 +129,8 @@ json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
 				   d->allowed_to_discharge);
 	if (strcmp(argv[0], "batteries") == 0 && argc == 1)
 		return status_batteries_json(d->chain, now_us(d));
+	if (strcmp(argv[0], "ports") == 0 && argc == 1)
+		return status_ports_json(d->chain);
 	if (strcmp(argv[0], "battery") == 0)
 		return cmd_battery(d, argc, argv);
 	if (strcmp(argv[0], "version") == 0 && argc == 1)

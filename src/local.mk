@@ -6,7 +6,7 @@ src_libsmallbms_a_SOURCES = \
 	src/driver.c src/driver.h \
 	src/jbd.c src/jbd.h \
 	src/transport.c src/transport.h \
-	src/transport_tty.c src/transport_sp.c \
+	src/transport_tty.c src/transport_sp.c src/transport_tcp.c \
 	src/cfg.c src/cfg.h \
 	src/log.c src/log.h \
 	src/chain.c src/chain.h \

@@ -49,10 +49,11 @@ enum exit_code {
 
 static bool use_color;
 
-#define RED   "\033[31m"
-#define GREEN "\033[32m"
-#define BOLD  "\033[1m"
-#define RESET "\033[0m"
+#define CTL_PORTS_MAX 16 /* CFG_MAX_PORTS */
+#define RED           "\033[31m"
+#define GREEN         "\033[32m"
+#define BOLD          "\033[1m"
+#define RESET         "\033[0m"
 
 static int fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -81,6 +82,7 @@ static void usage(FILE *out)
 		"                permission (the default)\n"
 		"  batteries     one line per battery\n"
 		"  battery N     everything about battery N (1 = the first)\n"
+		"  ports         one line per port: transport, scans, errors\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket=PATH  the daemon's control socket\n"
@@ -131,7 +133,8 @@ static int check_command(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "batteries") == 0) {
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "batteries") == 0 ||
+	    strcmp(cmd, "ports") == 0) {
 		if (argc != 1)
 			return fail(EX_USAGE, "'%s' takes no arguments", cmd);
 		return EX_OK;
@@ -1017,6 +1020,86 @@ static int show_battery(json_t *o)
 	return EX_OK;
 }
 
+/* ---- the ports table ----------------------------------------------- */
+
+enum {
+	PCOL_NAME,
+	PCOL_DEVICE,
+	PCOL_PROTO,
+	PCOL_STATE,
+	PCOL_SCANS,
+	PCOL_SCAN,
+	PCOL_ERROR,
+	NPCOLS
+};
+
+static const char *const pcol_names[NPCOLS] = {
+	"port", "device", "protocol", "state", "scans", "last scan", "error",
+};
+
+static void port_cells(char cells[NPCOLS][CELL_LEN], const json_t *p)
+{
+	const json_t *open = json_object_get(p, "open");
+	const json_t *scan = json_object_get(p, "last_scan");
+
+	fmt_text(cells[PCOL_NAME], CELL_LEN, p, "name");
+	fmt_text(cells[PCOL_DEVICE], CELL_LEN, p, "device");
+	fmt_text(cells[PCOL_PROTO], CELL_LEN, p, "protocol");
+	if (!json_is_boolean(open))
+		bad_key = "open";
+	snprintf(cells[PCOL_STATE], CELL_LEN, "%s",
+		 json_is_true(open) ? "open" : "closed");
+	fmt_text(cells[PCOL_SCANS], CELL_LEN, p, "scans");
+	if (json_is_number(scan))
+		snprintf(cells[PCOL_SCAN], CELL_LEN, "%.0f ms",
+			 json_number_value(scan) * 1000.0);
+	else
+		snprintf(cells[PCOL_SCAN], CELL_LEN, "--");
+	fmt_text(cells[PCOL_ERROR], CELL_LEN, p, "error");
+}
+
+static int show_ports(const json_t *o)
+{
+	const json_t *list = json_object_get(o, "ports");
+	char cells[CTL_PORTS_MAX][NPCOLS][CELL_LEN];
+	size_t n = json_array_size(list), i;
+	int width[NPCOLS];
+	json_t *p;
+
+	if (!json_is_array(list) || n > CTL_PORTS_MAX)
+		return fail(EX_PROTOCOL, "unexpected answer: bad port list");
+	json_array_foreach(list, i, p)
+	{
+		if (!json_is_object(p))
+			bad_key = "ports";
+		else
+			port_cells(cells[i], p);
+	}
+	if (bad_key)
+		return untrusted();
+	for (int k = 0; k < NPCOLS; k++) {
+		width[k] = text_width(pcol_names[k]);
+		for (i = 0; i < n; i++) {
+			if (text_width(cells[i][k]) > width[k])
+				width[k] = text_width(cells[i][k]);
+		}
+	}
+	for (int k = 0; k < NPCOLS; k++) {
+		print_padded(pcol_names[k], k == NPCOLS - 1 ? 0 : width[k],
+			     false, use_color ? BOLD : NULL);
+		fputs(k == NPCOLS - 1 ? "\n" : "  ", stdout);
+	}
+	for (i = 0; i < n; i++) {
+		for (int k = 0; k < NPCOLS; k++) {
+			print_padded(cells[i][k],
+				     k == NPCOLS - 1 ? 0 : width[k], false,
+				     NULL);
+			fputs(k == NPCOLS - 1 ? "\n" : "  ", stdout);
+		}
+	}
+	return EX_OK;
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 static int show(const char *cmd, json_t *o, const char *type)
@@ -1028,6 +1111,8 @@ static int show(const char *cmd, json_t *o, const char *type)
 		return show_status(o);
 	if (strcmp(cmd, "batteries") == 0)
 		return show_batteries(o);
+	if (strcmp(cmd, "ports") == 0)
+		return show_ports(o);
 	return show_battery(o);
 }
 

@@ -39,6 +39,18 @@ static json_t *protection_list(uint32_t flags)
 	return a;
 }
 
+static json_t *warning_list(uint32_t flags)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < BANK_WARN_COUNT; i++) {
+		if (flags & (1u << i))
+			json_array_append_new(
+				a, json_string(bank_warning_name(1u << i)));
+	}
+	return a;
+}
+
 json_t *status_json(const struct bank *b, bool allowed_to_charge,
 		    bool allowed_to_discharge)
 {
@@ -66,6 +78,13 @@ json_t *status_json(const struct bank *b, bool allowed_to_charge,
 	json_object_set_new(o, "max_temperature_at",
 			    where(b->max_temp_at, "sensor"));
 	json_object_set_new(o, "protection", protection_list(b->protection));
+	json_object_set_new(o, "balancer",
+			    json_string(bank_balancer_name(b->balancer)));
+	json_object_set_new(o, "warnings", warning_list(b->warnings));
+	json_object_set_new(o, "warning_string",
+			    b->warnings && b->warn_string
+				    ? json_integer(b->warn_string)
+				    : json_null());
 	json_object_set_new(o, "allowed_to_charge",
 			    json_boolean(allowed_to_charge));
 	json_object_set_new(o, "allowed_to_discharge",
@@ -175,4 +194,31 @@ json_t *status_batteries_json(const struct chain *c, uint64_t now_us)
 	for (unsigned i = 0; i < chain_count(c); i++)
 		json_array_append_new(a, status_battery_json(c, i, now_us));
 	return json_pack("{s:s,s:o}", "type", "batteries", "batteries", a);
+}
+
+static json_t *port_json(const struct chain *c, unsigned i)
+{
+	struct chain_port_stats st;
+
+	chain_port_stats(c, i, &st);
+	return json_pack(
+		"{s:I,s:s,s:s,s:s,s:b,s:s?,s:I,s:f,s:I,s:I,s:I,s:o,s:s?}",
+		"index", (json_int_t)i + 1, "name", chain_port_name(c, i),
+		"device", chain_port_device(c, i), "protocol",
+		chain_protocol(c, i), "open", st.open, "transport", st.kind,
+		"baud", (json_int_t)st.baud, "timeout",
+		(double)st.timeout_us / 1e6, "batteries",
+		(json_int_t)st.nbatteries, "opens", (json_int_t)st.opens,
+		"scans", (json_int_t)st.scans, "last_scan",
+		st.scans ? num((double)st.last_scan_us / 1e6, 4) : json_null(),
+		"error", st.last_error[0] ? st.last_error : NULL);
+}
+
+json_t *status_ports_json(const struct chain *c)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < chain_port_count(c); i++)
+		json_array_append_new(a, port_json(c, i));
+	return json_pack("{s:s,s:o}", "type", "ports", "ports", a);
 }

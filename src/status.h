@@ -24,4 +24,7 @@ json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us);
 /* {"type":"batteries","batteries":[...]} */
 json_t *status_batteries_json(const struct chain *c, uint64_t now_us);
 
+/* {"type":"ports","ports":[...]}: per-port transport and scan figures. */
+json_t *status_ports_json(const struct chain *c);
+
 #endif

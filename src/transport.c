@@ -106,6 +106,8 @@ struct transport *transport_open(const char *spec, unsigned baud, char *err,
 		transport_errf(err, errlen, "no serial device configured");
 		return NULL;
 	}
+	if (transport_is_tcp(spec))
+		return transport_tcp_open(spec, err, errlen);
 	/* libserialport 0.1.1 does not resolve links itself: without this it
 	 * cannot find the USB descriptors of a /dev/serial/by-id/ name. */
 	if (!realpath(spec, real)) {

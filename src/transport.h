@@ -4,13 +4,15 @@
  *
  * Implementations: libserialport for real serial devices (transport_sp.c),
  * plain termios for pseudo-terminals, which libserialport 0.1.1 cannot open
- * (transport_tty.c). Every transport is non-blocking and exposes a file
+ * (transport_tty.c), and TCP for RS485-to-Ethernet gateways
+ * (transport_tcp.c). Every transport is non-blocking and exposes a file
  * descriptor for the event loop; serial ports are locked with flock() so
  * two processes never share one.
  */
 #ifndef SMALLBMS_TRANSPORT_H
 #define SMALLBMS_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,9 +35,10 @@ struct transport {
 
 /*
  * Open spec at baud (8N1, no flow control). spec is a device path (symlinks
- * such as /dev/serial/by-id/... are resolved first). The implementation is
- * chosen from the device: pseudo-terminals use termios, everything else
- * libserialport. On failure returns NULL and writes a message to err.
+ * such as /dev/serial/by-id/... are resolved first) or tcp://HOST:PORT for
+ * an RS485-to-TCP gateway. Devices: pseudo-terminals use termios,
+ * everything else libserialport. On failure returns NULL and writes a
+ * message to err.
  */
 struct transport *transport_open(const char *spec, unsigned baud, char *err,
 				 size_t errlen);
@@ -45,6 +48,10 @@ struct transport *transport_tty_open(const char *path, unsigned baud, char *err,
 				     size_t errlen);
 struct transport *transport_sp_open(const char *path, unsigned baud, char *err,
 				    size_t errlen);
+/* "tcp://HOST:PORT": an RS485-to-TCP gateway; baud is the gateway's. */
+struct transport *transport_tcp_open(const char *spec, char *err,
+				     size_t errlen);
+bool transport_is_tcp(const char *spec);
 
 static inline ssize_t transport_read(struct transport *t, void *b, size_t n)
 {

@@ -38,7 +38,8 @@ tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
 E2E_TESTS = \
 	tests/e2e/status.sh \
 	tests/e2e/stale.sh \
-	tests/e2e/config_errors.sh
+	tests/e2e/config_errors.sh \
+	tests/e2e/topology.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

@@ -40,7 +40,7 @@ START_TEST(parallel_batteries_add_current_and_capacity)
 	struct bank b;
 
 	inputs(in, r, 2);
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert_uint_eq(b.parallel, 2);
 	ck_assert_uint_eq(b.series, 1);
 	ck_assert(b.complete && !b.stale);
@@ -70,7 +70,7 @@ START_TEST(series_string_adds_voltage_shares_current)
 	struct bank b;
 
 	inputs(in, r, 4);
-	bank_compute(&b, in, 4, 2);
+	bank_compute(&b, in, 4, 2, NULL);
 	ck_assert_uint_eq(b.series, 2);
 	ck_assert_uint_eq(b.parallel, 2);
 	/* string voltages 26.1 and 26.5: the bank voltage is their mean */
@@ -92,7 +92,7 @@ START_TEST(stale_battery_is_left_out_and_marks_bank)
 
 	inputs(in, r, 2);
 	in[1].stale = true;
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(b.stale);
 	ck_assert(!b.complete);
 	ck_assert_double_eq_tol(b.voltage, 13.2, EPS);
@@ -109,7 +109,7 @@ START_TEST(string_with_silent_battery_contributes_nothing)
 
 	inputs(in, r, 2);
 	in[1].valid = false;
-	bank_compute(&b, in, 2, 2);
+	bank_compute(&b, in, 2, 2, NULL);
 	ck_assert(isnan(b.voltage));
 	ck_assert(isnan(b.current));
 	ck_assert(!b.fets_allow_charge && !b.fets_allow_discharge);
@@ -120,7 +120,7 @@ START_TEST(no_batteries_means_unknown_not_zero)
 {
 	struct bank b;
 
-	bank_compute(&b, NULL, 0, 1);
+	bank_compute(&b, NULL, 0, 1, NULL);
 	ck_assert(!b.complete);
 	ck_assert(b.stale);
 	ck_assert(isnan(b.voltage) && isnan(b.soc) && isnan(b.min_cell_v));
@@ -140,7 +140,7 @@ START_TEST(temperatures_min_max_with_location)
 	r[1].ntemps = 1;
 	r[1].temp_c[0] = -4.5;
 	inputs(in, r, 2);
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(b.have_temps);
 	ck_assert_double_eq_tol(b.min_temp, -4.5, EPS);
 	ck_assert_uint_eq(b.min_temp_at.battery, 2);
@@ -158,16 +158,82 @@ START_TEST(fets_and_protection_flags)
 	struct bank b;
 
 	inputs(in, r, 2);
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(b.fets_allow_charge && b.fets_allow_discharge);
 	r[1].charge_fet = false;
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(!b.fets_allow_charge && b.fets_allow_discharge);
 	r[1].charge_fet = true;
 	r[0].protection = BMS_PROT_CELL_UV;
-	bank_compute(&b, in, 2, 1);
+	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(b.fets_allow_charge && !b.fets_allow_discharge);
 	ck_assert_uint_eq(b.protection, BMS_PROT_CELL_UV);
+}
+END_TEST
+
+START_TEST(string_currents_disagree_is_a_warning)
+{
+	struct bms_reading r[4] = {batt(13.2, -10, 80, 100, 4, 3.3),
+				   batt(13.2, -10, 80, 100, 4, 3.3),
+				   batt(13.2, -10, 80, 100, 4, 3.3),
+				   batt(13.2, -4, 80, 100, 4, 3.3)};
+	struct bank_input in[4];
+	struct bank b;
+
+	inputs(in, r, 4);
+	bank_compute(&b, in, 4, 2, NULL);
+	ck_assert_uint_eq(b.warnings, BANK_WARN_STRING_CURRENT);
+	ck_assert_uint_eq(b.warn_string, 2);
+	ck_assert_str_eq(bank_warning_name(BANK_WARN_STRING_CURRENT),
+			 "string_current_mismatch");
+	/* Within tolerance (2 A or 10 %): no warning. */
+	r[3].current = -8.5;
+	bank_compute(&b, in, 4, 2, NULL);
+	ck_assert_uint_eq(b.warnings, 0);
+}
+END_TEST
+
+START_TEST(string_and_parallel_voltages_disagree)
+{
+	struct bms_reading r[4] = {batt(13.2, -5, 80, 100, 4, 3.3),
+				   batt(11.9, -5, 80, 100, 4, 3.3),
+				   batt(13.2, -5, 80, 100, 4, 3.3),
+				   batt(13.2, -5, 80, 100, 4, 3.3)};
+	struct bank_input in[4];
+	struct bank b;
+
+	inputs(in, r, 4);
+	bank_compute(&b, in, 4, 2, NULL);
+	/* string 1: 13.2 vs 11.9; strings: 25.1 vs 26.4 */
+	ck_assert(b.warnings & BANK_WARN_STRING_VOLTAGE);
+	ck_assert(b.warnings & BANK_WARN_PARALLEL_VOLTAGE);
+	ck_assert_uint_eq(b.warn_string, 1);
+	/* In parallel only (series 1) the same batteries are not checked as
+	 * a string. */
+	bank_compute(&b, in, 4, 4, NULL);
+	ck_assert(b.warnings & BANK_WARN_STRING_VOLTAGE);
+}
+END_TEST
+
+START_TEST(balancer_status)
+{
+	struct bms_reading r[2] = {batt(13.2, 0, 50, 100, 4, 3.30),
+				   batt(13.2, 0, 50, 100, 4, 3.30)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert_str_eq(bank_balancer_name(b.balancer), "balanced");
+	r[1].cell_v[2] = 3.40; /* spread 0.1 V > 0.05 V */
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert_str_eq(bank_balancer_name(b.balancer), "imbalanced");
+	r[1].balancing = 1u << 2;
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert_str_eq(bank_balancer_name(b.balancer), "balancing");
+	in[0].stale = true;
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert_str_eq(bank_balancer_name(b.balancer), "unknown");
 }
 END_TEST
 
@@ -183,6 +249,9 @@ static Suite *bank_suite(void)
 	tcase_add_test(tc, no_batteries_means_unknown_not_zero);
 	tcase_add_test(tc, temperatures_min_max_with_location);
 	tcase_add_test(tc, fets_and_protection_flags);
+	tcase_add_test(tc, string_currents_disagree_is_a_warning);
+	tcase_add_test(tc, string_and_parallel_voltages_disagree);
+	tcase_add_test(tc, balancer_status);
 	suite_add_tcase(s, tc);
 	return s;
 }

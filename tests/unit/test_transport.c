@@ -4,14 +4,17 @@
  * pair: the test holds the master side, the transport opens the slave.
  * Waiting is done with poll() on descriptors, never with sleeps.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -384,12 +387,114 @@ START_TEST(test_find_by_serial)
 }
 END_TEST
 
+/* --- TCP (RS485-to-Ethernet gateways) on loopback --------------------- */
+
+static int tcp_listener(unsigned short *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Write through the transport until the non-blocking connect is up. */
+static void write_when_connected(struct transport *t, const void *b, size_t n)
+{
+	struct pollfd p = {.fd = t->fd, .events = POLLOUT};
+	ssize_t w;
+
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+	w = transport_write(t, b, n);
+	ck_assert_int_eq(w, (ssize_t)n);
+}
+
+START_TEST(test_tcp_both_directions)
+{
+	unsigned short port;
+	int l = tcp_listener(&port), peer;
+	char spec[64];
+	unsigned char buf[64];
+	struct transport *t;
+	struct pollfd p;
+
+	snprintf(spec, sizeof(spec), "tcp://127.0.0.1:%u", port);
+	t = transport_open(spec, 9600, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	ck_assert_str_eq(t->ops->kind, "tcp");
+	write_when_connected(t, frame, sizeof(frame));
+	peer = accept(l, NULL, NULL);
+	ck_assert_int_ge(peer, 0);
+	ck_assert_int_eq(read(peer, buf, sizeof(buf)), (ssize_t)sizeof(frame));
+	ck_assert_mem_eq(buf, frame, sizeof(frame));
+	ck_assert_int_eq(write(peer, frame, sizeof(frame)),
+			 (ssize_t)sizeof(frame));
+	p = (struct pollfd){.fd = t->fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+	ck_assert_int_eq(transport_read(t, buf, sizeof(buf)),
+			 (ssize_t)sizeof(frame));
+	ck_assert_mem_eq(buf, frame, sizeof(frame));
+	ck_assert_int_eq(transport_read(t, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	/* The gateway goes away: a read says so (0), not EAGAIN. */
+	close(peer);
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+	ck_assert_int_eq(transport_read(t, buf, sizeof(buf)), 0);
+	transport_close(t);
+	close(l);
+}
+END_TEST
+
+START_TEST(test_tcp_refused_is_an_error_not_a_hang)
+{
+	unsigned short port;
+	int l = tcp_listener(&port);
+	char spec[64];
+	unsigned char buf[8];
+	struct transport *t;
+	struct pollfd p;
+
+	close(l); /* nothing listens there any more */
+	snprintf(spec, sizeof(spec), "tcp://127.0.0.1:%u", port);
+	t = transport_open(spec, 9600, err, sizeof(err));
+	if (!t)
+		return; /* refused at once: also fine */
+	p = (struct pollfd){.fd = t->fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, WAIT_MS), 1);
+	ck_assert_int_eq(transport_read(t, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	transport_close(t);
+}
+END_TEST
+
+START_TEST(test_tcp_bad_specs)
+{
+	static const char *bad[] = {"tcp://",   "tcp://host", "tcp://:80",
+				    "tcp://h:", "tcp://h:8x", "tcp://[::1]80"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_ptr_null(
+			transport_open(bad[i], 9600, err, sizeof(err)));
+		ck_assert_msg(strstr(err, bad[i]) != NULL, "%s: %s", bad[i],
+			      err);
+	}
+}
+END_TEST
+
 static Suite *transport_suite(void)
 {
 	Suite *s = suite_create("transport");
 	TCase *pty = tcase_create("pty");
 	TCase *errors = tcase_create("errors");
 	TCase *sp = tcase_create("serialport");
+	TCase *tcp = tcase_create("tcp");
 
 	tcase_add_checked_fixture(pty, setup, teardown);
 	tcase_add_test(pty, test_pty_picks_tty);
@@ -418,6 +523,12 @@ static Suite *transport_suite(void)
 	tcase_add_test(sp, test_sp_bad_baud);
 	tcase_add_test(sp, test_find_by_serial);
 	suite_add_tcase(s, sp);
+
+	tcase_add_checked_fixture(tcp, setup, teardown);
+	tcase_add_test(tcp, test_tcp_both_directions);
+	tcase_add_test(tcp, test_tcp_refused_is_an_error_not_a_hang);
+	tcase_add_test(tcp, test_tcp_bad_specs);
+	suite_add_tcase(s, tcp);
 	return s;
 }
 
