@@ -45,6 +45,7 @@ struct chain_port {
 	uint64_t reopen_at_us; /* no open attempt before this */
 	uint64_t backoff_us;   /* doubles per failure, capped */
 	uint64_t scan_start_us;
+	uint64_t activity_us; /* last request sent or answered */
 	struct chain_port_stats stats;
 
 	unsigned first; /* first battery index */
@@ -72,6 +73,7 @@ struct chain {
 	uint64_t poll_us;
 	uint64_t stale_us;
 	uint64_t scans;
+	uint64_t last_tick_us;
 	unsigned nports;
 	struct chain_port *ports;
 	unsigned nbats;
@@ -290,6 +292,7 @@ static void port_send(struct chain_port *p)
 	ssize_t n;
 	int r;
 
+	p->activity_us = now_us(p->chain);
 	p->reqlen = p->drv->build_request(cur_step(p), b->addr, p->req,
 					  sizeof(p->req));
 	/* Whatever is still in the buffer is the late answer to an earlier
@@ -439,6 +442,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	if (next < now_us(c))
 		next = now_us(c) + c->poll_us;
 	sd_event_source_set_time(s, next);
+	c->last_tick_us = now_us(c);
 	update_stale(c);
 	for (unsigned i = 0; i < c->nports; i++)
 		port_start_scan(&c->ports[i]);
@@ -575,6 +579,26 @@ const char *chain_protocol(const struct chain *c, unsigned port)
 uint64_t chain_scans(const struct chain *c)
 {
 	return c->scans;
+}
+
+/*
+ * A port in the middle of a scan always has a request out with a timer
+ * that ends it; if nothing happened on it for longer than two request
+ * lifetimes, the state machine is stuck (a bug, not a battery problem).
+ */
+bool chain_stalled(const struct chain *c, uint64_t now)
+{
+	/* The poll tick itself must keep coming. */
+	if (c->last_tick_us && now - c->last_tick_us > 2 * c->poll_us + 1000000)
+		return true;
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct chain_port *p = &c->ports[i];
+		uint64_t life = p->timeout_us * (REQUEST_RETRIES + 1) * 2;
+
+		if (p->busy && now - p->activity_us > life + c->poll_us)
+			return true;
+	}
+	return false;
 }
 
 unsigned chain_port_count(const struct chain *c)

@@ -69,6 +69,9 @@ const char *chain_protocol(const struct chain *c, unsigned port);
 unsigned chain_port_count(const struct chain *c);
 void chain_port_stats(const struct chain *c, unsigned port,
 		      struct chain_port_stats *st);
+/* A port's scan made no progress for far longer than its timeouts allow:
+ * the watchdog must not be fed (see daemon.c). */
+bool chain_stalled(const struct chain *c, uint64_t now);
 /* Completed port scans since start (progress proof for the watchdog). */
 uint64_t chain_scans(const struct chain *c);
 

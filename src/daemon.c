@@ -140,6 +140,42 @@ json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
 	return ctl_error("unknown-command", "unknown command '%s'", argv[0]);
 }
 
+/*
+ * The watchdog is fed only while the battery scans make progress: a loop
+ * that still turns but whose scans are stuck must let systemd restart us
+ * (ExecStopPost= then puts the lines in the safe state).
+ */
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (!chain_stalled(d->chain, now_us(d)))
+		sd_notify(0, "WATCHDOG=1");
+	else
+		log_err("battery scans are stuck: not feeding the watchdog");
+	sd_event_source_set_time(s, usec + d->watchdog_us / 2);
+	return 0;
+}
+
+static int add_watchdog(struct daemon *d, char *err, size_t errlen)
+{
+	int r;
+
+	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
+		return 0;
+	r = sd_event_add_time(d->ev, &d->watchdog, CLOCK_MONOTONIC,
+			      now_us(d) + d->watchdog_us / 2, 0, on_watchdog,
+			      d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot arm the watchdog: %s",
+			 strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 		     void *userdata)
 {
@@ -205,7 +241,7 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 				errlen);
 	if (!d->ctl)
 		return -1;
-	return 0;
+	return add_watchdog(d, err, errlen);
 }
 
 int daemon_run(struct daemon *d)
@@ -227,6 +263,7 @@ void daemon_fini(struct daemon *d)
 {
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);
+	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->ev);
 	memset(d, 0, sizeof(*d));
 }

@@ -23,6 +23,8 @@ struct daemon {
 	bool allowed_to_charge;
 	bool allowed_to_discharge;
 	uint64_t last_status_us; /* last STATUS= sent to systemd */
+	uint64_t watchdog_us;    /* WatchdogSec=, 0 = off */
+	sd_event_source *watchdog;
 };
 
 /* Set up everything from a valid configuration; err gets the reason. */

@@ -39,7 +39,8 @@ E2E_TESTS = \
 	tests/e2e/status.sh \
 	tests/e2e/stale.sh \
 	tests/e2e/config_errors.sh \
-	tests/e2e/topology.sh
+	tests/e2e/topology.sh \
+	tests/e2e/notify.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

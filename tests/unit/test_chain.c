@@ -244,6 +244,20 @@ START_TEST(missing_device_is_retried_not_fatal)
 }
 END_TEST
 
+START_TEST(stall_detection_for_the_watchdog)
+{
+	uint64_t now;
+
+	fx.play.silent = true; /* requests time out: still progress */
+	start_chain();
+	run_for(500);
+	sd_event_now(fx.ev, CLOCK_MONOTONIC, &now);
+	ck_assert(!chain_stalled(fx.chain, now));
+	/* Seen from 5 s later without a tick in between: stuck. */
+	ck_assert(chain_stalled(fx.chain, now + 5000000));
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -257,6 +271,7 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, silent_battery_times_out_then_goes_stale);
 	tcase_add_test(tc, each_request_is_retried_once);
 	tcase_add_test(tc, missing_device_is_retried_not_fatal);
+	tcase_add_test(tc, stall_detection_for_the_watchdog);
 	suite_add_tcase(s, tc);
 	return s;
 }

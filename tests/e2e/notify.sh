@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# systemd integration without systemd: the daemon speaks sd_notify to a
+# datagram socket of ours. READY=1 comes once the socket listens, STATUS=
+# carries the readout, and WATCHDOG=1 keep-alives come while scans progress.
+# (socat writes the datagrams back to back, without newlines.)
+. "$(dirname "$0")/lib.sh"
+command -v socat >/dev/null || { echo "SKIP: socat is not installed"; exit 77; }
+
+socat -u "UNIX-RECV:$T/notify" "OPEN:$T/notify.log,creat,append" &
+PIDS="$PIDS $!"
+wait_until 5 test -S "$T/notify" || fail "notify socket not created"
+
+start_sim --cells 4
+write_config
+NOTIFY_SOCKET="$T/notify" WATCHDOG_USEC=1000000 start_daemon
+
+count() { grep -o "$1" "$T/notify.log" | wc -l; }
+wait_until 5 grep -q 'READY=1' "$T/notify.log" || fail "no READY=1"
+note "ok: READY=1"
+wait_until 5 grep -q 'STATUS=SoC [0-9.]*%, [0-9.]* V, [-0-9.]* A' "$T/notify.log" ||
+	fail "no STATUS= readout: $(cat "$T/notify.log")"
+note "ok: STATUS= readout"
+three_keepalives() { [ "$(count WATCHDOG=1)" -ge 3 ]; }
+wait_until 5 three_keepalives ||
+	fail "fewer than 3 WATCHDOG=1 in 5 s with WatchdogSec=1s"
+note "ok: watchdog keep-alives while scans progress"
+kill "$DAEMON_PID"
+wait_until 5 grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1"
+note "ok: STOPPING=1 on SIGTERM"
