@@ -91,10 +91,10 @@ static uint64_t now_us(const struct chain *c)
 	return t;
 }
 
-static void notify(struct chain *c)
+static void notify(struct chain *c, bool scan_done)
 {
 	if (c->cb)
-		c->cb(c, c->userdata);
+		c->cb(c, scan_done, c->userdata);
 }
 
 static struct chain_battery *cur_bat(struct chain_port *p)
@@ -191,6 +191,7 @@ static void port_scan_done(struct chain_port *p)
 	p->stats.scans++;
 	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
 	p->chain->scans++;
+	notify(p->chain, true);
 }
 
 static void battery_publish(struct chain_port *p)
@@ -205,7 +206,7 @@ static void battery_publish(struct chain_port *p)
 	b->stale = false;
 	b->last_good_us = now_us(p->chain);
 	p->backoff_us = 0;
-	notify(p->chain);
+	notify(p->chain, false);
 }
 
 static void port_next_battery(struct chain_port *p)
@@ -430,7 +431,7 @@ static void update_stale(struct chain *c)
 		changed = true;
 	}
 	if (changed)
-		notify(c);
+		notify(c, false);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)

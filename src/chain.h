@@ -48,8 +48,10 @@ struct chain_port_stats {
 	char last_error[256];  /* why the port is closed, or "" */
 };
 
-/* Called after any battery's reading or stale flag changed. */
-typedef void (*chain_update_fn)(struct chain *c, void *userdata);
+/* Called after any battery's reading or stale flag changed, and (with
+ * scan_done true) when a port finished a scan of all its batteries. */
+typedef void (*chain_update_fn)(struct chain *c, bool scan_done,
+				void *userdata);
 
 /*
  * Open every configured port and start polling on ev. Ports that cannot be

@@ -93,12 +93,36 @@ static void notify_status(struct daemon *d)
 		   d->bank.nbatteries, d->bank.stale ? ", STALE DATA" : "");
 }
 
-static void on_chain_update(struct chain *c, void *userdata)
+static json_t *status_now(struct daemon *d)
+{
+	return status_json(&d->bank, d->allowed_to_charge,
+			   d->allowed_to_discharge);
+}
+
+static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 {
 	struct daemon *d = userdata;
 
 	bank_refresh(d);
 	notify_status(d);
+	/* Subscribers get the bank's status after every completed scan. */
+	if (scan_done && d->ctl && ctl_server_clients(d->ctl) > 0) {
+		json_t *st = status_now(d);
+		ctl_server_broadcast(d->ctl, st);
+		json_decref(st);
+	}
+}
+
+static json_t *cmd_subscribe(struct daemon *d, const struct ctl_peer *peer,
+			     int argc, char **argv)
+{
+	bool on = argc == 1 || strcmp(argv[1], "on") == 0;
+
+	if (argc > 2 || (argc == 2 && !on && strcmp(argv[1], "off") != 0))
+		return ctl_error("invalid-argument",
+				 "usage: subscribe [on|off]");
+	ctl_client_subscribe(peer->client, on);
+	return json_pack("{s:s,s:b}", "type", "subscribed", "subscribed", on);
 }
 
 static json_t *cmd_battery(struct daemon *d, int argc, char **argv)
@@ -125,8 +149,9 @@ json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
 	struct daemon *d = userdata;
 
 	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		return status_json(&d->bank, d->allowed_to_charge,
-				   d->allowed_to_discharge);
+		return status_now(d);
+	if (strcmp(argv[0], "subscribe") == 0)
+		return cmd_subscribe(d, peer, argc, argv);
 	if (strcmp(argv[0], "batteries") == 0 && argc == 1)
 		return status_batteries_json(d->chain, now_us(d));
 	if (strcmp(argv[0], "ports") == 0 && argc == 1)

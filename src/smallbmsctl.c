@@ -83,6 +83,8 @@ static void usage(FILE *out)
 		"  batteries     one line per battery\n"
 		"  battery N     everything about battery N (1 = the first)\n"
 		"  ports         one line per port: transport, scans, errors\n"
+		"  watch         follow the status live (one update per scan;\n"
+		"                refreshed in place on a terminal)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket=PATH  the daemon's control socket\n"
@@ -134,7 +136,7 @@ static int check_command(int argc, char **argv)
 	const char *cmd = argv[0];
 
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "batteries") == 0 ||
-	    strcmp(cmd, "ports") == 0) {
+	    strcmp(cmd, "ports") == 0 || strcmp(cmd, "watch") == 0) {
 		if (argc != 1)
 			return fail(EX_USAGE, "'%s' takes no arguments", cmd);
 		return EX_OK;
@@ -223,7 +225,11 @@ static int64_t now_ms(void)
 
 static int remaining_ms(const struct conn *c)
 {
-	int64_t left = c->deadline_ms - now_ms();
+	int64_t left;
+
+	if (c->deadline_ms < 0)
+		return -1; /* watching: no deadline */
+	left = c->deadline_ms - now_ms();
 
 	return left > 0 ? (int)left : 0;
 }
@@ -1100,6 +1106,83 @@ static int show_ports(const json_t *o)
 	return EX_OK;
 }
 
+/* ---- watch ---------------------------------------------------------- */
+
+static double num_or_nan(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : (double)NAN;
+}
+
+static const char *yes_no(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "--";
+}
+
+/* One line per update when the output is not a terminal (a log, a pipe). */
+static void watch_line(const json_t *o)
+{
+	char t[16];
+	time_t now = time(NULL);
+
+	strftime(t, sizeof(t), "%H:%M:%S", localtime(&now));
+	printf("%s  SoC %.1f %%  %.2f V  %+.2f A  %.0f W  cells %.3f-%.3f V  "
+	       "charge %s  discharge %s%s\n",
+	       t, num_or_nan(o, "soc"), num_or_nan(o, "voltage"),
+	       num_or_nan(o, "current"), num_or_nan(o, "power"),
+	       num_or_nan(o, "min_cell_voltage"),
+	       num_or_nan(o, "max_cell_voltage"),
+	       yes_no(o, "allowed_to_charge"),
+	       yes_no(o, "allowed_to_discharge"),
+	       json_is_true(json_object_get(o, "stale")) ? "  STALE" : "");
+}
+
+static int watch_update(const struct opts *opt, const char *line,
+			const json_t *o)
+{
+	if (opt->json) {
+		puts(line);
+	} else if (isatty(STDOUT_FILENO)) {
+		/* Home, clear to the end: the view refreshes in place. */
+		fputs("\033[H\033[J", stdout);
+		if (show_status(o) != EX_OK)
+			return EX_PROTOCOL;
+		puts("\n(watching: Ctrl-C to stop)");
+	} else {
+		watch_line(o);
+	}
+	fflush(stdout);
+	return EX_OK;
+}
+
+/* After "subscribe" was answered: every status the daemon pushes, until it
+ * goes away or we are interrupted. */
+static int watch(const struct opts *opt, struct conn *c)
+{
+	const char *type;
+	json_t *o;
+	char *line;
+	int r;
+
+	c->deadline_ms = -1;
+	for (;;) {
+		r = conn_read_line(c, &line);
+		if (r != EX_OK)
+			return r;
+		r = parse_answer(line, &o, &type);
+		if (r != EX_OK)
+			return r;
+		if (strcmp(type, "status") == 0)
+			r = watch_update(opt, line, o);
+		json_decref(o);
+		if (r != EX_OK)
+			return r;
+	}
+}
+
 /* ---- main ---------------------------------------------------------- */
 
 static int show(const char *cmd, json_t *o, const char *type)
@@ -1129,6 +1212,23 @@ static int run(const struct opts *opt)
 	r = conn_open(&c);
 	if (r == EX_OK)
 		r = check_hello(&c);
+	if (r == EX_OK && strcmp(opt->argv[0], "watch") == 0) {
+		static char sub[] = "subscribe";
+		char *argv[] = {sub, NULL};
+		r = send_request(&c, 1, argv);
+		if (r == EX_OK)
+			r = conn_read_line(&c, &line);
+		if (r == EX_OK)
+			r = parse_answer(line, &ans, &type);
+		if (r == EX_OK && strcmp(type, "error") == 0)
+			r = error_answer(ans);
+		else if (r == EX_OK)
+			r = watch(opt, &c);
+		json_decref(ans);
+		close(c.fd);
+		free(c.buf);
+		return r;
+	}
 	if (r == EX_OK)
 		r = send_request(&c, opt->argc, opt->argv);
 	if (r == EX_OK)

@@ -51,3 +51,13 @@ note "ok: status matches the simulator"
 ctl status >"$T/human"
 grep -q 'V' "$T/human" || fail "human status has no voltage"
 ctl >/dev/null || fail "smallbmsctl without a command"
+
+# watch: the daemon pushes a status after every scan (a subscription, not
+# polling); not on a terminal, one line per update.
+timeout 3 "$CTL" --socket "$SOCK" watch >"$T/watch" 2>&1 || true
+[ "$(grep -c 'SoC .* V .* A' "$T/watch")" -ge 3 ] ||
+	fail "watch: fewer than 3 updates in 3 s: $(cat "$T/watch")"
+timeout 2 "$CTL" --socket "$SOCK" watch --json >"$T/watch.json" 2>&1 || true
+head -n 1 "$T/watch.json" | jq -e '.type == "status" and .voltage != null' \
+	>/dev/null || fail "watch --json: $(head -n 2 "$T/watch.json")"
+note "ok: watch follows the status"

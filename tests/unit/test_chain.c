@@ -49,7 +49,7 @@ struct fixture {
 
 static struct fixture fx;
 
-static void on_update(struct chain *c, void *userdata)
+static void on_update(struct chain *c, bool scan_done, void *userdata)
 {
 	fx.updates++;
 }
