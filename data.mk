@@ -23,3 +23,7 @@ dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 # The man pages must be lint-clean.
 TESTS += tests/man_lint.sh
 dist_noinst_SCRIPTS += tests/man_lint.sh
+
+# bash completion, where bash-completion looks for it.
+bashcompletiondir = $(SB_BASHCOMPLETIONDIR)
+dist_bashcompletion_DATA = completion/smallbmsctl
