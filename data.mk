@@ -9,6 +9,9 @@ dist_smallbmsconf_DATA = conf/smallbms.conf
 systemdsystemunit_DATA = systemd/smallbmsd.service
 sysusersdir = $(SB_SYSUSERSDIR)
 dist_sysusers_DATA = systemd/smallbms.conf
+# The journal message catalog: journalctl -x explains each event.
+catalogdir = $(SB_CATALOGDIR)
+dist_catalog_DATA = systemd/smallbms.catalog
 CLEANFILES += systemd/smallbmsd.service
 EXTRA_DIST += systemd/smallbmsd.service.in
 
@@ -21,8 +24,8 @@ systemd/smallbmsd.service: systemd/smallbmsd.service.in Makefile
 dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 
 # The man pages must be lint-clean.
-TESTS += tests/man_lint.sh
-dist_noinst_SCRIPTS += tests/man_lint.sh
+TESTS += tests/man_lint.sh tests/man_keys.sh
+dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh
 
 # bash completion, where bash-completion looks for it.
 bashcompletiondir = $(SB_BASHCOMPLETIONDIR)

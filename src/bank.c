@@ -139,7 +139,9 @@ static bool take_string(struct string_sum *s, const struct bank_input *in,
 		v += r->voltage;
 		i += r->current;
 		rem = fmin(rem, r->remaining_ah);
-		nom = fmin(nom, r->nominal_ah);
+		/* SoC is against what the battery holds when full now; the
+		 * design capacity only where that is not reported. */
+		nom = fmin(nom, r->full_ah > 0 ? r->full_ah : r->nominal_ah);
 	}
 	s->strings++;
 	s->vmin = fmin(s->vmin, v);

@@ -17,8 +17,10 @@
  */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +44,9 @@
 enum cfg_sect {
 	SECT_GENERAL,
 	SECT_PORT,
+	SECT_OUTPUT,
+	SECT_INPUT,
+	SECT_PROTECTION,
 };
 
 enum cfg_type {
@@ -53,6 +58,18 @@ enum cfg_type {
 	T_LOGLEVEL, /* int, syslog priority */
 	T_ADDRLIST, /* struct cfg_port naddrs + addrs */
 	T_PROTOCOL, /* char[size], a name drv_find() knows */
+	T_FUNCTION, /* enum cfg_output_function */
+	T_LINENAME, /* char[size], a GPIO line name */
+	T_CHIP,     /* char[size], a GPIO chip name or path */
+	T_OFFSET,   /* int, a line offset on its chip */
+	T_DRIVE,    /* enum gpio_drive */
+	T_BIAS,     /* enum gpio_bias */
+	T_DEBOUNCE, /* uint32_t microseconds, written as a duration */
+	T_USEC,     /* uint64_t microseconds, written as a duration */
+	T_DECIMAL,  /* double, in unit (an optional suffix of the value) */
+	T_PREALARM, /* enum guard_prealarm_mode */
+	T_GROUP,    /* char[size], a group name */
+	T_DEVICE,   /* char[size], an absolute path or tcp://HOST:PORT */
 };
 
 struct cfg_key {
@@ -63,20 +80,49 @@ struct cfg_key {
 	/* Default as it would be written in the file; NULL: required, or
 	 * left 0 in the struct, which means "the protocol's default". */
 	const char *def;
+	/* For the documentation when def is NULL and the key is optional:
+	 * what leaving it out means; NULL: "(protocol default)". */
+	const char *unset;
 	/* Inclusive range in the value's own syntax; NULL: none. */
 	const char *min, *max;
+	/* T_DECIMAL: "V", "A", "C" or "%", which the value may end with. */
+	const char *unit;
 	size_t off;  /* into struct cfg or struct cfg_port */
 	size_t size; /* of that field, for the string types */
 	const char *desc;
 };
 
-/* Key k of [general] stored in struct cfg member m; PORT: struct cfg_port. */
+/* Key k of [general] stored in struct cfg member m; PORT: struct cfg_port;
+ * OUTPUT: struct cfg_output; INPUT: struct cfg_input. */
 #define GEN(k, m)                                                              \
 	SECT_GENERAL, k, .off = offsetof(struct cfg, m),                       \
 			 .size = sizeof(((struct cfg *)0)->m)
 #define PORT(k, m)                                                             \
 	SECT_PORT, k, .off = offsetof(struct cfg_port, m),                     \
 		      .size = sizeof(((struct cfg_port *)0)->m)
+#define OUTPUT(k, m)                                                           \
+	SECT_OUTPUT, k, .off = offsetof(struct cfg_output, m),                 \
+			.size = sizeof(((struct cfg_output *)0)->m)
+#define INPUT(k, m)                                                            \
+	SECT_INPUT, k, .off = offsetof(struct cfg_input, m),                   \
+		       .size = sizeof(((struct cfg_input *)0)->m)
+/* [protection]: struct guard_settings. */
+#define PROT(k, m)                                                             \
+	SECT_PROTECTION, k, .off = offsetof(struct guard_settings, m),         \
+			    .size = sizeof(((struct guard_settings *)0)->m)
+/* Cell voltages: a LiFePO4 cell is empty well above 2 V and full below
+ * 3.65 V; anything outside 2..4 V is a typing error. */
+#define CELL_V .type = T_DECIMAL, .unit = "V", .min = "2.00V", .max = "4.00V"
+#define TEMP_C .type = T_DECIMAL, .unit = "C", .min = "-40C", .max = "80C"
+
+#define LINE_DESC                                                              \
+	"GPIO line name, searched on every chip, e.g. GPIO17 (or give chip "   \
+	"and offset)"
+#define CHIP_DESC    "GPIO chip, e.g. gpiochip0 or /dev/gpiochip0 (with offset)"
+#define OFFSET_DESC  "line offset on chip (with chip)"
+#define ALOW_DESC    "the line is active (asserted) at the low level"
+#define BIAS_DESC    "pull resistor inside the chip"
+#define DEVICE_UNSET "(one of device and usb_serial is required)"
 
 static const struct cfg_key keys[] = {
 	{GEN("poll_interval", poll_interval_ms), .type = T_DURATION,
@@ -97,10 +143,26 @@ static const struct cfg_key keys[] = {
 	 .desc = "state directory (settings, state of charge, history)"},
 	{GEN("dry_run", dry_run), .type = T_BOOL, .def = "no",
 	 .desc = "outputs are computed and shown, never driven"},
+	{GEN("dry_run_dir", dry_run_dir), .type = T_PATH,
+	 .unset = "(none: memory only)",
+	 .desc = "in dry-run mode, show every output as a file DIR/LINE "
+		 "holding its physical level (1 or 0), and read every input "
+		 "from such a file"},
 	{GEN("log_level", log_level), .type = T_LOGLEVEL, .def = "info",
 	 .desc = "most verbose message priority logged"},
-	{PORT("device", device), .type = T_PATH, .required = true,
-	 .desc = "serial device; a /dev/serial/by-id/... link is recommended"},
+	{GEN("admin_group", admin_group), .type = T_GROUP,
+	 .def = "smallbms-admin",
+	 .desc = "members of this group may change the daemon's state through "
+		 "smallbmsctl (root always may)"},
+	/* device or usb_serial: exactly one (check_link), so neither is
+	 * .required. */
+	{PORT("device", device), .type = T_DEVICE, .unset = DEVICE_UNSET,
+	 .desc = "serial device (a /dev/serial/by-id/... link is recommended), "
+		 "or tcp://HOST:PORT for an RS485-to-TCP gateway"},
+	{PORT("usb_serial", usb_serial), .type = T_STRING,
+	 .unset = DEVICE_UNSET,
+	 .desc = "find the serial adapter by its USB serial number instead of "
+		 "giving device"},
 	{PORT("protocol", protocol), .type = T_PROTOCOL, .required = true,
 	 .desc = "protocol of the batteries on this port"},
 	{PORT("baud", baud), .type = T_UINT, .min = "1200", .max = "921600",
@@ -110,17 +172,125 @@ static const struct cfg_key keys[] = {
 	{PORT("addresses", naddrs), .type = T_ADDRLIST,
 	 .desc = "battery addresses on this port, e.g. 1 or 1,3-5 (several "
 		 "only for addressed protocols)"},
+	{OUTPUT("function", function), .type = T_FUNCTION, .required = true,
+	 .desc = "what drives the output: load (allowed to discharge), charge "
+		 "(allowed to charge), prealarm, load-and-charge (both "
+		 "allowed), error-led, status-led"},
+	{OUTPUT("line", line.name), .type = T_LINENAME, .unset = "(none)",
+	 .desc = LINE_DESC},
+	{OUTPUT("chip", line.chip), .type = T_CHIP, .unset = "(none)",
+	 .desc = CHIP_DESC},
+	{OUTPUT("offset", line.offset), .type = T_OFFSET, .unset = "(none)",
+	 .min = "0", .max = "65535", .desc = OFFSET_DESC},
+	{OUTPUT("drive", line.drive), .type = T_DRIVE, .def = "push-pull",
+	 .desc = "electrical form; open-drain needs active_low = yes, "
+		 "open-source active_low = no, so that not allowed is "
+		 "released"},
+	{OUTPUT("active_low", line.active_low), .type = T_BOOL, .def = "no",
+	 .desc = ALOW_DESC},
+	{OUTPUT("bias", line.bias), .type = T_BIAS, .def = "as-is",
+	 .desc = BIAS_DESC},
+	{INPUT("line", line.name), .type = T_LINENAME, .unset = "(none)",
+	 .desc = LINE_DESC},
+	{INPUT("chip", line.chip), .type = T_CHIP, .unset = "(none)",
+	 .desc = CHIP_DESC},
+	{INPUT("offset", line.offset), .type = T_OFFSET, .unset = "(none)",
+	 .min = "0", .max = "65535", .desc = OFFSET_DESC},
+	{INPUT("active_low", line.active_low), .type = T_BOOL, .def = "no",
+	 .desc = ALOW_DESC},
+	{INPUT("bias", line.bias), .type = T_BIAS, .def = "as-is",
+	 .desc = BIAS_DESC},
+	{INPUT("debounce", line.debounce_us), .type = T_DEBOUNCE, .def = "50ms",
+	 .min = "0ms", .max = "1s",
+	 .desc = "the input must be stable this long before a change counts"},
+	/* The defaults are guard_settings_default()'s, written out for the
+	 * documentation; test_cfg proves that they are equal. */
+	{PROT("cell_undervoltage", cell_undervoltage), CELL_V, .def = "2.80V",
+	 .desc = "a cell below this voltage (V) disconnects the loads, once "
+		 "the "
+		 "pre-alarm has been on for prealarm_lead"},
+	{PROT("cell_recover", cell_recover), CELL_V, .def = "3.20V",
+	 .desc = "after a low cell, the loads return when every cell is at or "
+		 "above this voltage (V), or when charging is detected"},
+	{PROT("charge_detect_current", charge_detect_current),
+	 .type = T_DECIMAL, .unit = "A", .def = "0.5A", .min = "0A",
+	 .max = "100A",
+	 .desc = "charging is detected when the bank current (A) is above "
+		 "this"},
+	{PROT("prealarm_lead", prealarm_lead_us), .type = T_USEC, .def = "30s",
+	 .min = "0s", .max = "10m",
+	 .desc = "how long the pre-alarm is on before a low cell disconnects "
+		 "the loads"},
+	{PROT("prealarm_cell", prealarm_cell), CELL_V, .def = "3.10V",
+	 .desc = "the pre-alarm comes on when a cell is below this voltage "
+		 "(V)"},
+	{PROT("prealarm_hysteresis", prealarm_hysteresis), .type = T_DECIMAL,
+	 .unit = "V", .def = "0.05V", .min = "0V", .max = "0.50V",
+	 .desc = "the low-cell pre-alarm ends when every cell is at or above "
+		 "prealarm_cell + this (V)"},
+	{PROT("soc_warning_hysteresis", soc_warning_hysteresis),
+	 .type = T_DECIMAL, .unit = "%", .def = "1%", .min = "0%", .max = "20%",
+	 .desc = "the low-SoC warning ends when the SoC is above the warning "
+		 "level + this (%)"},
+	{PROT("prealarm_mode", prealarm_mode), .type = T_PREALARM,
+	 .def = "continuous",
+	 .desc = "continuous: the pre-alarm output stays on; intermittent: it "
+		 "blinks (prealarm_on, prealarm_off)"},
+	{PROT("prealarm_on", prealarm_on_us), .type = T_USEC, .def = "1s",
+	 .min = "100ms", .max = "60s",
+	 .desc = "intermittent pre-alarm: how long the output is on"},
+	{PROT("prealarm_off", prealarm_off_us), .type = T_USEC, .def = "1s",
+	 .min = "100ms", .max = "60s",
+	 .desc = "intermittent pre-alarm: how long the output is off"},
+	{PROT("floor_hysteresis", floor_hysteresis), .type = T_DECIMAL,
+	 .unit = "%", .def = "3%", .min = "0%", .max = "20%",
+	 .desc = "after the discharge floor, the loads return when the SoC is "
+		 "above the floor + this (%)"},
+	{PROT("cell_overvoltage", cell_overvoltage), CELL_V, .def = "3.75V",
+	 .desc = "a cell at or above this voltage (V) disconnects the "
+		 "chargers"},
+	{PROT("cell_overvoltage_recover", cell_overvoltage_recover), CELL_V,
+	 .def = "3.55V",
+	 .desc = "after a high cell, the chargers return when every cell is at "
+		 "or below this voltage (V)"},
+	{PROT("charge_temp_low", charge_temp_low), TEMP_C, .def = "5C",
+	 .desc = "no charging below this temperature (degrees C)"},
+	{PROT("charge_temp_high", charge_temp_high), TEMP_C, .def = "50C",
+	 .desc = "no charging above this temperature (degrees C)"},
+	{PROT("temp_hysteresis", temp_hysteresis), .type = T_DECIMAL,
+	 .unit = "C", .def = "2C", .min = "0C", .max = "20C",
+	 .desc = "charging returns when the temperature is this far (degrees "
+		 "C) inside the limits"},
+	{PROT("comm_loss_charge", comm_loss_charge_us), .type = T_USEC,
+	 .def = "10s", .min = "1s", .max = "1h",
+	 .desc = "without fresh data from every battery this long, the "
+		 "chargers are disconnected"},
+	{PROT("comm_loss_load", comm_loss_load_us), .type = T_USEC,
+	 .def = "120s", .min = "1s", .max = "1h",
+	 .desc = "without fresh data from every battery this long, the loads "
+		 "are disconnected"},
+	{PROT("restore_delay", restore_delay_us), .type = T_USEC, .def = "5s",
+	 .min = "0s", .max = "10m",
+	 .desc = "an output comes back on only when all its reasons have been "
+		 "clear this long (minimum off time)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sect_names[] = {"general", "port"};
+static const char *const sect_names[] = {"general", "port", "output", "input",
+					 "protection"};
 
 static const char *const type_names[] = {
 	[T_DURATION] = "duration", [T_UINT] = "uint",
 	[T_BOOL] = "bool",         [T_STRING] = "string",
 	[T_PATH] = "path",         [T_LOGLEVEL] = "loglevel",
 	[T_ADDRLIST] = "addrlist", [T_PROTOCOL] = "protocol",
+	[T_FUNCTION] = "function", [T_LINENAME] = "line",
+	[T_CHIP] = "chip",         [T_OFFSET] = "uint",
+	[T_DRIVE] = "drive",       [T_BIAS] = "bias",
+	[T_DEBOUNCE] = "duration", [T_USEC] = "duration",
+	[T_DECIMAL] = "number",    [T_PREALARM] = "prealarm-mode",
+	[T_GROUP] = "group",       [T_DEVICE] = "device",
 };
 
 struct name_value {
@@ -138,8 +308,30 @@ static const struct name_value loglevels[] = {
 	{"info", LOG_INFO}, {"debug", LOG_DEBUG},
 };
 
+static const struct name_value functions[] = {
+	{"load", CFG_OUT_LOAD},
+	{"charge", CFG_OUT_CHARGE},
+	{"prealarm", CFG_OUT_PREALARM},
+	{"load-and-charge", CFG_OUT_LOAD_AND_CHARGE},
+	{"error-led", CFG_OUT_ERROR_LED},
+	{"status-led", CFG_OUT_STATUS_LED},
+};
+
 #define BOOL_WORDS     "yes/no, true/false, on/off, 1/0"
 #define LOGLEVEL_WORDS "err, warning, notice, info, debug"
+#define FUNCTION_WORDS                                                         \
+	"load, charge, prealarm, load-and-charge, error-led, status-led"
+#define DRIVE_WORDS    "push-pull, open-drain, open-source"
+#define BIAS_WORDS     "as-is, disabled, pull-up, pull-down"
+#define PREALARM_WORDS "continuous, intermittent"
+
+const char *cfg_output_function_name(enum cfg_output_function f)
+{
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++)
+		if (functions[i].value == (int)f)
+			return functions[i].name;
+	return "unknown";
+}
 
 /* ---- value parsers: text -> field, or a message in why ---------------- */
 
@@ -245,7 +437,7 @@ static bool parse_uint(const char *s, uint64_t *v, char *why, size_t n)
 static bool parse_number(const struct cfg_key *k, const char *s, uint64_t *v,
 			 char *why, size_t n)
 {
-	if (k->type == T_DURATION)
+	if (k->type == T_DURATION || k->type == T_DEBOUNCE || k->type == T_USEC)
 		return parse_duration(s, v, why, n);
 	return parse_uint(s, v, why, n);
 }
@@ -265,6 +457,115 @@ static bool check_range(const struct cfg_key *k, const char *s, uint64_t v,
 		return true;
 	snprintf(why, n, "'%s' is out of range (%s..%s)", s,
 		 k->min ? k->min : "0", k->max ? k->max : "");
+	return false;
+}
+
+/* Digits of a decimal number: far more than any range here needs, and
+ * few enough that the mantissa and 10^decimals are exact doubles. */
+#define DEC_MAX_WHOLE    6
+#define DEC_MAX_DECIMALS 6
+#define DEGREE_SIGN      "\xC2\xB0" /* in UTF-8 */
+
+/* The key's unit; temperatures also as "°C". */
+static bool is_unit(const struct cfg_key *k, const char *u)
+{
+	if (strcmp(u, k->unit) == 0)
+		return true;
+	return strcmp(k->unit, "C") == 0 && strcmp(u, DEGREE_SIGN "C") == 0;
+}
+
+/* "A", "mV", "%", "°F": what follows the number looks like a unit. */
+static bool unit_like(const char *u)
+{
+	for (; *u; u++)
+		if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+		      *u == '%' || (unsigned char)*u >= 0x80))
+			return false;
+	return true;
+}
+
+static void not_a_number(const struct cfg_key *k, const char *s, char *why,
+			 size_t n)
+{
+	size_t len = strlen(k->def) - strlen(k->unit);
+
+	snprintf(why, n, "'%s' is not a number (e.g. %.*s or %s)", s, (int)len,
+		 k->def, k->def);
+}
+
+/*
+ * "-5", "2.80", "2.80V", "5C", "5°C": [-]digits[.digits][unit], the unit
+ * the key's own or none.
+ *
+ * By hand rather than with strtod(), which accepts blanks, "inf", "nan",
+ * hex and exponents, and follows the locale's decimal point. The value is
+ * one correctly rounded division, so "2.80" is exactly the literal 2.80
+ * of guard_settings_default(). Whole parts too long for any range come
+ * back as +-1e9, out of range.
+ */
+static bool parse_decimal(const struct cfg_key *k, const char *s, double *v,
+			  char *why, size_t n)
+{
+	const char *p = s;
+	bool neg = *p == '-';
+	uint64_t whole, frac = 0, scale = 1;
+	size_t nw, nf = 0;
+
+	if (neg)
+		p++;
+	nw = scan_digits(&p, &whole);
+	if (nw == 0) {
+		not_a_number(k, s, why, n);
+		return false;
+	}
+	if (*p == '.') {
+		p++;
+		nf = scan_digits(&p, &frac);
+		if (nf == 0) {
+			not_a_number(k, s, why, n);
+			return false;
+		}
+		if (nf > DEC_MAX_DECIMALS) {
+			snprintf(why, n, "'%s' has more than %d decimals", s,
+				 DEC_MAX_DECIMALS);
+			return false;
+		}
+		for (size_t i = 0; i < nf; i++)
+			scale *= 10;
+	}
+	if (*p && !is_unit(k, p)) {
+		if (unit_like(p))
+			snprintf(why, n,
+				 "'%s': the unit is %s (or leave the unit out)",
+				 s, k->unit);
+		else
+			not_a_number(k, s, why, n);
+		return false;
+	}
+	if (nw > DEC_MAX_WHOLE)
+		*v = 1e9;
+	else
+		*v = (double)(whole * scale + frac) / (double)scale;
+	if (neg && *v != 0)
+		*v = -*v; /* "-0" is 0, never -0.0 */
+	return true;
+}
+
+static bool check_decimal_range(const struct cfg_key *k, const char *s,
+				double v, char *why, size_t n)
+{
+	double lo = -INFINITY, hi = INFINITY;
+	char dummy[80];
+
+	/* The bounds are table text; the tests prove they parse. */
+	if (k->min && !parse_decimal(k, k->min, &lo, dummy, sizeof(dummy)))
+		lo = INFINITY;
+	if (k->max && !parse_decimal(k, k->max, &hi, dummy, sizeof(dummy)))
+		hi = -INFINITY;
+	if (v >= lo && v <= hi)
+		return true;
+	snprintf(why, n, "'%s' is out of range (%s..%s)", s,
+		 k->min ? k->min : "", k->max ? k->max : "");
 	return false;
 }
 
@@ -314,6 +615,247 @@ static bool parse_protocol(const struct cfg_key *k, const char *s, char *field,
 		return false;
 	}
 	return store_string(k, s, field, why, n);
+}
+
+/* Any printable name, but usable as a file name by the dry-run backend. */
+static bool parse_linename(const struct cfg_key *k, const char *s, char *field,
+			   char *why, size_t n)
+{
+	if (strchr(s, '/') || s[0] == '.') {
+		snprintf(why, n,
+			 "'%s' is not a line name (no '/', and not starting "
+			 "with '.')",
+			 s);
+		return false;
+	}
+	return store_string(k, s, field, why, n);
+}
+
+/* "gpiochip0" (under /dev) or an absolute path. */
+static bool parse_chip(const struct cfg_key *k, const char *s, char *field,
+		       char *why, size_t n)
+{
+	if ((s[0] != '/' && strchr(s, '/')) || s[0] == '.') {
+		snprintf(why, n,
+			 "'%s' is not a chip (e.g. gpiochip0 or "
+			 "/dev/gpiochip0)",
+			 s);
+		return false;
+	}
+	return store_string(k, s, field, why, n);
+}
+
+/* Longest group name the shadow tools create. */
+#define GROUP_NAME_MAX 32
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Letters, digits, '-' and '_', not starting with '-' or a digit (as
+ * groupadd wants: such a name could be taken for an option or a GID). */
+static bool parse_group(const struct cfg_key *k, const char *s, char *field,
+			char *why, size_t n)
+{
+	size_t len = strlen(s);
+	bool ok = len > 0 && (is_alpha(s[0]) || s[0] == '_');
+
+	for (size_t i = 1; ok && i < len; i++)
+		ok = is_alpha(s[i]) || is_digit(s[i]) || s[i] == '-' ||
+		     s[i] == '_';
+	if (!ok) {
+		snprintf(why, n,
+			 "'%s' is not a group name (letters, digits, '-' and "
+			 "'_', starting with a letter or '_')",
+			 s);
+		return false;
+	}
+	if (len > GROUP_NAME_MAX) {
+		snprintf(why, n, "'%s' is longer than %d characters", s,
+			 GROUP_NAME_MAX);
+		return false;
+	}
+	return store_string(k, s, field, why, n);
+}
+
+/* ---- device = tcp://HOST:PORT ------------------------------------------ */
+
+#define TCP_PREFIX  "tcp://"
+#define TCP_EXAMPLE "tcp://192.168.1.50:8899"
+#define HOST_MAX    253 /* a DNS name, without the final dot */
+#define LABEL_MAX   63
+
+/* A DNS name: labels of letters, digits and '-' (not at either end of a
+ * label), separated by dots. */
+static bool valid_hostname(const char *h, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > HOST_MAX)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = i < len ? h[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (is_alpha(c) || is_digit(c) ||
+			   (c == '-' && label > 0)) {
+			if (++label > LABEL_MAX)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Only digits and dots: meant as an IPv4 address, so it must be one. */
+static bool looks_numeric(const char *h, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!is_digit(h[i]) && h[i] != '.')
+			return false;
+	return true;
+}
+
+static bool check_tcp_host(const char *s, const char *h, size_t len,
+			   bool bracketed, char *why, size_t n)
+{
+	/* parse_device() checked that s, and so h, fits. */
+	char host[CFG_PATH_LEN], addr[sizeof(struct in6_addr)];
+
+	if (len == 0) {
+		snprintf(why, n, "'%s' has no host (e.g. " TCP_EXAMPLE ")", s);
+		return false;
+	}
+	memcpy(host, h, len);
+	host[len] = '\0';
+	if (bracketed) {
+		if (inet_pton(AF_INET6, host, addr) == 1)
+			return true;
+		snprintf(why, n, "'%s': '%s' is not an IPv6 address", s, host);
+		return false;
+	}
+	if (looks_numeric(host, len)) {
+		if (inet_pton(AF_INET, host, addr) == 1)
+			return true;
+		snprintf(why, n, "'%s': '%s' is not an IPv4 address", s, host);
+		return false;
+	}
+	if (valid_hostname(host, len))
+		return true;
+	snprintf(why, n, "'%s': '%s' is not a host name or address", s, host);
+	return false;
+}
+
+static bool check_tcp_port(const char *s, const char *port, char *why, size_t n)
+{
+	const char *p = port;
+	uint64_t v;
+
+	if (*p == '\0') {
+		snprintf(why, n,
+			 "'%s' has no port: write tcp://HOST:PORT "
+			 "(e.g. " TCP_EXAMPLE ")",
+			 s);
+		return false;
+	}
+	if (scan_digits(&p, &v) == 0 || *p) {
+		snprintf(why, n, "'%s': the port '%s' is not a number", s,
+			 port);
+		return false;
+	}
+	if (v < 1 || v > 65535) {
+		snprintf(why, n, "'%s': port %s is out of range (1..65535)", s,
+			 port);
+		return false;
+	}
+	return true;
+}
+
+/* "tcp://HOST:PORT", HOST an IPv4 address, [an IPv6 address] or a name;
+ * the same split as transport_tcp.c makes when it connects. */
+static bool check_tcp(const char *s, char *why, size_t n)
+{
+	const char *h = s + strlen(TCP_PREFIX), *end, *colon;
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end) {
+			snprintf(why, n,
+				 "'%s': missing ']' after the IPv6 address", s);
+			return false;
+		}
+		if (!check_tcp_host(s, h + 1, (size_t)(end - h - 1), true, why,
+				    n))
+			return false;
+		if (end[1] != ':') {
+			snprintf(why, n,
+				 "'%s' has no port: write tcp://[ADDRESS]:PORT",
+				 s);
+			return false;
+		}
+		return check_tcp_port(s, end + 2, why, n);
+	}
+	colon = strchr(h, ':');
+	if (colon && strchr(colon + 1, ':')) {
+		snprintf(why, n,
+			 "'%s': write an IPv6 address in brackets: "
+			 "tcp://[ADDRESS]:PORT",
+			 s);
+		return false;
+	}
+	if (!check_tcp_host(s, h, colon ? (size_t)(colon - h) : strlen(h),
+			    false, why, n))
+		return false;
+	return check_tcp_port(s, colon ? colon + 1 : "", why, n);
+}
+
+/* An absolute device path, or tcp://HOST:PORT (compared as text by the
+ * duplicate check: two spellings of one gateway are not caught). */
+static bool parse_device(const struct cfg_key *k, const char *s, char *field,
+			 char *why, size_t n)
+{
+	if (strncmp(s, TCP_PREFIX, strlen(TCP_PREFIX)) == 0) {
+		/* Too long: store_string() says so. */
+		if (strlen(s) < k->size && !check_tcp(s, why, n))
+			return false;
+	} else if (s[0] != '/') {
+		snprintf(why, n,
+			 "'%s' is neither an absolute path (/dev/...) nor "
+			 "tcp://HOST:PORT",
+			 s);
+		return false;
+	}
+	return store_string(k, s, field, why, n);
+}
+
+/* "continuous" or "intermittent", in any case like the other words. */
+static bool parse_prealarm(const char *s, enum guard_prealarm_mode *mode,
+			   char *why, size_t n)
+{
+	char lower[16];
+	size_t len = strlen(s);
+	int m = -1;
+
+	if (len < sizeof(lower)) {
+		for (size_t i = 0; i <= len; i++)
+			lower[i] = (s[i] >= 'A' && s[i] <= 'Z')
+					   ? (char)(s[i] - 'A' + 'a')
+					   : s[i];
+		m = guard_prealarm_mode_parse(lower);
+	}
+	if (m < 0) {
+		snprintf(why, n,
+			 "'%s' is not a pre-alarm mode (" PREALARM_WORDS ")",
+			 s);
+		return false;
+	}
+	*mode = (enum guard_prealarm_mode)m;
+	return true;
 }
 
 static const char *skip_blanks(const char *p)
@@ -411,13 +953,15 @@ bad:
 
 /*
  * Parse s as key k into the struct at base (struct cfg for [general],
- * struct cfg_port for [port]). Nothing is written unless s is valid.
+ * struct cfg_port for [port], struct cfg_output for [output], struct
+ * cfg_input for [input]). Nothing is written unless s is valid.
  */
 static bool set_value(const struct cfg_key *k, const char *s, void *base,
 		      char *why, size_t n)
 {
 	char *field = (char *)base + k->off;
 	uint64_t v;
+	double d;
 	int iv;
 
 	switch (k->type) {
@@ -428,6 +972,38 @@ static bool set_value(const struct cfg_key *k, const char *s, void *base,
 			return false;
 		*(unsigned *)(void *)field = (unsigned)v;
 		return true;
+	case T_OFFSET:
+		if (!parse_number(k, s, &v, why, n) ||
+		    !check_range(k, s, v, why, n))
+			return false;
+		*(int *)(void *)field = (int)v;
+		return true;
+	case T_DEBOUNCE:
+		if (!parse_number(k, s, &v, why, n) ||
+		    !check_range(k, s, v, why, n))
+			return false;
+		*(uint32_t *)(void *)field = (uint32_t)(v * 1000);
+		return true;
+	case T_USEC:
+		/* The range (at most hours) keeps v * 1000 far from overflow. */
+		if (!parse_number(k, s, &v, why, n) ||
+		    !check_range(k, s, v, why, n))
+			return false;
+		*(uint64_t *)(void *)field = v * 1000;
+		return true;
+	case T_DECIMAL:
+		if (!parse_decimal(k, s, &d, why, n) ||
+		    !check_decimal_range(k, s, d, why, n))
+			return false;
+		*(double *)(void *)field = d;
+		return true;
+	case T_PREALARM:
+		return parse_prealarm(
+			s, (enum guard_prealarm_mode *)(void *)field, why, n);
+	case T_GROUP:
+		return parse_group(k, s, field, why, n);
+	case T_DEVICE:
+		return parse_device(k, s, field, why, n);
 	case T_BOOL:
 		if (!lookup(bools, sizeof(bools) / sizeof(bools[0]), s, &iv)) {
 			snprintf(why, n,
@@ -446,6 +1022,39 @@ static bool set_value(const struct cfg_key *k, const char *s, void *base,
 		}
 		*(int *)(void *)field = iv;
 		return true;
+	case T_FUNCTION:
+		if (!lookup(functions, sizeof(functions) / sizeof(functions[0]),
+			    s, &iv)) {
+			snprintf(why, n,
+				 "'%s' is not an output function "
+				 "(" FUNCTION_WORDS ")",
+				 s);
+			return false;
+		}
+		*(enum cfg_output_function *)(void *)field = iv;
+		return true;
+	case T_DRIVE:
+		iv = gpio_drive_parse(s);
+		if (iv < 0) {
+			snprintf(why, n,
+				 "'%s' is not a drive (" DRIVE_WORDS ")", s);
+			return false;
+		}
+		*(enum gpio_drive *)(void *)field = iv;
+		return true;
+	case T_BIAS:
+		iv = gpio_bias_parse(s);
+		if (iv < 0) {
+			snprintf(why, n, "'%s' is not a bias (" BIAS_WORDS ")",
+				 s);
+			return false;
+		}
+		*(enum gpio_bias *)(void *)field = iv;
+		return true;
+	case T_LINENAME:
+		return parse_linename(k, s, field, why, n);
+	case T_CHIP:
+		return parse_chip(k, s, field, why, n);
 	case T_STRING:
 		return store_string(k, s, field, why, n);
 	case T_PATH:
@@ -474,16 +1083,30 @@ void cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	apply_defaults(SECT_GENERAL, c);
+	/* Not from the table's texts: guard.c owns these numbers (the tests
+	 * check that the table documents the same ones). */
+	guard_settings_default(&c->protection);
 }
 
 /* ---- the parse: reader, sections, keys, whole-file checks -------------- */
 
 enum cur_sect {
-	CUR_NONE,    /* before the first section */
-	CUR_GENERAL, /* [general] */
-	CUR_PORT,    /* [port NAME], cur_port */
-	CUR_IGNORE,  /* a bad section, already reported: skip its keys */
+	CUR_NONE,       /* before the first section */
+	CUR_GENERAL,    /* [general] */
+	CUR_PORT,       /* [port NAME], cur_port */
+	CUR_OUTPUT,     /* [output NAME], cur_output */
+	CUR_INPUT,      /* [input remote] */
+	CUR_PROTECTION, /* [protection] */
+	CUR_IGNORE,     /* a bad section, already reported: skip its keys */
 };
+
+/* Rows of cfg_parse.seen: one per section instance. */
+#define SLOT_GENERAL    0
+#define SLOT_PORT(i)    (1 + (i))
+#define SLOT_OUTPUT(i)  (1 + CFG_MAX_PORTS + (i))
+#define SLOT_INPUT      (1 + CFG_MAX_PORTS + CFG_MAX_OUTPUTS)
+#define SLOT_PROTECTION (SLOT_INPUT + 1)
+#define NSLOTS          (SLOT_PROTECTION + 1)
 
 struct cfg_parse {
 	struct cfg *c; /* scratch copy being filled */
@@ -498,10 +1121,13 @@ struct cfg_parse {
 
 	enum cur_sect cur;
 	unsigned cur_port;
+	unsigned cur_output;
 	bool any_port_section;
+	int protection_line; /* of the [protection] section; 0: none */
+	bool protection_bad; /* a [protection] key was refused or lost */
 
-	/* Line where each key was set: [0] general, [1 + i] port i. */
-	int seen[CFG_MAX_PORTS + 1][NKEYS];
+	/* Line where each key was set, per SLOT_*. */
+	int seen[NSLOTS][NKEYS];
 	bool port_bad[CFG_MAX_PORTS];
 };
 
@@ -552,7 +1178,7 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static bool valid_port_name(const char *s)
+static bool valid_name(const char *s)
 {
 	if (!*s)
 		return false;
@@ -569,7 +1195,7 @@ static void start_port(struct cfg_parse *p, const char *name)
 
 	p->any_port_section = true;
 	p->cur = CUR_IGNORE;
-	if (!valid_port_name(name)) {
+	if (!valid_name(name)) {
 		report(p, p->line,
 		       "port name '%s' is not valid (use letters, digits, "
 		       "'-', '_' and '.')",
@@ -603,12 +1229,104 @@ static void start_port(struct cfg_parse *p, const char *name)
 	p->cur = CUR_PORT;
 }
 
+static void start_output(struct cfg_parse *p, const char *name)
+{
+	struct cfg_output *out;
+
+	p->cur = CUR_IGNORE;
+	if (!valid_name(name)) {
+		report(p, p->line,
+		       "output name '%s' is not valid (use letters, digits, "
+		       "'-', '_' and '.')",
+		       name);
+		return;
+	}
+	if (strlen(name) >= CFG_NAME_LEN) {
+		report(p, p->line, "output name is longer than %d characters",
+		       CFG_NAME_LEN - 1);
+		return;
+	}
+	for (unsigned i = 0; i < p->c->noutputs; i++) {
+		if (strcmp(p->c->outputs[i].name, name) == 0) {
+			report(p, p->line,
+			       "duplicate output name '%s' (first at line %d)",
+			       name, p->c->outputs[i].line_no);
+			return;
+		}
+	}
+	if (p->c->noutputs == CFG_MAX_OUTPUTS) {
+		report(p, p->line, "too many outputs (at most %d)",
+		       CFG_MAX_OUTPUTS);
+		return;
+	}
+	p->cur_output = p->c->noutputs++;
+	out = &p->c->outputs[p->cur_output];
+	memset(out, 0, sizeof(*out));
+	strcpy(out->name, name); /* length checked above */
+	out->line_no = p->line;
+	out->line.offset = -1;
+	apply_defaults(SECT_OUTPUT, out);
+	p->cur = CUR_OUTPUT;
+}
+
+static void start_input(struct cfg_parse *p, const char *name)
+{
+	struct cfg_input *in = &p->c->remote;
+
+	p->cur = CUR_IGNORE;
+	if (strcmp(name, "remote") != 0) {
+		report(p, p->line,
+		       "unknown input '%s' (the only input is [input remote])",
+		       name);
+		return;
+	}
+	if (p->c->have_remote) {
+		report(p, p->line,
+		       "duplicate [input remote] (first at line %d)",
+		       in->line_no);
+		return;
+	}
+	p->c->have_remote = true;
+	memset(in, 0, sizeof(*in));
+	in->line_no = p->line;
+	in->line.offset = -1;
+	apply_defaults(SECT_INPUT, in);
+	p->cur = CUR_INPUT;
+}
+
+static void start_protection(struct cfg_parse *p)
+{
+	p->cur = CUR_IGNORE;
+	if (p->protection_line) {
+		report(p, p->line, "duplicate [protection] (first at line %d)",
+		       p->protection_line);
+		return;
+	}
+	p->protection_line = p->line;
+	p->cur = CUR_PROTECTION;
+}
+
+/* "WORD NAME" -> NAME, blanks skipped; NULL if s is not WORD + blank(s). */
+static const char *section_arg(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (strncmp(s, word, n) != 0 || !is_blank(s[n]))
+		return NULL;
+	s += n;
+	while (is_blank(*s))
+		s++;
+	return s;
+}
+
 /* A line inih cannot use: a key of the current port may be lost with it,
  * so that port's count is not trusted for the whole-file checks. */
 static void line_lost(struct cfg_parse *p)
 {
 	if (p->cur == CUR_PORT)
 		p->port_bad[p->cur_port] = true;
+	else if (p->cur == CUR_PROTECTION)
+		p->protection_bad = true;
 }
 
 static void syntax_error(struct cfg_parse *p, const char *what)
@@ -644,11 +1362,20 @@ static void start_section(struct cfg_parse *p, const char *line)
 		p->any_port_section = true;
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "[port] needs a name: [port NAME]");
-	} else if (strncmp(name, "port", 4) == 0 && is_blank(name[4])) {
-		s = name + 4;
-		while (is_blank(*s))
-			s++;
+	} else if ((s = section_arg(name, "port"))) {
 		start_port(p, s);
+	} else if (strcmp(name, "output") == 0) {
+		p->cur = CUR_IGNORE;
+		report(p, p->line, "[output] needs a name: [output NAME]");
+	} else if ((s = section_arg(name, "output"))) {
+		start_output(p, s);
+	} else if (strcmp(name, "input") == 0) {
+		p->cur = CUR_IGNORE;
+		report(p, p->line, "[input] needs a name: [input remote]");
+	} else if ((s = section_arg(name, "input"))) {
+		start_input(p, s);
+	} else if (strcmp(name, "protection") == 0) {
+		start_protection(p);
 	} else {
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "unknown section [%s]", name);
@@ -735,17 +1462,61 @@ static const struct cfg_key *find_key(enum cfg_sect sect, const char *name,
 	return NULL;
 }
 
+/* The section being read: its key set, seen[] row, struct and title. */
+struct cur_target {
+	enum cfg_sect sect;
+	unsigned slot;
+	void *base;
+	char title[CFG_NAME_LEN + 16]; /* "port a", "output load", ... */
+};
+
+static void cur_target(struct cfg_parse *p, struct cur_target *t)
+{
+	switch (p->cur) {
+	case CUR_PORT:
+		t->sect = SECT_PORT;
+		t->slot = SLOT_PORT(p->cur_port);
+		t->base = &p->c->ports[p->cur_port];
+		snprintf(t->title, sizeof(t->title), "port %s",
+			 p->c->ports[p->cur_port].name);
+		return;
+	case CUR_OUTPUT:
+		t->sect = SECT_OUTPUT;
+		t->slot = SLOT_OUTPUT(p->cur_output);
+		t->base = &p->c->outputs[p->cur_output];
+		snprintf(t->title, sizeof(t->title), "output %s",
+			 p->c->outputs[p->cur_output].name);
+		return;
+	case CUR_INPUT:
+		t->sect = SECT_INPUT;
+		t->slot = SLOT_INPUT;
+		t->base = &p->c->remote;
+		snprintf(t->title, sizeof(t->title), "input remote");
+		return;
+	case CUR_PROTECTION:
+		t->sect = SECT_PROTECTION;
+		t->slot = SLOT_PROTECTION;
+		t->base = &p->c->protection;
+		snprintf(t->title, sizeof(t->title), "protection");
+		return;
+	default:
+		t->sect = SECT_GENERAL;
+		t->slot = SLOT_GENERAL;
+		t->base = p->c;
+		snprintf(t->title, sizeof(t->title), "general");
+		return;
+	}
+}
+
 /* The ini_handler. Always returns 1: errors are reported here, so inih's
  * return value only ever means a syntax error. */
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
 {
 	struct cfg_parse *p = user;
-	enum cfg_sect sect = p->cur == CUR_PORT ? SECT_PORT : SECT_GENERAL;
-	unsigned slot = p->cur == CUR_PORT ? 1 + p->cur_port : 0;
 	const struct cfg_key *k;
+	struct cur_target t;
 	char why[CFG_PATH_LEN + 128];
-	void *base;
 	size_t i;
 
 	(void)section; /* ours is exact; inih truncates long names */
@@ -758,42 +1529,45 @@ static int on_key(void *user, const char *section, const char *name,
 		       name);
 		return 1;
 	}
-	k = find_key(sect, name, &i);
+	cur_target(p, &t);
+	k = find_key(t.sect, name, &i);
 	if (!k) {
-		if (sect == SECT_PORT)
-			report(p, p->line, "unknown key '%s' in [port %s]",
-			       name, p->c->ports[p->cur_port].name);
-		else
-			report(p, p->line, "unknown key '%s' in [general]",
-			       name);
+		report(p, p->line, "unknown key '%s' in [%s]", name, t.title);
 		goto bad;
 	}
-	if (p->seen[slot][i]) {
+	if (p->seen[t.slot][i]) {
 		report(p, p->line, "%s: already set at line %d", name,
-		       p->seen[slot][i]);
+		       p->seen[t.slot][i]);
 		goto bad;
 	}
-	p->seen[slot][i] = p->line;
-	base = sect == SECT_PORT ? (void *)&p->c->ports[p->cur_port]
-				 : (void *)p->c;
-	if (!set_value(k, value, base, why, sizeof(why))) {
+	p->seen[t.slot][i] = p->line;
+	if (!set_value(k, value, t.base, why, sizeof(why))) {
 		report(p, p->line, "%s: %s", name, why);
 		goto bad;
 	}
 	return 1;
 bad:
-	if (sect == SECT_PORT)
+	if (t.sect == SECT_PORT)
 		p->port_bad[p->cur_port] = true;
+	else if (t.sect == SECT_PROTECTION)
+		p->protection_bad = true;
 	return 1;
+}
+
+/* Line where key of section sect was set in row slot; 0: not set. */
+static int slot_key_line(const struct cfg_parse *p, enum cfg_sect sect,
+			 unsigned slot, const char *key)
+{
+	size_t i;
+
+	if (!find_key(sect, key, &i))
+		return 0;
+	return p->seen[slot][i];
 }
 
 static int key_line(const struct cfg_parse *p, unsigned port, const char *key)
 {
-	size_t i;
-
-	if (!find_key(SECT_PORT, key, &i))
-		return 0;
-	return p->seen[1 + port][i];
+	return slot_key_line(p, SECT_PORT, SLOT_PORT(port), key);
 }
 
 static void check_required(struct cfg_parse *p, unsigned i)
@@ -810,17 +1584,60 @@ static void check_required(struct cfg_parse *p, unsigned i)
 	}
 }
 
-static void check_devices(struct cfg_parse *p, unsigned i)
+/* A port is found by its device or by its adapter's USB serial number:
+ * exactly one of the two. */
+static void check_link(struct cfg_parse *p, unsigned i)
 {
 	const struct cfg_port *port = &p->c->ports[i];
+	int l_dev = key_line(p, i, "device");
+	int l_usb = key_line(p, i, "usb_serial");
 
-	if (!port->device[0])
+	if (l_dev && l_usb)
+		report(p, port->line,
+		       "[port %s] has both device and usb_serial: give only "
+		       "one",
+		       port->name);
+	else if (!l_dev && !l_usb)
+		report(p, port->line,
+		       "[port %s] has no device and no usb_serial (one is "
+		       "required)",
+		       port->name);
+	else
 		return;
-	for (unsigned j = 0; j < i; j++) {
-		if (strcmp(p->c->ports[j].device, port->device) == 0) {
-			report(p, key_line(p, i, "device"),
-			       "device: '%s' is already used by [port %s]",
-			       port->device, p->c->ports[j].name);
+	p->port_bad[i] = true;
+}
+
+/* Field of struct cfg_port at off, as a string. */
+static const char *port_text(const struct cfg_port *port, size_t off)
+{
+	return (const char *)port + off;
+}
+
+/* No two ports on one device (paths and tcp:// specs compared as text) or
+ * one adapter. */
+static void check_devices(struct cfg_parse *p, unsigned i)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} ids[] = {
+		{"device", offsetof(struct cfg_port, device)},
+		{"usb_serial", offsetof(struct cfg_port, usb_serial)},
+	};
+	const struct cfg_port *port = &p->c->ports[i];
+
+	for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+		const char *id = port_text(port, ids[k].off);
+
+		if (!id[0])
+			continue;
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(port_text(&p->c->ports[j], ids[k].off),
+				   id) != 0)
+				continue;
+			report(p, key_line(p, i, ids[k].key),
+			       "%s: '%s' is already used by [port %s]",
+			       ids[k].key, id, p->c->ports[j].name);
 			p->port_bad[i] = true;
 			return;
 		}
@@ -872,21 +1689,200 @@ static void check_counts(struct cfg_parse *p)
 	}
 }
 
+/* An [output NAME] or the [input remote], for the checks of its line. */
+struct line_sect {
+	enum cfg_sect sect;
+	unsigned slot;
+	char title[CFG_NAME_LEN + 16]; /* "[output load]" */
+	const struct gpio_line_spec *spec;
+	int line_no;
+	bool form_ok; /* exactly one complete, valid way to name the line */
+};
+
+static int ls_key_line(const struct cfg_parse *p, const struct line_sect *ls,
+		       const char *key)
+{
+	return slot_key_line(p, ls->sect, ls->slot, key);
+}
+
+/* line = NAME, or chip = CHIP + offset = N: exactly one of the two. */
+static bool check_line_form(struct cfg_parse *p, const struct line_sect *ls)
+{
+	int l_name = ls_key_line(p, ls, "line");
+	int l_chip = ls_key_line(p, ls, "chip");
+	int l_off = ls_key_line(p, ls, "offset");
+
+	if (l_name && (l_chip || l_off)) {
+		report(p, l_name,
+		       "line: %s also has %s: give either line, or chip and "
+		       "offset",
+		       ls->title, l_chip ? "chip" : "offset");
+		return false;
+	}
+	if (!l_name && !l_chip && !l_off) {
+		report(p, ls->line_no,
+		       "%s has no line (required): give line = NAME, or chip = "
+		       "CHIP and offset = N",
+		       ls->title);
+		return false;
+	}
+	if (l_chip && !l_off) {
+		report(p, l_chip, "chip: %s has no offset (give both)",
+		       ls->title);
+		return false;
+	}
+	if (l_off && !l_chip) {
+		report(p, l_off, "offset: %s has no chip (give both)",
+		       ls->title);
+		return false;
+	}
+	/* A bad value was reported where it was read: nothing to compare. */
+	return ls->spec->name[0] ||
+	       (ls->spec->chip[0] && ls->spec->offset >= 0);
+}
+
+/*
+ * "Not allowed" must leave an open-drain or open-source line released
+ * (DESIGN: not allowed = free-floating). An open-drain line is released
+ * at the high level, so its inactive state must be high: active_low.
+ * Open-source is the mirror image.
+ */
+static void check_drive(struct cfg_parse *p, const struct line_sect *ls)
+{
+	const struct gpio_line_spec *l = ls->spec;
+	int line = ls_key_line(p, ls, "drive");
+
+	if (l->drive == GPIO_DRIVE_OPEN_DRAIN && !l->active_low)
+		report(p, line,
+		       "drive: an open-drain line is released only at the high "
+		       "level: set active_low = yes, or %s would be driven low "
+		       "when not active",
+		       ls->title);
+	else if (l->drive == GPIO_DRIVE_OPEN_SOURCE && l->active_low)
+		report(p, line,
+		       "drive: an open-source line is released only at the low "
+		       "level: set active_low = no, or %s would be driven high "
+		       "when not active",
+		       ls->title);
+}
+
+/* What names the line, for comparisons and messages. */
+static void line_identity(const struct gpio_line_spec *l, char *buf, size_t n)
+{
+	const char *chip = l->chip;
+
+	if (l->name[0]) {
+		snprintf(buf, n, "%s", l->name);
+		return;
+	}
+	if (strncmp(chip, "/dev/", 5) == 0)
+		chip += 5;
+	snprintf(buf, n, "%s offset %d", chip, l->offset);
+}
+
+/* No line serves two purposes (as far as names tell: a name and the
+ * chip + offset of the same line are caught when requesting it). */
+static void check_line_reuse(struct cfg_parse *p, const struct line_sect *ls,
+			     unsigned n)
+{
+	char a[2 * GPIO_NAME_LEN + 16], b[sizeof(a)];
+
+	for (unsigned i = 1; i < n; i++) {
+		if (!ls[i].form_ok)
+			continue;
+		line_identity(ls[i].spec, a, sizeof(a));
+		for (unsigned j = 0; j < i; j++) {
+			if (!ls[j].form_ok)
+				continue;
+			line_identity(ls[j].spec, b, sizeof(b));
+			if (strcmp(a, b) != 0)
+				continue;
+			report(p,
+			       ls_key_line(p, &ls[i],
+					   ls[i].spec->name[0] ? "line"
+							       : "chip"),
+			       "%s: %s is already used by %s",
+			       ls[i].spec->name[0] ? "line" : "chip", a,
+			       ls[j].title);
+			break;
+		}
+	}
+}
+
+static void check_output_required(struct cfg_parse *p, unsigned i)
+{
+	const struct cfg_output *o = &p->c->outputs[i];
+
+	for (size_t k = 0; k < NKEYS; k++) {
+		if (keys[k].sect != SECT_OUTPUT || !keys[k].required ||
+		    p->seen[SLOT_OUTPUT(i)][k])
+			continue;
+		report(p, o->line_no, "[output %s] has no %s (required)",
+		       o->name, keys[k].key);
+	}
+}
+
+static void check_lines(struct cfg_parse *p)
+{
+	struct line_sect ls[CFG_MAX_OUTPUTS + 1];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->c->noutputs; i++, n++) {
+		const struct cfg_output *o = &p->c->outputs[i];
+
+		ls[n].sect = SECT_OUTPUT;
+		ls[n].slot = SLOT_OUTPUT(i);
+		snprintf(ls[n].title, sizeof(ls[n].title), "[output %s]",
+			 o->name);
+		ls[n].spec = &o->line;
+		ls[n].line_no = o->line_no;
+		check_output_required(p, i);
+		ls[n].form_ok = check_line_form(p, &ls[n]);
+		check_drive(p, &ls[n]);
+	}
+	if (p->c->have_remote) {
+		ls[n].sect = SECT_INPUT;
+		ls[n].slot = SLOT_INPUT;
+		snprintf(ls[n].title, sizeof(ls[n].title), "[input remote]");
+		ls[n].spec = &p->c->remote.line;
+		ls[n].line_no = p->c->remote.line_no;
+		ls[n].form_ok = check_line_form(p, &ls[n]);
+		n++;
+	}
+	check_line_reuse(p, ls, n);
+}
+
+/* The protection settings as a whole (their order, mostly). Skipped when
+ * a [protection] key was refused: its default would stand in for it and
+ * the message would be about a value the user did not write. */
+static void check_protection(struct cfg_parse *p)
+{
+	char err[256];
+
+	if (p->protection_bad ||
+	    guard_settings_check(&p->c->protection, err, sizeof(err)) == 0)
+		return;
+	report(p, p->protection_line, "[protection] %s", err);
+}
+
 static void check_file(struct cfg_parse *p)
 {
 	if (!p->any_port_section) {
 		report(p, 0,
 		       "no [port NAME] section: at least one battery port is "
 		       "required");
-		return;
+	} else {
+		for (unsigned i = 0; i < p->c->nports; i++) {
+			check_link(p, i);
+			check_required(p, i);
+			check_devices(p, i);
+			check_addressing(p, i);
+		}
+		if (p->c->nports)
+			check_counts(p);
 	}
-	for (unsigned i = 0; i < p->c->nports; i++) {
-		check_required(p, i);
-		check_devices(p, i);
-		check_addressing(p, i);
-	}
-	if (p->c->nports)
-		check_counts(p);
+	check_lines(p);
+	check_protection(p);
 }
 
 static int parse(struct cfg *c, const char *name, FILE *f, const char *str,
@@ -954,7 +1950,9 @@ static const char *default_text(const struct cfg_key *k)
 {
 	if (k->def)
 		return k->def;
-	return k->required ? "(required)" : "(protocol default)";
+	if (k->required)
+		return "(required)";
+	return k->unset ? k->unset : "(protocol default)";
 }
 
 static void range_text(const struct cfg_key *k, char *buf, size_t n)
@@ -971,6 +1969,14 @@ static void range_text(const struct cfg_key *k, char *buf, size_t n)
 	else if (k->type == T_ADDRLIST)
 		snprintf(buf, n, "0..%d, at most %d", CFG_MAX_ADDR,
 			 CFG_MAX_ADDRS);
+	else if (k->type == T_FUNCTION)
+		snprintf(buf, n, "%s", FUNCTION_WORDS);
+	else if (k->type == T_DRIVE)
+		snprintf(buf, n, "%s", DRIVE_WORDS);
+	else if (k->type == T_BIAS)
+		snprintf(buf, n, "%s", BIAS_WORDS);
+	else if (k->type == T_PREALARM)
+		snprintf(buf, n, "%s", PREALARM_WORDS);
 	else
 		snprintf(buf, n, "-");
 }

@@ -14,21 +14,53 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "gpio.h"
+#include "guard.h"
+
 #define CFG_MAX_PORTS     16
 #define CFG_MAX_ADDRS     64
 #define CFG_MAX_BATTERIES 50 /* smallBMS NG limit for 12/24 V banks */
 #define CFG_NAME_LEN      64
 #define CFG_PATH_LEN      256
+#define CFG_MAX_OUTPUTS   8
 
 struct cfg_port {
-	char name[CFG_NAME_LEN];     /* from the section: [port NAME] */
-	char device[CFG_PATH_LEN];   /* /dev/..., /dev/serial/by-id/... */
-	char protocol[CFG_NAME_LEN]; /* driver name, see drv_find() */
-	unsigned baud;               /* 0 = protocol default */
-	unsigned timeout_ms;         /* 0 = protocol default */
+	char name[CFG_NAME_LEN]; /* from the section: [port NAME] */
+	/* Exactly one of device and usb_serial is set (the other is ""). */
+	char device[CFG_PATH_LEN];     /* /dev/..., /dev/serial/by-id/..., or
+				      tcp://HOST:PORT (an RS485 gateway) */
+	char usb_serial[CFG_NAME_LEN]; /* the adapter's USB serial number */
+	char protocol[CFG_NAME_LEN];   /* driver name, see drv_find() */
+	unsigned baud;                 /* 0 = protocol default */
+	unsigned timeout_ms;           /* 0 = protocol default */
 	unsigned naddrs;
 	unsigned addrs[CFG_MAX_ADDRS];
 	int line; /* where the section starts */
+};
+
+/* What an [output NAME] does; "active" is the logical (driven) state. */
+enum cfg_output_function {
+	CFG_OUT_LOAD,            /* ATD: active = discharge allowed */
+	CFG_OUT_CHARGE,          /* ATC: active = charge allowed */
+	CFG_OUT_PREALARM,        /* active = pre-alarm on */
+	CFG_OUT_LOAD_AND_CHARGE, /* active only while both are allowed */
+	CFG_OUT_ERROR_LED,       /* solid on alarm, blinking on warning */
+	CFG_OUT_STATUS_LED,      /* solid when all is well, else slow blink */
+};
+
+struct cfg_output {
+	char name[CFG_NAME_LEN]; /* from the section: [output NAME] */
+	enum cfg_output_function function;
+	/* line: name, or chip + offset; drive, bias, active_low */
+	struct gpio_line_spec line;
+	int line_no; /* where the section starts */
+};
+
+/* [input remote]: the Remote on/off input. */
+struct cfg_input {
+	/* line: name, or chip + offset; bias, active_low, debounce_us */
+	struct gpio_line_spec line;
+	int line_no; /* where the section starts */
 };
 
 struct cfg {
@@ -39,10 +71,24 @@ struct cfg {
 	char socket_path[CFG_PATH_LEN];
 	char state_dir[CFG_PATH_LEN];
 	bool dry_run;
+	char dry_run_dir[CFG_PATH_LEN]; /* "" = dry-run lines in memory only */
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	/* Members may change the daemon's state (root always may); only the
+	 * name: the daemon resolves it. */
+	char admin_group[CFG_NAME_LEN];
 
 	unsigned nports;
 	struct cfg_port ports[CFG_MAX_PORTS];
+
+	unsigned noutputs;
+	struct cfg_output outputs[CFG_MAX_OUTPUTS];
+	bool have_remote; /* false: no remote input, i.e. always on */
+	struct cfg_input remote;
+
+	/* [protection]: every key is the field of the same name (without
+	 * _us); what is not set keeps guard_settings_default(). Valid: it
+	 * passed guard_settings_check(). */
+	struct guard_settings protection;
 };
 
 /* Defaults for every key (what an empty file gives). */
@@ -58,6 +104,10 @@ int cfg_load(struct cfg *c, const char *path, FILE *errs);
 /* Same, from a string (tests); name is used in messages. */
 int cfg_load_string(struct cfg *c, const char *name, const char *text,
 		    FILE *errs);
+
+/* "load", "charge", "prealarm", "load-and-charge", "error-led",
+ * "status-led". */
+const char *cfg_output_function_name(enum cfg_output_function f);
 
 /* Print the key table (section, key, type, default, description) for the
  * documentation check. */

@@ -127,6 +127,27 @@ static void port_close(struct chain_port *p)
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
 
+/* The configured device, or the adapter found by its USB serial number
+ * (looked up at every attempt: it may have been plugged in meanwhile). */
+static struct transport *port_transport(struct chain_port *p, char *err,
+					size_t errlen)
+{
+	char path[256];
+
+	if (!p->cfg->usb_serial[0])
+		return transport_open(p->cfg->device, p->baud, err, errlen);
+	if (transport_sp_find_by_serial(p->cfg->usb_serial, path,
+					sizeof(path)) < 0) {
+		snprintf(err, errlen,
+			 "no USB serial adapter with serial "
+			 "number %s%s",
+			 p->cfg->usb_serial,
+			 errno == EEXIST ? " (several ports have it)" : "");
+		return NULL;
+	}
+	return transport_open(path, p->baud, err, errlen);
+}
+
 /* Wait longer after each failure to open (a gateway that is down, an
  * adapter unplugged), from one poll interval up to 30 s. */
 static void port_backoff(struct chain_port *p)
@@ -149,7 +170,7 @@ static bool port_open(struct chain_port *p)
 	if (now_us(p->chain) < p->reopen_at_us)
 		return false;
 	p->stats.opens++;
-	p->tp = transport_open(p->cfg->device, p->baud, err, sizeof(err));
+	p->tp = port_transport(p, err, sizeof(err));
 	if (!p->tp) {
 		port_backoff(p);
 		/* Log a failure once, not at every poll interval. */
@@ -352,11 +373,23 @@ static bool port_process(struct chain_port *p)
 			port_step_ok(p, &r);
 			return true;
 		}
-		if (d == DRV_ERR_FRAME || d == DRV_ERR_STATUS) {
-			cur_bat(p)->frames_bad++;
-			log_debug("port %s: battery %u: %s frame dropped",
+		if (d == DRV_ERR_STATUS) {
+			/* A valid "I cannot do that" (a pack without a serial
+			 * number command): waiting for the timeout and asking
+			 * again would only cost time. */
+			log_debug("port %s: battery %u: refused %s",
 				  p->cfg->name, cur_bat(p)->index + 1,
-				  d == DRV_ERR_FRAME ? "malformed" : "error");
+				  cur_step(p)->what);
+			p->rxlen = 0;
+			p->timer = sd_event_source_disable_unref(p->timer);
+			port_step_failed(p);
+			return true;
+		}
+		if (d == DRV_ERR_FRAME) {
+			cur_bat(p)->frames_bad++;
+			log_debug(
+				"port %s: battery %u: malformed frame dropped",
+				p->cfg->name, cur_bat(p)->index + 1);
 		}
 		/* Resynchronise: drop one byte of a bad frame (the next frame
 		 * start may be inside it), all of a well-formed stray one. */
@@ -569,7 +602,12 @@ const char *chain_port_name(const struct chain *c, unsigned port)
 
 const char *chain_port_device(const struct chain *c, unsigned port)
 {
-	return c->ports[port].cfg->device;
+	const struct chain_port *p = &c->ports[port];
+
+	/* The resolved path while open (a by-id link, a USB serial number). */
+	if (p->tp)
+		return p->tp->path;
+	return p->cfg->usb_serial[0] ? p->cfg->usb_serial : p->cfg->device;
 }
 
 const char *chain_protocol(const struct chain *c, unsigned port)

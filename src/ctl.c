@@ -81,6 +81,8 @@ struct ctl_server {
 	void *userdata;
 	struct ctl_client *clients;
 	unsigned nclients;
+	gid_t admin_gid; /* may change state (with root) */
+	bool have_admin_gid;
 	struct ctl_client *busy; /* whose request the handler is answering */
 	uint64_t idle_usec;
 };
@@ -556,6 +558,38 @@ static json_t *hello_json(void)
 			 PACKAGE_VERSION);
 }
 
+/*
+ * Root, or the admin group as the primary group or among the supplementary
+ * groups the peer process had when it connected (SO_PEERGROUPS, Linux
+ * 4.13): the credentials of the connection, not of a user name.
+ */
+static bool peer_is_admin(const struct ctl_server *s, int fd,
+			  const struct ucred *cr)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (cr->uid == 0)
+		return true;
+	if (!s->have_admin_gid)
+		return false;
+	if (cr->gid == s->admin_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+		if (groups[i] == s->admin_gid)
+			return true;
+	}
+	return false;
+}
+
+void ctl_server_set_admin_group(struct ctl_server *s, gid_t gid)
+{
+	s->admin_gid = gid;
+	s->have_admin_gid = true;
+}
+
 static void client_new(struct ctl_server *s, int fd)
 {
 	struct ucred cr;
@@ -578,7 +612,8 @@ static void client_new(struct ctl_server *s, int fd)
 	}
 	c->srv = s;
 	c->fd = fd;
-	c->peer = (struct ctl_peer){cr.pid, cr.uid, cr.gid, c};
+	c->peer = (struct ctl_peer){cr.pid, cr.uid, cr.gid, c,
+				    peer_is_admin(s, fd, &cr)};
 	c->next = s->clients;
 	if (s->clients)
 		s->clients->prev = c;

@@ -50,7 +50,15 @@ struct ctl_peer {
 	gid_t gid;
 	/* The connection the request came on (see ctl_client_subscribe). */
 	struct ctl_client *client;
+	/* Root, or a member of the admin group (primary or supplementary,
+	 * from SO_PEERGROUPS at connect time): may change state. */
+	bool admin;
 };
+
+static inline bool ctl_peer_is_admin(const struct ctl_peer *p)
+{
+	return p->admin;
+}
 
 /*
  * Answer one request. argv[0] is the command word; the handler returns a
@@ -67,6 +75,10 @@ struct ctl_server *ctl_server_new(sd_event *ev, const char *path,
 				  ctl_handler_fn handler, void *userdata,
 				  char *err, size_t errlen);
 void ctl_server_free(struct ctl_server *s);
+
+/* Members of gid may change state (root always may). Without a call, only
+ * root may. Applies to connections accepted afterwards. */
+void ctl_server_set_admin_group(struct ctl_server *s, gid_t gid);
 
 /* A typed error answer: {"type":"error","error":code,"message":...}. */
 json_t *ctl_error(const char *code, const char *fmt, ...)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon.c - the wiring of smallbmsd.
+ * daemon.c - the wiring of smallbmsd: every input (battery data, the
+ * remote line, Mode, timers) ends in daemon_decide(), which runs the
+ * protection rules and drives the outputs.
  */
 #include <config.h>
 
 #include "daemon.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <libgen.h>
 #include <math.h>
 #include <signal.h>
@@ -17,18 +20,21 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "cfg.h"
+#include "events.h"
 #include "log.h"
 #include "status.h"
 
 #define STATUS_NOTIFY_USEC 1000000ULL
+#define NEVER              UINT64_MAX
 
-static uint64_t now_us(const struct daemon *d)
+uint64_t daemon_now(const struct daemon *d)
 {
 	uint64_t t = 0;
 	sd_event_now(d->ev, CLOCK_MONOTONIC, &t);
 	return t;
 }
+
+/* --- battery data -> bank ---------------------------------------------- */
 
 /* Topology warnings are never silently accepted: each start and end is
  * logged. */
@@ -48,9 +54,8 @@ static void log_topology(uint32_t before, const struct bank *b)
 
 static void bank_refresh(struct daemon *d)
 {
-	uint32_t warnings = d->bank.warnings;
-
 	struct bank_input in[CFG_MAX_BATTERIES];
+	uint32_t warnings = d->bank.warnings;
 	unsigned n = chain_count(d->chain);
 
 	if (n > CFG_MAX_BATTERIES)
@@ -61,11 +66,226 @@ static void bank_refresh(struct daemon *d)
 	}
 	bank_compute(&d->bank, in, n, d->cfg->series, NULL);
 	log_topology(warnings, &d->bank);
-	/* Until the protection rules exist (guard), follow the batteries'
-	 * own FETs and protection flags; no data means not allowed. */
-	d->allowed_to_charge = d->bank.complete && d->bank.fets_allow_charge;
-	d->allowed_to_discharge =
-		d->bank.complete && d->bank.fets_allow_discharge;
+}
+
+/* --- bank -> monitor, state file --------------------------------------- */
+
+static void save_state(struct daemon *d, bool force)
+{
+	uint64_t now = daemon_now(d);
+	char err[256];
+	json_t *st;
+	int r;
+
+	if (!force &&
+	    !store_policy_due(&d->save, now, d->settings.state_save_interval))
+		return;
+	st = store_state_json(&d->settings, &d->monitor);
+	r = store_save(d->cfg->state_dir, st, err, sizeof(err));
+	json_decref(st);
+	if (r < 0)
+		log_err("state file: %s", err);
+	store_policy_done(&d->save, now, r == 0);
+}
+
+static void monitor_refresh(struct daemon *d)
+{
+	const struct bank *b = &d->bank;
+	int64_t wall = (int64_t)time(NULL);
+	struct monitor_input in = {
+		.valid = b->complete,
+		.voltage = b->voltage,
+		.current = b->current,
+		.capacity_ah = b->nominal_ah,
+		.cells_series = b->parallel ? b->ncells / b->parallel : 0,
+		.nbatteries = b->nbatteries,
+		.battery_soc = b->soc,
+		.min_cell_v = b->min_cell_v,
+		.max_cell_v = b->max_cell_v,
+		.min_temp = b->min_temp, /* NaN without sensors */
+		.max_temp = b->max_temp,
+		.wall_s = wall,
+	};
+	unsigned ev = monitor_step(&d->monitor, &in, daemon_now(d));
+
+	if (ev & MONITOR_SYNCED)
+		log_notice("state of charge synchronised to 100 %% (charged "
+			   "voltage and tail current reached)");
+	if (ev & MONITOR_SEEDED)
+		log_notice("state of charge taken from the batteries "
+			   "(unsynchronised until the first full charge)");
+	if (ev & MONITOR_BATTERY_ADDED)
+		log_notice("a battery was added: balancer status unknown "
+			   "until the next full charge");
+	if (ev & MONITOR_CHANGED)
+		store_policy_mark(&d->save, false);
+	/* Cell spread says little without a recent full charge. */
+	if (monitor_balancer_unknown(&d->monitor, wall))
+		d->bank.balancer = BANK_BALANCER_UNKNOWN;
+	save_state(d, false);
+}
+
+/* --- bank -> guard ----------------------------------------------------- */
+
+/* Time of the oldest battery's last good reading; 0 if one never gave any
+ * (comm loss then counts from start). */
+static uint64_t oldest_data(const struct daemon *d)
+{
+	uint64_t t = NEVER;
+
+	for (unsigned i = 0; i < chain_count(d->chain); i++) {
+		const struct chain_battery *b = chain_battery(d->chain, i);
+		if (!b->valid)
+			return 0;
+		if (b->last_good_us < t)
+			t = b->last_good_us;
+	}
+	return t == NEVER ? 0 : t;
+}
+
+/* The batteries' own protection, and the first battery reporting it. */
+static void protection_input(const struct daemon *d, struct guard_input *in)
+{
+	for (unsigned i = 0; i < chain_count(d->chain); i++) {
+		const struct chain_battery *b = chain_battery(d->chain, i);
+		const struct bms_reading *r = &b->reading;
+		uint32_t c = r->protection & BMS_PROT_CHARGE_MASK;
+		uint32_t x = r->protection & BMS_PROT_DISCHARGE_MASK;
+
+		if (!b->valid || b->stale)
+			continue;
+		if ((c || !r->charge_fet) && !in->charge_protection_battery)
+			in->charge_protection_battery = i + 1;
+		if ((x || !r->discharge_fet) &&
+		    !in->discharge_protection_battery)
+			in->discharge_protection_battery = i + 1;
+		in->charge_protection |= c;
+		in->discharge_protection |= x;
+		in->charge_fet_off = in->charge_fet_off || !r->charge_fet;
+		in->discharge_fet_off =
+			in->discharge_fet_off || !r->discharge_fet;
+	}
+}
+
+static void guard_input_from_bank(const struct daemon *d,
+				  struct guard_input *in)
+{
+	const struct bank *b = &d->bank;
+	struct monitor_output mo;
+
+	memset(in, 0, sizeof(*in));
+	in->have_data = b->complete;
+	in->data_time_us = oldest_data(d);
+	in->min_cell_v = b->min_cell_v;
+	in->max_cell_v = b->max_cell_v;
+	in->min_cell_battery = b->min_cell.battery;
+	in->min_cell_index = b->min_cell.index;
+	in->max_cell_battery = b->max_cell.battery;
+	in->max_cell_index = b->max_cell.index;
+	in->have_temps = b->have_temps;
+	in->min_temp = b->min_temp;
+	in->max_temp = b->max_temp;
+	in->min_temp_battery = b->min_temp_at.battery;
+	in->min_temp_sensor = b->min_temp_at.index;
+	in->max_temp_battery = b->max_temp_at.battery;
+	in->max_temp_sensor = b->max_temp_at.index;
+	in->current = b->current;
+	protection_input(d, in);
+	monitor_output(&d->monitor, &mo);
+	in->soc_valid = isfinite(mo.soc);
+	in->soc = mo.soc;
+	in->discharge_floor = d->settings.discharge_floor;
+	in->low_soc_warning = d->settings.low_soc_warning;
+	in->mode_on = d->settings.mode_on;
+	in->remote_on = remote_on(d->remote);
+}
+
+/* --- guard -> outputs, timers ------------------------------------------ */
+
+static void arm_decide_timer(struct daemon *d, uint64_t when)
+{
+	if (when == NEVER) {
+		sd_event_source_set_enabled(d->decide_timer, SD_EVENT_OFF);
+		return;
+	}
+	sd_event_source_set_time(d->decide_timer, when);
+	sd_event_source_set_enabled(d->decide_timer, SD_EVENT_ONESHOT);
+}
+
+static uint64_t drive_outputs(struct daemon *d, uint64_t now)
+{
+	const struct guard_output *g = guard_output(&d->guard);
+	struct outputs_state st = {
+		.enabled = !(g->charge_reasons & GUARD_R_STARTING),
+		.allow_charge = g->allow_charge,
+		.allow_discharge = g->allow_discharge,
+		.prealarm_line = g->prealarm_line,
+		.alarm = g->alarm,
+		.warning = g->warning,
+		.healthy = d->bank.complete && !g->alarm,
+	};
+
+	return outputs_apply(d->outputs, &st, now);
+}
+
+void daemon_decide(struct daemon *d)
+{
+	struct guard_event ev[GUARD_MAX_EVENTS];
+	struct guard_input in;
+	uint64_t now = daemon_now(d), wake, led;
+	size_t n = 0;
+
+	guard_input_from_bank(d, &in);
+	guard_step(&d->guard, &in, now, ev, GUARD_MAX_EVENTS, &n);
+	events_log(ev, n);
+	wake = guard_output(&d->guard)->next_wakeup_us;
+	led = drive_outputs(d, now);
+	arm_decide_timer(d, led < wake ? led : wake);
+}
+
+void daemon_state_changed(struct daemon *d)
+{
+	d->guard_settings.prealarm_cell = d->settings.prealarm_cell;
+	guard_set_settings(&d->guard, &d->guard_settings);
+	store_policy_mark(&d->save, true);
+	save_state(d, false);
+	daemon_decide(d);
+}
+
+static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	daemon_decide(userdata);
+	return 0;
+}
+
+static void on_remote_change(bool on, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	log_notice("remote input: %s", on ? "on" : "off");
+	daemon_decide(d);
+}
+
+/* --- status ------------------------------------------------------------ */
+
+json_t *daemon_status(struct daemon *d)
+{
+	json_t *outs = outputs_json(d->outputs);
+	json_t *mon = monitor_status_json(&d->monitor);
+	struct status_view v = {
+		.bank = &d->bank,
+		.guard = guard_output(&d->guard),
+		.monitor = mon,
+		.mode_on = d->settings.mode_on,
+		.remote = remote_configured(d->remote) ? remote_on(d->remote)
+						       : -1,
+		.outputs = outs,
+	};
+	json_t *o = status_json(&v);
+
+	json_decref(outs);
+	json_decref(mon);
+	return o;
 }
 
 static void fmt_value(char *buf, size_t len, double v, int decimals,
@@ -77,26 +297,55 @@ static void fmt_value(char *buf, size_t len, double v, int decimals,
 		snprintf(buf, len, "--");
 }
 
-/* The one-line readout for `systemctl status`. */
+/* The word that tells the state at a glance in `systemctl status`. */
+static const char *status_word(const struct daemon *d)
+{
+	const struct guard_output *g = guard_output(&d->guard);
+
+	if (g->charge_reasons & GUARD_R_STARTING)
+		return " · STARTING";
+	if (g->alarm)
+		return " · ALARM";
+	if (g->prealarm)
+		return " · PRE-ALARM";
+	if (g->warning || d->bank.warnings)
+		return " · WARNING";
+	if (!d->settings.mode_on)
+		return " · MODE OFF";
+	return "";
+}
+
+/* "21h12m to floor", "∞ to floor" (not discharging), "--" (unknown). */
+static void fmt_remaining(char *buf, size_t len, double s)
+{
+	if (isnan(s))
+		snprintf(buf, len, "-- to floor");
+	else if (isinf(s))
+		snprintf(buf, len, "∞ to floor");
+	else
+		snprintf(buf, len, "%dh%02dm to floor", (int)(s / 3600),
+			 (int)fmod(s / 60, 60));
+}
+
+/* The one-line readout for `systemctl status` (at most once a second):
+ * SoC 87.5% · 13.21 V · -4.2 A · 21h12m to floor · 24 °C [· ALARM]. */
 static void notify_status(struct daemon *d)
 {
-	char soc[16], volt[16], amp[16];
-	uint64_t now = now_us(d);
+	char soc[16], volt[16], amp[16], temp[16], ttg[32];
+	struct monitor_output mo;
+	uint64_t now = daemon_now(d);
 
 	if (now - d->last_status_us < STATUS_NOTIFY_USEC)
 		return;
 	d->last_status_us = now;
-	fmt_value(soc, sizeof(soc), d->bank.soc, 1, "%");
+	monitor_output(&d->monitor, &mo);
+	fmt_value(soc, sizeof(soc), mo.soc, 1, "%");
 	fmt_value(volt, sizeof(volt), d->bank.voltage, 2, " V");
 	fmt_value(amp, sizeof(amp), d->bank.current, 1, " A");
-	sd_notifyf(0, "STATUS=SoC %s, %s, %s, %u batteries%s", soc, volt, amp,
-		   d->bank.nbatteries, d->bank.stale ? ", STALE DATA" : "");
-}
-
-static json_t *status_now(struct daemon *d)
-{
-	return status_json(&d->bank, d->allowed_to_charge,
-			   d->allowed_to_discharge);
+	fmt_value(temp, sizeof(temp), d->bank.max_temp, 0, " °C");
+	fmt_remaining(ttg, sizeof(ttg), mo.time_remaining_s);
+	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s%s", soc, volt, amp,
+		   ttg, temp, status_word(d));
 }
 
 static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
@@ -104,66 +353,18 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 	struct daemon *d = userdata;
 
 	bank_refresh(d);
+	monitor_refresh(d);
+	daemon_decide(d);
 	notify_status(d);
 	/* Subscribers get the bank's status after every completed scan. */
 	if (scan_done && d->ctl && ctl_server_clients(d->ctl) > 0) {
-		json_t *st = status_now(d);
+		json_t *st = daemon_status(d);
 		ctl_server_broadcast(d->ctl, st);
 		json_decref(st);
 	}
 }
 
-static json_t *cmd_subscribe(struct daemon *d, const struct ctl_peer *peer,
-			     int argc, char **argv)
-{
-	bool on = argc == 1 || strcmp(argv[1], "on") == 0;
-
-	if (argc > 2 || (argc == 2 && !on && strcmp(argv[1], "off") != 0))
-		return ctl_error("invalid-argument",
-				 "usage: subscribe [on|off]");
-	ctl_client_subscribe(peer->client, on);
-	return json_pack("{s:s,s:b}", "type", "subscribed", "subscribed", on);
-}
-
-static json_t *cmd_battery(struct daemon *d, int argc, char **argv)
-{
-	char *end;
-	long n;
-
-	if (argc != 2)
-		return ctl_error("invalid-argument", "usage: battery N");
-	errno = 0;
-	n = strtol(argv[1], &end, 10);
-	if (errno || *end || n < 1 || n > (long)chain_count(d->chain))
-		return ctl_error("invalid-argument",
-				 "no battery '%s' (there are %u)", argv[1],
-				 chain_count(d->chain));
-	json_t *o = status_battery_json(d->chain, (unsigned)n - 1, now_us(d));
-	json_object_set_new(o, "type", json_string("battery"));
-	return o;
-}
-
-json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
-		       char **argv)
-{
-	struct daemon *d = userdata;
-
-	if (strcmp(argv[0], "status") == 0 && argc == 1)
-		return status_now(d);
-	if (strcmp(argv[0], "subscribe") == 0)
-		return cmd_subscribe(d, peer, argc, argv);
-	if (strcmp(argv[0], "batteries") == 0 && argc == 1)
-		return status_batteries_json(d->chain, now_us(d));
-	if (strcmp(argv[0], "ports") == 0 && argc == 1)
-		return status_ports_json(d->chain);
-	if (strcmp(argv[0], "battery") == 0)
-		return cmd_battery(d, argc, argv);
-	if (strcmp(argv[0], "version") == 0 && argc == 1)
-		return json_pack("{s:s,s:s,s:i}", "type", "version", "version",
-				 PACKAGE_VERSION, "protocol",
-				 CTL_PROTOCOL_VERSION);
-	return ctl_error("unknown-command", "unknown command '%s'", argv[0]);
-}
+/* --- process plumbing -------------------------------------------------- */
 
 /*
  * The watchdog is fed only while the battery scans make progress: a loop
@@ -174,7 +375,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	if (!chain_stalled(d->chain, now_us(d)))
+	if (!chain_stalled(d->chain, daemon_now(d)))
 		sd_notify(0, "WATCHDOG=1");
 	else
 		log_err("battery scans are stuck: not feeding the watchdog");
@@ -189,8 +390,8 @@ static int add_watchdog(struct daemon *d, char *err, size_t errlen)
 	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
 		return 0;
 	r = sd_event_add_time(d->ev, &d->watchdog, CLOCK_MONOTONIC,
-			      now_us(d) + d->watchdog_us / 2, 0, on_watchdog,
-			      d);
+			      daemon_now(d) + d->watchdog_us / 2, 0,
+			      on_watchdog, d);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
 	if (r < 0) {
@@ -242,6 +443,89 @@ static int add_signals(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Hardware lines, or the dry-run backend (optionally mirrored to files). */
+static int choose_gpio(struct daemon *d, char *err, size_t errlen)
+{
+	if (!d->cfg->dry_run) {
+		d->gpio = &gpio_hw_ops;
+		return 0;
+	}
+	d->gpio = &gpio_dryrun_ops;
+	if (gpio_dryrun_set_dir(d->cfg->dry_run_dir[0] ? d->cfg->dry_run_dir
+						       : NULL) < 0) {
+		snprintf(err, errlen, "dry_run_dir %s: %s", d->cfg->dry_run_dir,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Settings, SoC and history from the state file; a missing or corrupt
+ * file means defaults (the corrupt one is kept aside by store_load). */
+static void load_state(struct daemon *d)
+{
+	char err[512];
+	enum store_load_result r;
+
+	settings_default(&d->settings);
+	monitor_init(&d->monitor, &d->settings);
+	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", d->cfg->state_dir,
+			 strerror(errno));
+	r = store_load(d->cfg->state_dir, (int64_t)time(NULL), &d->settings,
+		       &d->monitor, err, sizeof(err));
+	if (r == STORE_MISSING)
+		log_notice("state file: %s", err);
+	else if (r == STORE_CORRUPT)
+		log_warn("state file: %s", err);
+	/* [protection] prealarm_cell is where the run-time setting starts;
+	 * once changed with `smallbmsctl set`, the saved value is used. */
+	if (r != STORE_LOADED)
+		d->settings.prealarm_cell = d->cfg->protection.prealarm_cell;
+	store_policy_init(&d->save, daemon_now(d));
+	d->guard_settings.prealarm_cell = d->settings.prealarm_cell;
+	guard_set_settings(&d->guard, &d->guard_settings);
+}
+
+/* Outputs first, in the not-allowed state, before anything can decide. */
+static int init_lines(struct daemon *d, char *err, size_t errlen)
+{
+	int r;
+
+	if (choose_gpio(d, err, errlen) < 0)
+		return -1;
+	d->outputs = outputs_new(d->gpio, d->cfg, err, errlen);
+	if (!d->outputs)
+		return -1;
+	d->remote = remote_new(d->ev, d->gpio, d->cfg, on_remote_change, d, err,
+			       errlen);
+	if (!d->remote)
+		return -1;
+	r = sd_event_add_time(d->ev, &d->decide_timer, CLOCK_MONOTONIC, NEVER,
+			      0, on_decide_timer, d);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(d->decide_timer, SD_EVENT_OFF);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot add a timer: %s", strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Who may change state through the socket: root and this group. */
+static void set_admin_group(struct daemon *d)
+{
+	const struct group *g = getgrnam(d->cfg->admin_group);
+
+	if (!g) {
+		log_notice("admin group '%s' does not exist: only root may "
+			   "change settings through the socket",
+			   d->cfg->admin_group);
+		return;
+	}
+	ctl_server_set_admin_group(d->ctl, g->gr_gid);
+}
+
 int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 		size_t errlen)
 {
@@ -249,14 +533,19 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
+	d->guard_settings = cfg->protection;
+	if (guard_settings_check(&d->guard_settings, err, errlen) < 0)
+		return -1;
+	guard_init(&d->guard, &d->guard_settings);
 	r = sd_event_default(&d->ev);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create event loop: %s",
 			 strerror(-r));
 		return -1;
 	}
-	if (add_signals(d, err, errlen) < 0)
+	if (add_signals(d, err, errlen) < 0 || init_lines(d, err, errlen) < 0)
 		return -1;
+	load_state(d);
 	d->chain = chain_new(d->ev, cfg, on_chain_update, d, err, errlen);
 	if (!d->chain)
 		return -1;
@@ -266,6 +555,8 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 				errlen);
 	if (!d->ctl)
 		return -1;
+	set_admin_group(d);
+	daemon_decide(d);
 	return add_watchdog(d, err, errlen);
 }
 
@@ -274,8 +565,11 @@ int daemon_run(struct daemon *d)
 	int r;
 
 	sd_notify(0, "READY=1\nSTATUS=Starting: reading the batteries");
-	log_notice("started: %u batteries on %u ports, socket %s",
-		   chain_count(d->chain), d->cfg->nports, d->cfg->socket_path);
+	log_notice("started: %u batteries on %u ports, %u outputs (%s), "
+		   "socket %s",
+		   chain_count(d->chain), d->cfg->nports,
+		   outputs_count(d->outputs), d->gpio->name,
+		   d->cfg->socket_path);
 	r = sd_event_loop(d->ev);
 	if (r < 0) {
 		log_err("event loop failed: %s", strerror(-r));
@@ -286,8 +580,14 @@ int daemon_run(struct daemon *d)
 
 void daemon_fini(struct daemon *d)
 {
+	/* The lines first: not allowed, then released (outputs_free). */
+	outputs_free(d->outputs);
+	if (d->cfg && d->chain)
+		save_state(d, true); /* a clean stop keeps everything */
+	remote_free(d->remote);
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);
+	sd_event_source_disable_unref(d->decide_timer);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->ev);
 	memset(d, 0, sizeof(*d));

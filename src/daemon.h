@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * daemon.h - smallbmsd's parts wired together on one sd-event loop:
- * chain -> bank -> decision -> status / control socket / sd_notify.
+ * chain -> bank -> guard (the protection rules) -> outputs (GPIO lines),
+ * with the remote input and Mode feeding the guard, the control socket
+ * answering from all of it, and every transition in the journal.
  */
 #ifndef SMALLBMS_DAEMON_H
 #define SMALLBMS_DAEMON_H
@@ -13,28 +15,53 @@
 #include "cfg.h"
 #include "chain.h"
 #include "ctl.h"
+#include "gpio.h"
+#include "guard.h"
+#include "monitor.h"
+#include "outputs.h"
+#include "remote.h"
+#include "settings.h"
+#include "store.h"
 
 struct daemon {
 	const struct cfg *cfg;
 	sd_event *ev;
 	struct chain *chain;
 	struct ctl_server *ctl;
+	const struct gpio_ops *gpio; /* hardware, or dry-run */
+	struct outputs *outputs;
+	struct remote *remote;
 	struct bank bank;
-	bool allowed_to_charge;
-	bool allowed_to_discharge;
-	uint64_t last_status_us; /* last STATUS= sent to systemd */
-	uint64_t watchdog_us;    /* WatchdogSec=, 0 = off */
+	struct guard_settings guard_settings;
+	struct guard guard;
+	struct settings settings;      /* run-time settings, Mode; persisted */
+	struct monitor monitor;        /* SoC, history; persisted */
+	struct store_policy save;      /* when to write the state file */
+	sd_event_source *decide_timer; /* guard / LED wake-ups */
+	uint64_t last_status_us;       /* last STATUS= sent to systemd */
+	uint64_t watchdog_us;          /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
 };
 
-/* Set up everything from a valid configuration; err gets the reason. */
+/* Set up everything from a valid configuration; err gets the reason. On
+ * success every output line is requested in the not-allowed state. */
 int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 		size_t errlen);
 /* Run until SIGTERM/SIGINT; returns the exit status for main(). */
 int daemon_run(struct daemon *d);
+/* Lines not-allowed, then released; everything freed. */
 void daemon_fini(struct daemon *d);
 
-/* Answer one control request (exposed for tests). */
+/* Decide again now (after new data, a mode or remote change). */
+void daemon_decide(struct daemon *d);
+/* A setting, SoC or history changed by a command: apply it to the rules,
+ * save the state file now, decide again. */
+void daemon_state_changed(struct daemon *d);
+/* The status answer as of now. */
+json_t *daemon_status(struct daemon *d);
+uint64_t daemon_now(const struct daemon *d);
+
+/* Answer one control request (commands.c). */
 json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
 		       char **argv);
 

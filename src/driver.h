@@ -16,7 +16,8 @@
 
 #include "reading.h"
 
-#define DRV_MAX_FRAME 1024
+/* Large enough for a 16-pack "~" stack answer (about 1.9 KB). */
+#define DRV_MAX_FRAME 4112
 
 enum drv_scan {
 	DRV_SCAN_NEED_MORE, /* no complete frame yet (after *skip bytes) */

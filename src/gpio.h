@@ -87,7 +87,9 @@ extern const struct gpio_ops gpio_dryrun_ops;
  * mirrors every output as a file DIR/LINE holding "1" or "0", and reads
  * every input from such a file, watched with inotify: writing "0" to
  * DIR/GPIO22 is an edge on input GPIO22. LINE is the spec's name, or
- * CHIP-OFFSET. NULL: memory only (inputs stay inactive).
+ * CHIP-OFFSET. The files hold the PHYSICAL level (active_low applies, as
+ * on a pin); a missing input file is inactive. NULL: memory only (inputs
+ * stay inactive). Returns -1 with errno if dir is not a directory.
  */
 int gpio_dryrun_set_dir(const char *dir);
 
@@ -97,5 +99,10 @@ int gpio_drive_parse(const char *s);
 int gpio_bias_parse(const char *s);
 const char *gpio_drive_name(enum gpio_drive d);
 const char *gpio_bias_name(enum gpio_bias b);
+
+/* A readable name for a line, for messages and status: the spec's name,
+ * or "CHIP:OFFSET" (the chip without a leading "/dev/"). Returns buf. */
+const char *gpio_spec_label(const struct gpio_line_spec *s, char *buf,
+			    size_t n);
 
 #endif

@@ -39,9 +39,10 @@ static void merge_basic(struct bms_reading *dst, const struct bms_reading *src)
 	dst->current = src->current;
 	dst->remaining_ah = src->remaining_ah;
 	dst->nominal_ah = src->nominal_ah;
+	dst->full_ah = src->full_ah;
+	dst->design_ah = src->design_ah;
 	dst->soc = src->soc;
 	dst->cycles = src->cycles;
-	dst->balancing = src->balancing;
 	memcpy(dst->manufactured, src->manufactured, sizeof(dst->manufactured));
 }
 
@@ -57,10 +58,13 @@ void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src)
 
 	if (h & BMS_HAVE_BASIC)
 		merge_basic(dst, src);
-	/* Both groups carry the FET states (see enum bms_have). */
+	/* Both groups carry the FET states and the balancing bits (JBD in
+	 * its basic info, the "~" family in its alarm answer, which comes
+	 * after the analog one and so has the last word). */
 	if (h & (BMS_HAVE_BASIC | BMS_HAVE_PROTECTION)) {
 		dst->charge_fet = src->charge_fet;
 		dst->discharge_fet = src->discharge_fet;
+		dst->balancing = src->balancing;
 	}
 	if (h & BMS_HAVE_PROTECTION) {
 		dst->protection = src->protection;

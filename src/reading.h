@@ -62,6 +62,8 @@ struct bms_reading {
 	double current;      /* A, positive = charging */
 	double remaining_ah; /* Ah */
 	double nominal_ah;   /* Ah */
+	double full_ah;      /* Ah, full-charge capacity; 0 = unknown */
+	double design_ah;    /* Ah, design capacity; 0 or NaN = unknown */
 	double soc;          /* %, as the battery reports it */
 	int cycles;
 	unsigned ncells;

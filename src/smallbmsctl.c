@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "guard.h"
 
 #ifndef PACKAGE_VERSION
 #error "PACKAGE_VERSION is not defined: build with config.h"
@@ -85,6 +86,18 @@ static void usage(FILE *out)
 		"  ports         one line per port: transport, scans, errors\n"
 		"  watch         follow the status live (one update per scan;\n"
 		"                refreshed in place on a terminal)\n"
+		"  history [--reset]  the bank's history (reset: root/admin)\n"
+		"  settings      the run-time settings with defaults and "
+		"ranges\n"
+		"\n"
+		"Commands that change state (root or the admin group):\n"
+		"  mode on|off   Mode: off releases both outputs\n"
+		"  set NAME VALUE  change a run-time setting (saved)\n"
+		"  reset-defaults  charged voltage, tail current, charged\n"
+		"                detection time, low-SoC warning, discharge "
+		"floor\n"
+		"  soc PERCENT   set the state of charge by hand\n"
+		"  sync          synchronise the state of charge to 100 %%\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket=PATH  the daemon's control socket\n"
@@ -131,25 +144,54 @@ static bool all_digits(const char *s, size_t max)
 	return true;
 }
 
+/* Every command: arguments (not counting the word), the answer's type. */
+struct command {
+	const char *name;
+	int min_args, max_args;
+	const char *answer;
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{"status", 0, 0, "status", "status"},
+	{"batteries", 0, 0, "batteries", "batteries"},
+	{"battery", 1, 1, "battery", "battery N (a battery number)"},
+	{"ports", 0, 0, "ports", "ports"},
+	{"watch", 0, 0, "status", "watch"},
+	{"mode", 0, 1, "mode", "mode [on|off]"},
+	{"history", 0, 1, "history", "history [--reset]"},
+	{"settings", 0, 0, "settings", "settings"},
+	{"set", 2, 2, "settings", "set NAME VALUE"},
+	{"reset-defaults", 0, 0, "settings", "reset-defaults"},
+	{"soc", 1, 1, "status", "soc PERCENT"},
+	{"sync", 0, 0, "status", "sync"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
 static int check_command(int argc, char **argv)
 {
-	const char *cmd = argv[0];
+	const struct command *c = find_command(argv[0]);
 
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "batteries") == 0 ||
-	    strcmp(cmd, "ports") == 0 || strcmp(cmd, "watch") == 0) {
-		if (argc != 1)
-			return fail(EX_USAGE, "'%s' takes no arguments", cmd);
-		return EX_OK;
+	if (!c) {
+		fail(EX_USAGE, "unknown command '%s'", argv[0]);
+		fputs("Try '" PROG " --help' for the commands.\n", stderr);
+		return EX_USAGE;
 	}
-	if (strcmp(cmd, "battery") == 0) {
-		if (argc != 2 || !all_digits(argv[1], 6))
-			return fail(EX_USAGE,
-				    "usage: battery N (a battery number)");
-		return EX_OK;
-	}
-	fail(EX_USAGE, "unknown command '%s'", cmd);
-	fputs("Try '" PROG " --help' for the commands.\n", stderr);
-	return EX_USAGE;
+	if (argc - 1 < c->min_args || argc - 1 > c->max_args ||
+	    (strcmp(c->name, "battery") == 0 && !all_digits(argv[1], 6)))
+		return fail(EX_USAGE, "usage: " PROG " %s", c->usage);
+	if (strcmp(c->name, "mode") == 0 && argc == 2 &&
+	    strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0)
+		return fail(EX_USAGE, "usage: " PROG " mode [on|off]");
+	return EX_OK;
 }
 
 /* Returns -1 to go on, otherwise the exit status. */
@@ -158,12 +200,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"reset", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	static char status_word[] = "status";
+	static char status_word[] = "status", history_word[] = "history",
+		    reset_word[] = "reset";
 	static char *status_argv[] = {status_word, NULL};
+	static char *reset_argv[] = {history_word, reset_word, NULL};
+	bool reset = false;
 	const char *env = getenv("SMALLBMS_SOCKET");
 	int c;
 
@@ -176,6 +222,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'r':
+			reset = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -198,6 +247,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	} else {
 		o->argc = 1;
 		o->argv = status_argv;
+	}
+	if (reset) {
+		if (o->argc != 1 || strcmp(o->argv[0], "history") != 0)
+			return fail(EX_USAGE, "--reset goes with 'history'");
+		o->argc = 2;
+		o->argv = reset_argv;
 	}
 	if (check_command(o->argc, o->argv) != EX_OK)
 		return EX_USAGE;
@@ -624,6 +679,85 @@ static void fmt_batteries(char *buf, size_t len, const json_t *o)
 		snprintf(buf, len, "%lld", (long long)json_integer_value(n));
 }
 
+static void fmt_text(char *buf, size_t len, const json_t *o, const char *key);
+
+/* Reason or warning tokens in words ("low cell voltage, mode off"). */
+static void fmt_words(char *buf, size_t len, const json_t *o, const char *key,
+		      const char *(*name)(uint32_t),
+		      const char *(*text)(uint32_t), unsigned count)
+{
+	const json_t *a = json_object_get(o, key);
+	size_t i, used = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	if (a && !json_is_array(a)) {
+		bad_key = key;
+		return;
+	}
+	json_array_foreach(a, i, v)
+	{
+		const char *tok = json_string_value(v), *words = tok;
+
+		if (!tok) {
+			bad_key = key;
+			return;
+		}
+		for (unsigned b = 0; b < count; b++) {
+			if (name(1u << b) && strcmp(name(1u << b), tok) == 0)
+				words = text(1u << b);
+		}
+		used += (size_t)snprintf(buf + used,
+					 used < len ? len - used : 0, "%s%s",
+					 i ? ", " : "", words);
+	}
+}
+
+/* "no (cell over-voltage)": the decision and, when not allowed, why. */
+static const char *fmt_decision(struct row *r, const json_t *o, const char *key,
+				const char *reasons_key)
+{
+	char why[160];
+	const char *color =
+		fmt_bool(r->value, sizeof(r->value), o, key, "yes", "no");
+
+	fmt_words(why, sizeof(why), o, reasons_key, guard_reason_name,
+		  guard_reason_text, GUARD_REASON_COUNT);
+	if (json_is_false(json_object_get(o, key))) {
+		size_t n = strlen(r->value);
+		/* No reason left: the restore delay is running. */
+		snprintf(r->value + n, sizeof(r->value) - n, " (%s)",
+			 why[0] ? why : "reconnecting after the restore delay");
+	}
+	return color;
+}
+
+/* "load on, charge off": every output's state. */
+static void fmt_outputs(char *buf, size_t len, const json_t *o)
+{
+	const json_t *a = json_object_get(o, "outputs");
+	size_t i, used = 0;
+	json_t *v;
+
+	snprintf(buf, len, "none configured");
+	if (a && !json_is_array(a))
+		bad_key = "outputs";
+	json_array_foreach(a, i, v)
+	{
+		const char *name =
+			json_string_value(json_object_get(v, "name"));
+		const json_t *act = json_object_get(v, "active");
+
+		if (!name || !json_is_boolean(act)) {
+			bad_key = "outputs";
+			return;
+		}
+		used += (size_t)snprintf(
+			buf + used, used < len ? len - used : 0, "%s%s %s",
+			i ? ", " : "", name, json_is_true(act) ? "on" : "off");
+	}
+}
+
 static int show_status(const json_t *o)
 {
 	struct row rows[MAX_ROWS] = {0};
@@ -655,13 +789,56 @@ static int show_status(const json_t *o)
 	fmt_extreme(&rows[k++], o, "max_temperature", "max_temperature_at",
 		    "sensor", 1, "°C");
 	rows[k].label = "Allowed to charge";
-	rows[k].color = fmt_bool(rows[k].value, sizeof(rows[0].value), o,
-				 "allowed_to_charge", "yes", "no");
+	rows[k].color = fmt_decision(&rows[k], o, "allowed_to_charge",
+				     "charge_reasons");
 	k++;
 	rows[k].label = "Allowed to discharge";
-	rows[k].color = fmt_bool(rows[k].value, sizeof(rows[0].value), o,
-				 "allowed_to_discharge", "yes", "no");
+	rows[k].color = fmt_decision(&rows[k], o, "allowed_to_discharge",
+				     "discharge_reasons");
 	k++;
+	if (json_object_get(o, "prealarm")) {
+		char w[160];
+		rows[k].label = "Pre-alarm";
+		rows[k].color = fmt_bool(rows[k].value, sizeof(rows[0].value),
+					 o, "prealarm", "ON", "off");
+		rows[k].color = json_is_true(json_object_get(o, "prealarm"))
+					? RED
+					: NULL;
+		fmt_words(w, sizeof(w), o, "warnings", guard_warning_name,
+			  guard_warning_text, GUARD_WARNING_COUNT);
+		if (w[0]) {
+			size_t n = strlen(rows[k].value);
+			snprintf(rows[k].value + n, sizeof(rows[0].value) - n,
+				 " (warning: %s)", w);
+		}
+		k++;
+	}
+	if (json_is_string(json_object_get(o, "mode"))) {
+		rows[k].label = "Mode";
+		fmt_text(rows[k++].value, sizeof(rows[0].value), o, "mode");
+	}
+	if (json_object_get(o, "remote")) {
+		rows[k].label = "Remote input";
+		fmt_text(rows[k].value, sizeof(rows[0].value), o, "remote");
+		if (json_is_null(json_object_get(o, "remote")))
+			snprintf(rows[k].value, sizeof(rows[0].value),
+				 "not configured");
+		k++;
+	}
+	if (json_object_get(o, "outputs")) {
+		rows[k].label = "Outputs";
+		fmt_outputs(rows[k++].value, sizeof(rows[0].value), o);
+	}
+	if (json_is_string(json_object_get(o, "balancer"))) {
+		rows[k].label = "Balancer";
+		fmt_text(rows[k++].value, sizeof(rows[0].value), o, "balancer");
+	}
+	if (json_array_size(json_object_get(o, "topology")) > 0) {
+		rows[k].label = "Topology warning";
+		rows[k].color = fmt_list(rows[k].value, sizeof(rows[0].value),
+					 o, "topology");
+		k++;
+	}
 	if (json_object_get(o, "protection")) {
 		rows[k].label = "Battery protection";
 		rows[k].color = fmt_list(rows[k].value, sizeof(rows[0].value),
@@ -1185,17 +1362,165 @@ static int watch(const struct opts *opt, struct conn *c)
 
 /* ---- main ---------------------------------------------------------- */
 
+/* ---- mode, settings, history -------------------------------------- */
+
+static int show_mode(const json_t *o)
+{
+	const char *m = json_string_value(json_object_get(o, "mode"));
+
+	if (!m)
+		return fail(EX_PROTOCOL, "unexpected answer: no mode");
+	printf("Mode: %s\n", m);
+	return EX_OK;
+}
+
+enum { SCOL_NAME, SCOL_VALUE, SCOL_DEFAULT, SCOL_RANGE, SCOL_RESET, NSCOLS };
+
+static const char *const scol_names[NSCOLS] = {"setting", "value", "default",
+					       "range", "reset-defaults"};
+
+static void json_text(char *buf, size_t len, const json_t *v, const char *unit)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_number(v))
+		snprintf(buf, len, "%g%s%s", json_number_value(v),
+			 unit && *unit ? " " : "", unit ? unit : "");
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "on" : "off");
+	else
+		snprintf(buf, len, "--");
+}
+
+static void setting_cells(char cells[NSCOLS][CELL_LEN], const json_t *e)
+{
+	const char *unit = json_string_value(json_object_get(e, "unit"));
+	char lo[24], hi[24];
+
+	fmt_text(cells[SCOL_NAME], CELL_LEN, e, "name");
+	json_text(cells[SCOL_VALUE], CELL_LEN, json_object_get(e, "value"),
+		  unit);
+	json_text(cells[SCOL_DEFAULT], CELL_LEN, json_object_get(e, "default"),
+		  unit);
+	json_text(lo, sizeof(lo), json_object_get(e, "min"), NULL);
+	json_text(hi, sizeof(hi), json_object_get(e, "max"), NULL);
+	if (strcmp(lo, "--") == 0)
+		snprintf(cells[SCOL_RANGE], CELL_LEN, "on/off");
+	else
+		snprintf(cells[SCOL_RANGE], CELL_LEN, "%s..%s", lo, hi);
+	snprintf(cells[SCOL_RESET], CELL_LEN, "%s",
+		 json_is_true(json_object_get(e, "reset_default")) ? "yes"
+								   : "");
+}
+
+static int show_settings(const json_t *o)
+{
+	const json_t *list = json_object_get(o, "settings");
+	char cells[64][NSCOLS][CELL_LEN];
+	size_t n = json_array_size(list), i;
+	int width[NSCOLS];
+	json_t *e;
+
+	if (!json_is_array(list) || n > 64)
+		return fail(EX_PROTOCOL, "unexpected answer: no settings");
+	json_array_foreach(list, i, e)
+	{
+		if (!json_is_object(e))
+			bad_key = "settings";
+		else
+			setting_cells(cells[i], e);
+	}
+	if (bad_key)
+		return untrusted();
+	for (int k = 0; k < NSCOLS; k++) {
+		width[k] = text_width(scol_names[k]);
+		for (i = 0; i < n; i++) {
+			if (text_width(cells[i][k]) > width[k])
+				width[k] = text_width(cells[i][k]);
+		}
+	}
+	for (int k = 0; k < NSCOLS; k++) {
+		print_padded(scol_names[k], k == NSCOLS - 1 ? 0 : width[k],
+			     false, use_color ? BOLD : NULL);
+		fputs(k == NSCOLS - 1 ? "\n" : "  ", stdout);
+	}
+	for (i = 0; i < n; i++) {
+		for (int k = 0; k < NSCOLS; k++) {
+			print_padded(cells[i][k],
+				     k == NSCOLS - 1 ? 0 : width[k], false,
+				     NULL);
+			fputs(k == NSCOLS - 1 ? "\n" : "  ", stdout);
+		}
+	}
+	return EX_OK;
+}
+
+/* History items: the key in words, the value with its unit. */
+static const struct {
+	const char *key, *label, *unit;
+} history_items[] = {
+	{"deepest_discharge_ah", "Deepest discharge", "Ah"},
+	{"cumulative_ah_drawn", "Cumulative Ah drawn", "Ah"},
+	{"discharged_energy_kwh", "Discharged energy", "kWh"},
+	{"charged_energy_kwh", "Charged energy", "kWh"},
+	{"synchronisations", "Synchronisations", ""},
+	{"cycles", "Charge cycles", ""},
+	{"last_full_charge", "Last full charge", NULL},
+	{"min_voltage", "Min battery voltage", "V"},
+	{"max_voltage", "Max battery voltage", "V"},
+	{"min_cell_voltage", "Min cell voltage", "V"},
+	{"max_cell_voltage", "Max cell voltage", "V"},
+	{"min_temperature", "Min battery temperature", "°C"},
+	{"max_temperature", "Max battery temperature", "°C"},
+};
+
+static int show_history(const json_t *o)
+{
+	struct row rows[MAX_ROWS] = {0};
+	int k = 0;
+
+	for (size_t i = 0; i < sizeof(history_items) / sizeof(history_items[0]);
+	     i++) {
+		const json_t *v = json_object_get(o, history_items[i].key);
+
+		rows[k].label = history_items[i].label;
+		if (!history_items[i].unit && json_is_integer(v)) {
+			time_t t = (time_t)json_integer_value(v);
+			strftime(rows[k].value, sizeof(rows[k].value),
+				 "%Y-%m-%d %H:%M", localtime(&t));
+		} else if (v && !json_is_null(v) && !json_is_number(v)) {
+			bad_key = history_items[i].key;
+		} else {
+			json_text(rows[k].value, sizeof(rows[k].value), v,
+				  history_items[i].unit);
+		}
+		k++;
+	}
+	if (bad_key)
+		return untrusted();
+	print_rows(rows, k);
+	return EX_OK;
+}
+
 static int show(const char *cmd, json_t *o, const char *type)
 {
-	if (strcmp(type, cmd) != 0)
+	const struct command *c = find_command(cmd);
+
+	if (strcmp(type, c->answer) != 0)
 		return fail(EX_PROTOCOL, "asked '%s', got a '%s' answer", cmd,
 			    type);
-	if (strcmp(cmd, "status") == 0)
+	if (strcmp(type, "status") == 0)
 		return show_status(o);
-	if (strcmp(cmd, "batteries") == 0)
+	if (strcmp(type, "batteries") == 0)
 		return show_batteries(o);
-	if (strcmp(cmd, "ports") == 0)
+	if (strcmp(type, "ports") == 0)
 		return show_ports(o);
+	if (strcmp(type, "mode") == 0)
+		return show_mode(o);
+	if (strcmp(type, "settings") == 0)
+		return show_settings(o);
+	if (strcmp(type, "history") == 0)
+		return show_history(o);
 	return show_battery(o);
 }
 

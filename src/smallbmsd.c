@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "gpio.h"
 #include "log.h"
+#include "outputs.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -26,6 +28,13 @@ static void usage(FILE *out)
 		"\n"
 		"  -c, --config=FILE    configuration file (default %s)\n"
 		"  -t, --check-config   validate the configuration and exit\n"
+		"  -k, --list-keys      list every configuration key "
+		"(section,\n"
+		"                       key, type, default, range, meaning)\n"
+		"  -S, --safe-state     set every configured output line to\n"
+		"                       not allowed, release it, and exit "
+		"(for\n"
+		"                       ExecStopPost= after a crash)\n"
 		"  -n, --dry-run        compute outputs but never drive them\n"
 		"  -d, --debug          log debug messages\n"
 		"  -h, --help           show this help and exit\n"
@@ -39,6 +48,7 @@ static void usage(FILE *out)
 struct options {
 	const char *config;
 	bool check_only;
+	bool safe_state;
 	bool dry_run;
 	bool debug;
 };
@@ -49,6 +59,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 't'},
+		{"safe-state", no_argument, NULL, 'S'},
+		{"list-keys", no_argument, NULL, 'k'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
@@ -58,7 +70,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->config = DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:tndhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:tSkndhV", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -66,6 +79,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't':
 			o->check_only = true;
 			break;
+		case 'S':
+			o->safe_state = true;
+			break;
+		case 'k':
+			cfg_print_keys(stdout);
+			return EXIT_SUCCESS;
 		case 'n':
 			o->dry_run = true;
 			break;
@@ -91,6 +110,25 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/*
+ * After a crash the kernel may keep driving a line at its last value:
+ * request every output in the not-allowed state and release it. Runs from
+ * ExecStopPost=, so it must work without the daemon.
+ */
+static int safe_state(const struct cfg *cfg)
+{
+	const struct gpio_ops *ops = &gpio_hw_ops;
+
+	if (cfg->dry_run) {
+		ops = &gpio_dryrun_ops;
+		if (gpio_dryrun_set_dir(cfg->dry_run_dir[0] ? cfg->dry_run_dir
+							    : NULL) < 0)
+			return EXIT_FAILURE;
+	}
+	return outputs_safe_state(ops, cfg, stderr) == 0 ? EXIT_SUCCESS
+							 : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	static struct cfg cfg;
@@ -113,6 +151,8 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	cfg.dry_run = cfg.dry_run || opt.dry_run;
+	if (opt.safe_state)
+		return safe_state(&cfg);
 	log_set_max_priority(opt.debug ? LOG_DEBUG : cfg.log_level);
 	if (daemon_init(&d, &cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);

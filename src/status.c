@@ -39,24 +39,21 @@ static json_t *protection_list(uint32_t flags)
 	return a;
 }
 
-static json_t *warning_list(uint32_t flags)
+static json_t *token_list(uint32_t flags, unsigned count,
+			  const char *(*name)(uint32_t bit))
 {
 	json_t *a = json_array();
 
-	for (unsigned i = 0; i < BANK_WARN_COUNT; i++) {
-		if (flags & (1u << i))
-			json_array_append_new(
-				a, json_string(bank_warning_name(1u << i)));
+	for (unsigned i = 0; i < count; i++) {
+		const char *t = name(1u << i);
+		if ((flags & (1u << i)) && t)
+			json_array_append_new(a, json_string(t));
 	}
 	return a;
 }
 
-json_t *status_json(const struct bank *b, bool allowed_to_charge,
-		    bool allowed_to_discharge)
+static void bank_values(json_t *o, const struct bank *b)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "type", json_string("status"));
 	json_object_set_new(o, "voltage", num(b->voltage, 3));
 	json_object_set_new(o, "current", num(b->current, 3));
 	json_object_set_new(o, "power", num(b->power, 1));
@@ -80,16 +77,57 @@ json_t *status_json(const struct bank *b, bool allowed_to_charge,
 	json_object_set_new(o, "protection", protection_list(b->protection));
 	json_object_set_new(o, "balancer",
 			    json_string(bank_balancer_name(b->balancer)));
-	json_object_set_new(o, "warnings", warning_list(b->warnings));
-	json_object_set_new(o, "warning_string",
+	json_object_set_new(
+		o, "topology",
+		token_list(b->warnings, BANK_WARN_COUNT, bank_warning_name));
+	json_object_set_new(o, "topology_string",
 			    b->warnings && b->warn_string
 				    ? json_integer(b->warn_string)
 				    : json_null());
-	json_object_set_new(o, "allowed_to_charge",
-			    json_boolean(allowed_to_charge));
-	json_object_set_new(o, "allowed_to_discharge",
-			    json_boolean(allowed_to_discharge));
 	json_object_set_new(o, "stale", json_boolean(b->stale));
+}
+
+/* The decision and why. */
+static void decision(json_t *o, const struct guard_output *g)
+{
+	json_object_set_new(o, "allowed_to_charge",
+			    json_boolean(g->allow_charge));
+	json_object_set_new(o, "allowed_to_discharge",
+			    json_boolean(g->allow_discharge));
+	json_object_set_new(o, "charge_reasons",
+			    token_list(g->charge_reasons, GUARD_REASON_COUNT,
+				       guard_reason_name));
+	json_object_set_new(o, "discharge_reasons",
+			    token_list(g->discharge_reasons, GUARD_REASON_COUNT,
+				       guard_reason_name));
+	json_object_set_new(o, "prealarm", json_boolean(g->prealarm));
+	json_object_set_new(o, "warnings",
+			    token_list(g->warnings, GUARD_WARNING_COUNT,
+				       guard_warning_name));
+	json_object_set_new(o, "alarm", json_boolean(g->alarm));
+	json_object_set_new(o, "warning", json_boolean(g->warning));
+	json_object_set_new(o, "charging", json_boolean(g->charging));
+}
+
+json_t *status_json(const struct status_view *v)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("status"));
+	bank_values(o, v->bank);
+	/* The batteries' own SoC stays visible; "soc" is the monitor's. */
+	json_object_set_new(o, "battery_soc", num(v->bank->soc, 1));
+	if (v->monitor)
+		json_object_update(o, v->monitor);
+	decision(o, v->guard);
+	json_object_set_new(o, "mode", json_string(v->mode_on ? "on" : "off"));
+	json_object_set_new(o, "remote",
+			    v->remote < 0
+				    ? json_null()
+				    : json_string(v->remote ? "on" : "off"));
+	json_object_set_new(o, "outputs",
+			    v->outputs ? json_incref(v->outputs)
+				       : json_array());
 	return o;
 }
 
@@ -133,6 +171,12 @@ static void battery_values(json_t *o, const struct chain_battery *b)
 			    basic ? num(r->remaining_ah, 3) : json_null());
 	json_object_set_new(o, "nominal_ah",
 			    basic ? num(r->nominal_ah, 3) : json_null());
+	json_object_set_new(o, "full_ah",
+			    basic && r->full_ah > 0 ? num(r->full_ah, 3)
+						    : json_null());
+	json_object_set_new(o, "design_ah",
+			    basic && r->design_ah > 0 ? num(r->design_ah, 3)
+						      : json_null());
 	json_object_set_new(o, "cycles",
 			    basic ? json_integer(r->cycles) : json_null());
 	json_object_set_new(o, "cells", num_array(r->cell_v, r->ncells, 3));

@@ -13,10 +13,20 @@
 
 #include "bank.h"
 #include "chain.h"
+#include "guard.h"
+
+/* Everything the status answer is made of; pointers are borrowed. */
+struct status_view {
+	const struct bank *bank;
+	const struct guard_output *guard;
+	json_t *monitor; /* monitor_status_json(): soc, consumed_ah, ... */
+	bool mode_on;
+	int remote;      /* 1 on, 0 off, -1 not configured */
+	json_t *outputs; /* array from outputs_json(), or NULL */
+};
 
 /* {"type":"status", voltage, current, power, soc, batteries, ...} */
-json_t *status_json(const struct bank *b, bool allowed_to_charge,
-		    bool allowed_to_discharge);
+json_t *status_json(const struct status_view *v);
 
 /* One battery object (keys fixed: index, protocol, port, address, ...). */
 json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us);

@@ -2,11 +2,20 @@
 # Unit tests: one Check program per module (tests/unit/test_MODULE.c).
 UNIT_TESTS = \
 	tests/unit/test_jbd \
+	tests/unit/test_pylon \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
 	tests/unit/test_bank \
 	tests/unit/test_chain \
-	tests/unit/test_ctl
+	tests/unit/test_ctl \
+	tests/unit/test_guard \
+	tests/unit/test_events \
+	tests/unit/test_gpio_dryrun \
+	tests/unit/test_outputs \
+	tests/unit/test_remote \
+	tests/unit/test_settings \
+	tests/unit/test_monitor \
+	tests/unit/test_store
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -17,6 +26,9 @@ UNIT_LDADD = src/libsmallbms.a $(DEP_LIBS) $(CHECK_LIBS)
 tests_unit_test_jbd_SOURCES = tests/unit/test_jbd.c tests/unit/vectors.c tests/unit/vectors.h
 tests_unit_test_jbd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jbd_LDADD = $(UNIT_LDADD)
+tests_unit_test_pylon_SOURCES = tests/unit/test_pylon.c tests/unit/vectors.c tests/unit/vectors.h
+tests_unit_test_pylon_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pylon_LDADD = $(UNIT_LDADD)
 tests_unit_test_cfg_SOURCES = tests/unit/test_cfg.c
 tests_unit_test_cfg_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cfg_LDADD = $(UNIT_LDADD)
@@ -32,6 +44,30 @@ tests_unit_test_chain_LDADD = $(UNIT_LDADD)
 tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
 tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
+tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
+tests_unit_test_guard_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_guard_LDADD = $(UNIT_LDADD)
+tests_unit_test_events_SOURCES = tests/unit/test_events.c
+tests_unit_test_events_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_events_LDADD = $(UNIT_LDADD)
+tests_unit_test_gpio_dryrun_SOURCES = tests/unit/test_gpio_dryrun.c
+tests_unit_test_gpio_dryrun_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gpio_dryrun_LDADD = $(UNIT_LDADD)
+tests_unit_test_outputs_SOURCES = tests/unit/test_outputs.c
+tests_unit_test_outputs_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_outputs_LDADD = $(UNIT_LDADD)
+tests_unit_test_remote_SOURCES = tests/unit/test_remote.c
+tests_unit_test_remote_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_remote_LDADD = $(UNIT_LDADD)
+tests_unit_test_settings_SOURCES = tests/unit/test_settings.c
+tests_unit_test_settings_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_settings_LDADD = $(UNIT_LDADD)
+tests_unit_test_monitor_SOURCES = tests/unit/test_monitor.c
+tests_unit_test_monitor_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_monitor_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
 
 # End-to-end: shell scripts driving bmssim + smallbmsd, asserting through
 # smallbmsctl. They need the programs built (check_PROGRAMS / bin).
@@ -40,7 +76,12 @@ E2E_TESTS = \
 	tests/e2e/stale.sh \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
-	tests/e2e/notify.sh
+	tests/e2e/notify.sh \
+	tests/e2e/protection_lowcell.sh \
+	tests/e2e/protection_charge.sh \
+	tests/e2e/protection_inputs.sh \
+	tests/e2e/monitor.sh \
+	tests/e2e/powercut.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

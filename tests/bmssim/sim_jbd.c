@@ -198,6 +198,7 @@ static void jbd_quantize(struct sim_view *v)
 		lround(clampd(v->current, -327.68, 327.67) * 100.0) / 100.0;
 	v->remaining_ah = q16(v->remaining_ah, 100.0);
 	v->nominal_ah = q16(v->nominal_ah, 100.0);
+	v->full_ah = v->nominal_ah; /* JBD has one capacity field */
 	v->soc = (double)lround(clampd(v->soc, 0.0, 100.0));
 	if (v->cycles > 0xFFFF)
 		v->cycles = 0xFFFF;
@@ -205,6 +206,7 @@ static void jbd_quantize(struct sim_view *v)
 		v->temp_c[i] = ((double)raw_temp(v->temp_c[i]) - 2731.0) / 10.0;
 	v->protection &= 0x1FFF;
 	v->mfg_year = (unsigned)clampd(v->mfg_year, 2000, 2127);
+	v->serial[0] = '\0'; /* registers 0x03-0x05 carry no serial */
 }
 
 static int jbd_check(const struct sim_battery *b, char *err, size_t errlen)
@@ -219,15 +221,15 @@ static int jbd_check(const struct sim_battery *b, char *err, size_t errlen)
 	return 0;
 }
 
-static struct sim_proto *jbd_create(struct sim_battery **bats, unsigned n)
+static struct sim_proto *jbd_create(const struct sim_proto_cfg *cfg)
 {
 	struct jbd_proto *j = calloc(1, sizeof(*j));
 
 	if (!j)
 		return NULL;
 	j->base.ops = &sim_jbd_ops;
-	j->base.bats = bats;
-	j->base.nbats = n;
+	j->base.bats = cfg->bats;
+	j->base.nbats = cfg->nbats;
 	return &j->base;
 }
 
@@ -285,6 +287,7 @@ static void jbd_corrupt(uint8_t *f, size_t len)
 const struct sim_proto_ops sim_jbd_ops = {
 	.name = "jbd",
 	.max_per_line = 1,
+	.addressed = false,
 	.check = jbd_check,
 	.create = jbd_create,
 	.destroy = jbd_destroy,

@@ -186,11 +186,23 @@ static void on_answer(void *ctx, unsigned battery, const uint8_t *frame,
 	enqueue(l, p);
 }
 
+/* The echo goes out at once, ahead of any answer to these bytes. */
+static void echo(struct sim_line *l, const uint8_t *buf, size_t len)
+{
+	ssize_t n = sim_link_send(l->link, buf, len);
+
+	if (n != (ssize_t)len)
+		fprintf(stderr, "bmssim: line %u: echo lost: %s\n",
+			l->cfg.number, n < 0 ? strerror(errno) : "short write");
+}
+
 static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct sim_line *l = ctx;
 
 	log_bytes(l, "rx", buf, len);
+	if (l->cfg.echo)
+		echo(l, buf, len);
 	l->cfg.hooks.sync(l->cfg.hooks.ctx);
 	l->cfg.proto->feed(l->proto, buf, len, on_answer, l);
 }
@@ -207,7 +219,12 @@ struct sim_line *sim_line_new(const struct sim_line_cfg *cfg,
 	l->cfg = *cfg;
 	l->link = link;
 	l->rng = sim_rand_seed(cfg->seed ^ ((uint64_t)cfg->number << 32));
-	l->proto = cfg->proto->create(cfg->bats, cfg->nbats);
+	l->proto = cfg->proto->create(&(struct sim_proto_cfg){
+		.bats = cfg->bats,
+		.nbats = cfg->nbats,
+		.stack = cfg->stack,
+		.capture = cfg->capture,
+	});
 	if (!l->proto) {
 		sim_line_free(l);
 		return NULL;

@@ -7,7 +7,7 @@
  * communication faults to the responder's answers, the same way for every
  * protocol: silent (drop), garbage (random bytes instead), corrupt (the
  * protocol spoils its checksum) and delay (answers are queued and sent
- * later, in real time). Randomness comes from a seeded generator, so a run
+ * later, in real time). It also plays the RS485 echo when asked to. Randomness comes from a seeded generator, so a run
  * with the same --seed sends the same noise.
  */
 #ifndef BMSSIM_SIM_LINE_H
@@ -36,6 +36,11 @@ struct sim_line_cfg {
 	const struct sim_proto_ops *proto;
 	struct sim_battery **bats; /* owned by the caller */
 	unsigned nbats;
+	bool stack; /* "~": the lowest address answers stack reads */
+	const struct sim_capture *capture; /* replay; owned by the caller */
+	/* RS485 echo: every received byte goes straight back, as a
+	 * half-duplex adapter shows the host its own request. */
+	bool echo;
 	uint64_t seed;
 	bool verbose; /* log traffic to stderr */
 	struct sim_line_hooks hooks;

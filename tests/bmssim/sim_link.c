@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim_link.c - pseudo-terminal lines (see sim_link.h).
+ * sim_link.c - pseudo-terminal lines and the link interface (sim_link.h).
  */
 #include "sim_link.h"
 
@@ -146,6 +146,7 @@ static void pty_close(struct sim_link *l)
 
 static const struct sim_link_ops pty_ops = {
 	.kind = "pty",
+	.banner = "PTY",
 	.start = pty_start,
 	.send = pty_send,
 	.close = pty_close,

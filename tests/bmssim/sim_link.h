@@ -3,9 +3,10 @@
  * sim_link.h - one line of the simulator: the byte pipe a client opens.
  *
  * A link knows nothing about protocols: it delivers received bytes to a
- * callback and sends what it is given. Today: a pseudo-terminal whose slave
- * side the daemon opens like a serial adapter. A TCP listener (an RS485
- * gateway) is another implementation of the same ops.
+ * callback and sends what it is given. Two implementations: a
+ * pseudo-terminal whose slave side the daemon opens like a serial adapter
+ * (sim_link.c), and a TCP listener that plays an RS485-to-TCP gateway
+ * (sim_link_tcp.c).
  */
 #ifndef BMSSIM_SIM_LINK_H
 #define BMSSIM_SIM_LINK_H
@@ -21,7 +22,8 @@ struct sim_link;
 typedef void (*sim_link_rx_fn)(void *ctx, const uint8_t *buf, size_t len);
 
 struct sim_link_ops {
-	const char *kind;
+	const char *kind;   /* "pty", "tcp" */
+	const char *banner; /* start-up line tag: "PTY", "TCP" */
 	/* Start delivering received bytes to l->rx through ev. */
 	int (*start)(struct sim_link *l, sd_event *ev);
 	/* Non-blocking; returns bytes sent or -1 (errno set). */
@@ -31,7 +33,7 @@ struct sim_link_ops {
 
 struct sim_link {
 	const struct sim_link_ops *ops;
-	char path[PATH_MAX]; /* what a client opens (pty slave path) */
+	char path[PATH_MAX]; /* what a client opens: pty slave, ADDR:PORT */
 	char link[PATH_MAX]; /* symlink to path, "" if none */
 	sim_link_rx_fn rx;
 	void *rx_ctx;
@@ -43,6 +45,15 @@ struct sim_link {
  * replaced, any other existing file is an error. NULL with err on failure.
  */
 struct sim_link *sim_link_pty_open(const char *symlink_path, char *err,
+				   size_t errlen);
+
+/*
+ * Listen on TCP at "HOST:PORT" ("[V6ADDR]:PORT" too), like an RS485-to-TCP
+ * gateway. path becomes the numeric address and port actually bound (port
+ * 0 picks a free one). One client at a time: a new connection replaces
+ * the old one. NULL with err on failure.
+ */
+struct sim_link *sim_link_tcp_open(const char *hostport, char *err,
 				   size_t errlen);
 
 int sim_link_start(struct sim_link *l, sd_event *ev, sim_link_rx_fn rx,

@@ -2,17 +2,17 @@
 /*
  * sim_main.c - bmssim: the battery-chain simulator.
  *
- * Options and setup, then one sd-event loop: the lines' I/O, the scenario
- * timer, a once-a-second state-file timer and SIGTERM/SIGINT. Two clocks:
- * the simulated clock (scenario times, SoC integration) runs at --speed
- * times CLOCK_MONOTONIC from the moment READY is printed; answer delays are
- * real milliseconds, because the daemon's timeouts are real.
+ * Options (sim_opts.c) and setup, then one sd-event loop: the lines' I/O,
+ * the scenario timer, a once-a-second state-file timer and SIGTERM/SIGINT.
+ * Two clocks: the simulated clock (scenario times, SoC integration) runs
+ * at --speed times CLOCK_MONOTONIC from the moment READY is printed;
+ * answer delays are real milliseconds, because the daemon's timeouts are
+ * real.
  *
- * stdout carries only the start-up handshake ("PTY path", "LINK path",
- * "READY"); everything else goes to stderr.
+ * stdout carries only the start-up handshake ("PTY path" or "TCP
+ * address:port", "LINK path", "READY"); everything else goes to stderr.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,36 +20,24 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
+#include "sim_capture.h"
 #include "sim_line.h"
 #include "sim_link.h"
 #include "sim_model.h"
+#include "sim_opts.h"
 #include "sim_proto.h"
+#include "sim_replay.h"
 #include "sim_scenario.h"
 #include "sim_state.h"
 
-#define EXIT_USAGE    2
-#define MAX_BATTERIES 50
-#define STEP_EPSILON  1e-6 /* s: timer rounding must not delay a step */
-
-struct opts {
-	const char *protocol;
-	unsigned batteries;
-	unsigned cells;
-	unsigned temps;
-	double capacity;
-	double soc;
-	double imbalance_mv;
-	double speed;
-	const char *link;
-	const char *scenario;
-	const char *state_file;
-	unsigned long long seed;
-	bool verbose;
-};
+#define EXIT_USAGE   2
+#define STEP_EPSILON 1e-6 /* s: timer rounding must not delay a step */
 
 struct sim {
-	struct opts opt;
+	struct sim_opts opt;
 	const struct sim_proto_ops *proto;
+	const char *proto_name; /* for the state file */
+	unsigned per_line;      /* batteries on one line */
 	unsigned nbats;
 	struct sim_battery *bats;
 	struct sim_battery **batp;
@@ -57,6 +45,8 @@ struct sim {
 	struct sim_line **lines;
 	struct sim_state_battery *sbats;
 	struct sim_scenario sc;
+	struct sim_capture cap; /* --replay */
+	unsigned replay_addr[SIM_MAX_BATTERIES];
 	sd_event *ev;
 	sd_event_source *step_timer;
 	sd_event_source *state_timer;
@@ -64,191 +54,6 @@ struct sim {
 	bool ended;
 	int status;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: bmssim [OPTION]...\n"
-		"Simulate a chain of batteries speaking a BMS protocol on "
-		"pseudo-terminals.\n\n"
-		"  --protocol NAME    protocol: %s (default jbd)\n"
-		"  --batteries N      number of batteries, 1..%u (default 1);\n"
-		"                     jbd has no addressing: one pty each\n"
-		"  --cells N          cells per battery, 1..%u (default 4)\n"
-		"  --capacity AH      capacity per battery (default 100)\n"
-		"  --soc P            initial state of charge, %% (default "
-		"80)\n"
-		"  --temps N          temperature sensors, 0..%u (default 2)\n"
-		"  --imbalance MV     largest per-cell offset, mV (default 3)\n"
-		"  --link PATH        symlink to the pty; with several ptys\n"
-		"                     PATH.1, PATH.2, ...\n"
-		"  --scenario FILE    run a timed scenario (format: "
-		"README.md)\n"
-		"  --state-file PATH  keep the simulated state there as JSON\n"
-		"  --speed X          simulated clock multiplier (default 1)\n"
-		"  --seed N           seed for injected garbage (default 1)\n"
-		"  -v, --verbose      log requests and answers to stderr\n"
-		"  -h, --help         show this help\n\n"
-		"Prints 'PTY path' (and 'LINK path') per line, then 'READY'.\n"
-		"Exit: 0 on SIGTERM/SIGINT or a scenario 'end', 1 on a "
-		"run-time error,\n2 on a usage or scenario error.\n",
-		sim_proto_names(), MAX_BATTERIES, SIM_MAX_CELLS, SIM_MAX_TEMPS);
-}
-
-static int bad_opt(const char *opt, const char *arg, const char *what)
-{
-	fprintf(stderr, "bmssim: --%s: '%s' %s\n", opt, arg, what);
-	return -1;
-}
-
-static int opt_uint(const char *opt, const char *arg, unsigned long long lo,
-		    unsigned long long hi, unsigned long long *out)
-{
-	char *end;
-	char what[80];
-
-	errno = 0;
-	*out = strtoull(arg, &end, 10);
-	snprintf(what, sizeof(what), "is not a whole number from %llu to %llu",
-		 lo, hi);
-	if (end == arg || *end || errno || arg[0] == '-' || *out < lo ||
-	    *out > hi)
-		return bad_opt(opt, arg, what);
-	return 0;
-}
-
-static int opt_unsigned(const char *opt, const char *arg, unsigned lo,
-			unsigned hi, unsigned *out)
-{
-	unsigned long long v;
-
-	if (opt_uint(opt, arg, lo, hi, &v) < 0)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int opt_real(const char *opt, const char *arg, double lo, double hi,
-		    double *out)
-{
-	char *end;
-	char what[80];
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	snprintf(what, sizeof(what), "is not a number from %g to %g", lo, hi);
-	if (end == arg || *end || errno || !isfinite(*out) || *out < lo ||
-	    *out > hi)
-		return bad_opt(opt, arg, what);
-	return 0;
-}
-
-enum {
-	OPT_PROTOCOL = 256,
-	OPT_BATTERIES,
-	OPT_CELLS,
-	OPT_CAPACITY,
-	OPT_SOC,
-	OPT_TEMPS,
-	OPT_IMBALANCE,
-	OPT_LINK,
-	OPT_SCENARIO,
-	OPT_STATE_FILE,
-	OPT_SPEED,
-	OPT_SEED,
-};
-
-static const struct option long_opts[] = {
-	{"protocol", required_argument, NULL, OPT_PROTOCOL},
-	{"batteries", required_argument, NULL, OPT_BATTERIES},
-	{"cells", required_argument, NULL, OPT_CELLS},
-	{"capacity", required_argument, NULL, OPT_CAPACITY},
-	{"soc", required_argument, NULL, OPT_SOC},
-	{"temps", required_argument, NULL, OPT_TEMPS},
-	{"imbalance", required_argument, NULL, OPT_IMBALANCE},
-	{"link", required_argument, NULL, OPT_LINK},
-	{"scenario", required_argument, NULL, OPT_SCENARIO},
-	{"state-file", required_argument, NULL, OPT_STATE_FILE},
-	{"speed", required_argument, NULL, OPT_SPEED},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-/* One option with an argument; -1 on a bad value. The OPT_ codes follow
- * the order of long_opts[], which gives the option's name for messages. */
-static int set_opt(struct opts *o, int c, const char *arg)
-{
-	const char *name = long_opts[c - OPT_PROTOCOL].name;
-
-	switch (c) {
-	case OPT_PROTOCOL:
-		o->protocol = arg;
-		return 0;
-	case OPT_BATTERIES:
-		return opt_unsigned(name, arg, 1, MAX_BATTERIES, &o->batteries);
-	case OPT_CELLS:
-		return opt_unsigned(name, arg, 1, SIM_MAX_CELLS, &o->cells);
-	case OPT_CAPACITY:
-		return opt_real(name, arg, 0.1, 10000, &o->capacity);
-	case OPT_SOC:
-		return opt_real(name, arg, 0, 100, &o->soc);
-	case OPT_TEMPS:
-		return opt_unsigned(name, arg, 0, SIM_MAX_TEMPS, &o->temps);
-	case OPT_IMBALANCE:
-		return opt_real(name, arg, 0, 500, &o->imbalance_mv);
-	case OPT_LINK:
-		o->link = arg;
-		return 0;
-	case OPT_SCENARIO:
-		o->scenario = arg;
-		return 0;
-	case OPT_STATE_FILE:
-		o->state_file = arg;
-		return 0;
-	case OPT_SPEED:
-		return opt_real(name, arg, 0.001, 10000, &o->speed);
-	default: /* OPT_SEED */
-		return opt_uint(name, arg, 0, UINT64_MAX, &o->seed);
-	}
-}
-
-/* 0 to run, 1 to exit 0 (--help), -1 on a usage error. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	int c;
-
-	*o = (struct opts){.protocol = "jbd",
-			   .batteries = 1,
-			   .cells = 4,
-			   .temps = 2,
-			   .capacity = 100,
-			   .soc = 80,
-			   .imbalance_mv = 3,
-			   .speed = 1,
-			   .seed = 1};
-	while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
-		if (c == 'v') {
-			o->verbose = true;
-		} else if (c == 'h') {
-			usage(stdout);
-			return 1;
-		} else if (c >= OPT_PROTOCOL && c <= OPT_SEED) {
-			if (set_opt(o, c, optarg) < 0)
-				return -1;
-		} else {
-			fprintf(stderr, "Try 'bmssim --help'.\n");
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "bmssim: unexpected argument '%s'\n",
-			argv[optind]);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- clock and state ---------------------------------------------------- */
 
@@ -285,8 +90,9 @@ static void fail_run(struct sim *s)
 static int write_state(struct sim *s)
 {
 	struct sim_state st = {
-		.protocol = s->proto->name,
+		.protocol = s->proto_name,
 		.ops = s->proto,
+		.replay = s->opt.replay,
 		.speed = s->opt.speed,
 		.nbats = s->nbats,
 		.bats = s->sbats,
@@ -388,9 +194,188 @@ static int on_signal(sd_event_source *es, const struct signalfd_siginfo *si,
 	return 0;
 }
 
-/* ---- setup -------------------------------------------------------------- */
+/* ---- setup: what to simulate -------------------------------------------- */
 
-static int make_batteries(struct sim *s)
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "bmssim: %s\n", msg);
+	return -1;
+}
+
+/* Options that lay out batteries; the capture decides them in replay. */
+static const char *layout_option(const struct sim_opts *o)
+{
+	return o->batteries          ? "--batteries"
+	       : o->packs            ? "--packs"
+	       : o->naddresses       ? "--addresses"
+	       : o->address_base_set ? "--address-base"
+	       : o->stack            ? "--stack"
+				     : NULL;
+}
+
+static bool family_matches(enum sim_family f, const struct sim_proto_ops *p)
+{
+	return (f == SIM_FAMILY_JBD) == (strcmp(p->name, "jbd") == 0);
+}
+
+static int resolve_replay(struct sim *s)
+{
+	const struct sim_proto_ops *named = NULL;
+	char err[512];
+	int n;
+
+	if (layout_option(&s->opt)) {
+		fprintf(stderr,
+			"bmssim: --replay: the capture defines the "
+			"batteries (drop %s)\n",
+			layout_option(&s->opt));
+		return -1;
+	}
+	if (s->opt.protocol && !(named = sim_proto_find(s->opt.protocol))) {
+		fprintf(stderr, "bmssim: unknown protocol '%s' (known: %s)\n",
+			s->opt.protocol, sim_proto_names());
+		return -1;
+	}
+	if (sim_capture_load(s->opt.replay, &s->cap, err, sizeof(err)) < 0)
+		return usage_error(err);
+	if (named && !family_matches(s->cap.family, named)) {
+		fprintf(stderr,
+			"bmssim: --protocol %s does not match %s (a %s "
+			"capture)\n",
+			named->name, s->opt.replay,
+			sim_family_name(s->cap.family));
+		return -1;
+	}
+	n = sim_replay_addresses(&s->cap, s->replay_addr, SIM_MAX_BATTERIES,
+				 err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "bmssim: %s:%s\n", s->opt.replay, err);
+		return -1;
+	}
+	s->proto = &sim_replay_ops;
+	s->proto_name = named ? named->name : sim_family_name(s->cap.family);
+	s->nbats = s->per_line = (unsigned)n;
+	return 0;
+}
+
+static int resolve_stack(struct sim *s)
+{
+	char msg[128];
+
+	if (!s->opt.stack)
+		return 0;
+	if (s->proto->max_stack == 0) {
+		snprintf(msg, sizeof(msg),
+			 "--stack: %s packs do not answer stack reads",
+			 s->proto->name);
+		return usage_error(msg);
+	}
+	if (s->per_line > s->proto->max_stack) {
+		snprintf(msg, sizeof(msg),
+			 "--stack: a stack answer holds at most %u packs",
+			 s->proto->max_stack);
+		return usage_error(msg);
+	}
+	return 0;
+}
+
+/* Packs per line and their addresses. */
+static int resolve_addresses(struct sim *s)
+{
+	const struct sim_opts *o = &s->opt;
+	char msg[160];
+
+	if (!s->proto->addressed) {
+		if (o->packs > 1 || o->naddresses || o->address_base_set ||
+		    o->stack) {
+			snprintf(msg, sizeof(msg),
+				 "%s has no addressing: one battery per line "
+				 "(use --batteries)",
+				 s->proto->name);
+			return usage_error(msg);
+		}
+		s->per_line = 1;
+		return 0;
+	}
+	if (o->packs && o->naddresses && o->packs != o->naddresses) {
+		snprintf(msg, sizeof(msg),
+			 "--packs %u but --addresses names %u", o->packs,
+			 o->naddresses);
+		return usage_error(msg);
+	}
+	if (o->naddresses && o->address_base_set)
+		return usage_error("--addresses and --address-base exclude "
+				   "each other");
+	s->per_line = o->naddresses ? o->naddresses : o->packs ? o->packs : 1;
+	if (s->per_line > s->proto->max_per_line)
+		return usage_error("--packs: too many packs for one line");
+	if (!o->naddresses &&
+	    o->address_base + s->per_line - 1 > SIM_MAX_ADDRESS) {
+		snprintf(msg, sizeof(msg),
+			 "--address-base: addresses %u..%u go past %u",
+			 o->address_base, o->address_base + s->per_line - 1,
+			 SIM_MAX_ADDRESS);
+		return usage_error(msg);
+	}
+	return resolve_stack(s);
+}
+
+static int resolve_model(struct sim *s)
+{
+	const char *name = s->opt.protocol ? s->opt.protocol : "jbd";
+
+	s->proto = sim_proto_find(name);
+	if (!s->proto) {
+		fprintf(stderr, "bmssim: unknown protocol '%s' (known: %s)\n",
+			name, sim_proto_names());
+		return -1;
+	}
+	s->proto_name = s->proto->name;
+	if (resolve_addresses(s) < 0)
+		return -1;
+	s->nbats = s->opt.batteries ? s->opt.batteries : s->per_line;
+	return 0;
+}
+
+/* HOST:PORT with a non-empty host and a port 0..65535. */
+static bool tcp_syntax_ok(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+
+	return colon && colon > hostport && colon[1] &&
+	       strspn(colon + 1, "0123456789") == strlen(colon + 1) &&
+	       strlen(colon + 1) <= 5 && atol(colon + 1) <= 65535;
+}
+
+static int resolve(struct sim *s)
+{
+	char msg[160];
+
+	if (s->opt.tcp && s->opt.link)
+		return usage_error("--link and --tcp exclude each other");
+	if (s->opt.tcp && !tcp_syntax_ok(s->opt.tcp)) {
+		snprintf(msg, sizeof(msg), "--tcp: '%s' is not HOST:PORT",
+			 s->opt.tcp);
+		return usage_error(msg);
+	}
+	return s->opt.replay ? resolve_replay(s) : resolve_model(s);
+}
+
+/* ---- setup: batteries, lines, loop -------------------------------------- */
+
+static unsigned address_of(const struct sim *s, unsigned k)
+{
+	unsigned j = k % s->per_line;
+
+	if (s->opt.replay)
+		return s->replay_addr[k];
+	if (!s->proto->addressed)
+		return 0;
+	return s->opt.naddresses ? s->opt.addresses[j]
+				 : s->opt.address_base + j;
+}
+
+static int init_battery(struct sim *s, unsigned k)
 {
 	struct sim_battery_cfg cfg = {
 		.ncells = s->opt.cells,
@@ -399,27 +384,31 @@ static int make_batteries(struct sim *s)
 		.ntemps = s->opt.temps,
 		.imbalance_mv = s->opt.imbalance_mv,
 	};
+	struct sim_battery *b = &s->bats[k];
 	char err[256];
 
-	s->nbats = s->opt.batteries;
+	if (sim_battery_init(b, k + 1, &cfg) < 0)
+		return usage_error("bad battery settings");
+	if (s->proto->identify)
+		s->proto->identify(b);
+	b->address = address_of(s, k);
+	b->comm.delay_ms = s->opt.delay_ms;
+	if (s->proto->check(b, err, sizeof(err)) < 0)
+		return usage_error(err);
+	s->batp[k] = b;
+	return 0;
+}
+
+static int make_batteries(struct sim *s)
+{
 	s->bats = calloc(s->nbats, sizeof(*s->bats));
 	s->batp = calloc(s->nbats, sizeof(*s->batp));
 	s->sbats = calloc(s->nbats, sizeof(*s->sbats));
-	if (!s->bats || !s->batp || !s->sbats) {
-		fprintf(stderr, "bmssim: out of memory\n");
-		return -1;
-	}
-	for (unsigned i = 0; i < s->nbats; i++) {
-		if (sim_battery_init(&s->bats[i], i + 1, &cfg) < 0) {
-			fprintf(stderr, "bmssim: bad battery settings\n");
+	if (!s->bats || !s->batp || !s->sbats)
+		return usage_error("out of memory");
+	for (unsigned k = 0; k < s->nbats; k++)
+		if (init_battery(s, k) < 0)
 			return -1;
-		}
-		if (s->proto->check(&s->bats[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "bmssim: %s\n", err);
-			return -1;
-		}
-		s->batp[i] = &s->bats[i];
-	}
 	return 0;
 }
 
@@ -442,28 +431,75 @@ static int load_scenario(struct sim *s)
 	return 0;
 }
 
+/* Line n listens on PORT+n-1 (port 0: each line gets a free port). */
+static int tcp_address(const char *hostport, unsigned number, char *out,
+		       size_t outlen)
+{
+	const char *colon = strrchr(hostport, ':');
+	long port;
+
+	if (!colon)
+		return -1;
+	port = strtol(colon + 1, NULL, 10);
+	if (port > 0)
+		port += number - 1;
+	if (port > 65535)
+		return -1;
+	snprintf(out, outlen, "%.*s:%ld", (int)(colon - hostport), hostport,
+		 port);
+	return 0;
+}
+
 static struct sim_link *open_link(struct sim *s, unsigned number)
 {
 	char path[PATH_MAX], err[512];
 	const char *link = NULL;
 	struct sim_link *l;
 
-	if (s->opt.link && s->nlines == 1) {
-		link = s->opt.link;
-	} else if (s->opt.link) {
-		snprintf(path, sizeof(path), "%s.%u", s->opt.link, number);
-		link = path;
+	if (s->opt.tcp) {
+		if (tcp_address(s->opt.tcp, number, path, sizeof(path)) < 0) {
+			fprintf(stderr,
+				"bmssim: --tcp %s: no port for line %u\n",
+				s->opt.tcp, number);
+			return NULL;
+		}
+		l = sim_link_tcp_open(path, err, sizeof(err));
+	} else {
+		if (s->opt.link && s->nlines == 1) {
+			link = s->opt.link;
+		} else if (s->opt.link) {
+			snprintf(path, sizeof(path), "%s.%u", s->opt.link,
+				 number);
+			link = path;
+		}
+		l = sim_link_pty_open(link, err, sizeof(err));
 	}
-	l = sim_link_pty_open(link, err, sizeof(err));
 	if (!l)
 		fprintf(stderr, "bmssim: line %u: %s\n", number, err);
 	return l;
 }
 
-/* Batteries fill lines in order, as many per line as the protocol takes. */
+static void describe(struct sim *s, unsigned line, unsigned first, unsigned n)
+{
+	const struct sim_link *l = sim_line_link(s->lines[line]);
+
+	for (unsigned k = first; k < first + n; k++)
+		s->sbats[k] = (struct sim_state_battery){
+			.b = &s->bats[k],
+			.line = line + 1,
+			.kind = l->ops->kind,
+			.pty = l->path,
+			.link = l->link,
+			.addressed = s->opt.replay
+					     ? s->cap.family == SIM_FAMILY_PYLON
+					     : s->proto->addressed,
+		};
+}
+
+/* Batteries fill lines in order, per_line on each. */
 static int make_lines(struct sim *s)
 {
-	unsigned per = s->proto->max_per_line;
+	unsigned per = s->per_line;
 
 	s->nlines = (s->nbats + per - 1) / per;
 	s->lines = calloc(s->nlines, sizeof(*s->lines));
@@ -477,6 +513,9 @@ static int make_lines(struct sim *s)
 			.proto = s->proto,
 			.bats = s->batp + first,
 			.nbats = n,
+			.stack = s->opt.stack,
+			.capture = s->opt.replay ? &s->cap : NULL,
+			.echo = s->opt.echo,
 			.seed = s->opt.seed,
 			.verbose = s->opt.verbose,
 			.hooks = {.sync = sync_models,
@@ -484,7 +523,6 @@ static int make_lines(struct sim *s)
 				  .ctx = s},
 		};
 		struct sim_link *link = open_link(s, i + 1);
-		const struct sim_link *l;
 
 		if (!link)
 			return -1;
@@ -494,14 +532,7 @@ static int make_lines(struct sim *s)
 				i + 1);
 			return -1;
 		}
-		l = sim_line_link(s->lines[i]);
-		for (unsigned k = first; k < first + n; k++)
-			s->sbats[k] = (struct sim_state_battery){
-				.b = &s->bats[k],
-				.line = i + 1,
-				.pty = l->path,
-				.link = l->link,
-			};
+		describe(s, i, first, n);
 	}
 	return 0;
 }
@@ -526,6 +557,18 @@ static int make_loop(struct sim *s)
 	return 0;
 }
 
+static void announce(struct sim *s)
+{
+	for (unsigned i = 0; i < s->nlines; i++) {
+		const struct sim_link *l = sim_line_link(s->lines[i]);
+
+		printf("%s %s\n", l->ops->banner, l->path);
+		if (l->link[0])
+			printf("LINK %s\n", l->link);
+	}
+	printf("READY\n");
+}
+
 /* Start the clock, apply the steps at 0, announce the lines. */
 static int go(struct sim *s)
 {
@@ -541,23 +584,22 @@ static int go(struct sim *s)
 	if (s->state_timer)
 		sd_event_source_set_enabled(s->state_timer, SD_EVENT_ON);
 	arm_step_timer(s);
-	for (unsigned i = 0; i < s->nlines; i++) {
-		const struct sim_link *l = sim_line_link(s->lines[i]);
-
-		printf("PTY %s\n", l->path);
-		if (l->link[0])
-			printf("LINK %s\n", l->link);
-	}
-	printf("READY\n");
+	announce(s);
 	if (fflush(stdout) != 0) {
 		perror("bmssim: stdout");
 		return -1;
 	}
-	fprintf(stderr,
-		"bmssim: %s, %u battery(ies) x %u cells, %.1f Ah, soc %.1f %%, "
-		"speed %g\n",
-		s->proto->name, s->nbats, s->opt.cells, s->opt.capacity,
-		s->opt.soc, s->opt.speed);
+	if (s->opt.replay)
+		fprintf(stderr,
+			"bmssim: replaying %s (%zu requests, %u "
+			"battery(ies))\n",
+			s->opt.replay, s->cap.n, s->nbats);
+	else
+		fprintf(stderr,
+			"bmssim: %s, %u battery(ies) x %u cells, %.1f Ah, "
+			"soc %.1f %%, %u per line, delay %u ms, speed %g\n",
+			s->proto->name, s->nbats, s->opt.cells, s->opt.capacity,
+			s->opt.soc, s->per_line, s->opt.delay_ms, s->opt.speed);
 	return 0;
 }
 
@@ -570,6 +612,7 @@ static void cleanup(struct sim *s)
 	s->state_timer = sd_event_source_disable_unref(s->state_timer);
 	sd_event_unref(s->ev);
 	sim_scenario_free(&s->sc);
+	sim_capture_free(&s->cap);
 	free(s->sbats);
 	free(s->batp);
 	free(s->bats);
@@ -577,15 +620,7 @@ static void cleanup(struct sim *s)
 
 static int setup(struct sim *s)
 {
-	s->proto = sim_proto_find(s->opt.protocol);
-	if (!s->proto) {
-		fprintf(stderr, "bmssim: unknown protocol '%s' (known: %s)\n",
-			s->opt.protocol, sim_proto_names());
-		return EXIT_USAGE;
-	}
-	if (make_batteries(s) < 0)
-		return EXIT_USAGE;
-	if (load_scenario(s) < 0)
+	if (resolve(s) < 0 || make_batteries(s) < 0 || load_scenario(s) < 0)
 		return EXIT_USAGE;
 	if (make_loop(s) < 0 || make_lines(s) < 0)
 		return EXIT_FAILURE;
@@ -597,7 +632,7 @@ int main(int argc, char **argv)
 	struct sim s = {.status = EXIT_SUCCESS};
 	int rc;
 
-	rc = parse_args(argc, argv, &s.opt);
+	rc = sim_opts_parse(argc, argv, &s.opt);
 	if (rc != 0)
 		return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
 	rc = setup(&s);

@@ -114,6 +114,8 @@ int sim_battery_init(struct sim_battery *b, unsigned id,
 	b->discharge_fet = true;
 	snprintf(b->model, sizeof(b->model), "BMSSIM-%uS-%.0fAH", b->ncells,
 		 b->capacity_ah);
+	/* 16 characters: the longest serial field of the protocols */
+	snprintf(b->serial, sizeof(b->serial), "BMSSIM%010u", id);
 	b->fw_major = 1;
 	b->fw_minor = 0;
 	b->mfg_year = 2024;
@@ -200,6 +202,7 @@ void sim_battery_view(const struct sim_battery *b, struct sim_view *v)
 	}
 	v->current = b->current_a;
 	v->nominal_ah = b->capacity_ah;
+	v->full_ah = b->capacity_ah;
 	v->remaining_ah = b->capacity_ah * b->soc / 100.0;
 	v->soc = b->soc;
 	v->cycles = (unsigned)floor(b->discharged_ah / b->capacity_ah);
@@ -211,6 +214,7 @@ void sim_battery_view(const struct sim_battery *b, struct sim_view *v)
 	v->charge_fet = b->charge_fet;
 	v->discharge_fet = b->discharge_fet;
 	snprintf(v->model, sizeof(v->model), "%s", b->model);
+	snprintf(v->serial, sizeof(v->serial), "%s", b->serial);
 	v->fw_major = b->fw_major;
 	v->fw_minor = b->fw_minor;
 	v->mfg_year = b->mfg_year;

@@ -61,7 +61,8 @@ struct sim_comm {
 };
 
 struct sim_battery {
-	unsigned id; /* 1-based, as in scenario files */
+	unsigned id;      /* 1-based, as in scenario files */
+	unsigned address; /* on its line's bus (addressed protocols) */
 	unsigned ncells;
 	double capacity_ah;
 	double soc;           /* %, 0..100, exact */
@@ -78,6 +79,7 @@ struct sim_battery {
 	bool charge_fet;
 	bool discharge_fet;
 	char model[SIM_TEXT_LEN];
+	char serial[SIM_TEXT_LEN];
 	unsigned fw_major, fw_minor;
 	unsigned mfg_year, mfg_month, mfg_day;
 	struct sim_comm comm;
@@ -97,7 +99,8 @@ struct sim_view {
 	double voltage;
 	double current;
 	double remaining_ah;
-	double nominal_ah;
+	double nominal_ah; /* design capacity */
+	double full_ah;    /* full-charge capacity (the model: = nominal) */
 	double soc;
 	unsigned cycles;
 	unsigned ncells;
@@ -109,8 +112,9 @@ struct sim_view {
 	bool charge_fet;
 	bool discharge_fet;
 	char model[SIM_TEXT_LEN];
+	char serial[SIM_TEXT_LEN]; /* "" when the protocol carries none */
 	unsigned fw_major, fw_minor;
-	unsigned mfg_year, mfg_month, mfg_day;
+	unsigned mfg_year, mfg_month, mfg_day; /* 0 when not carried */
 };
 
 /* Cells whose voltage is at least this, and this far above the lowest

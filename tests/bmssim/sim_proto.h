@@ -22,22 +22,42 @@
 
 #include "sim_model.h"
 
-#define SIM_MAX_FRAME 512
+/* The longest "~" frame: SOI, 12 header characters, 4095 INFO characters,
+ * checksum, EOI. */
+#define SIM_MAX_FRAME 4113
 
 struct sim_proto;
+struct sim_capture;
 
 /* One answer for battery (index into the responder's battery array). */
 typedef void (*sim_emit_fn)(void *ctx, unsigned battery, const uint8_t *frame,
 			    size_t len);
 
+/* What a responder serves. */
+struct sim_proto_cfg {
+	struct sim_battery **bats; /* owned by the caller */
+	unsigned nbats;            /* <= max_per_line */
+	/* "~" family: the pack at the lowest address answers stack reads. */
+	bool stack;
+	/* Replay: the capture to answer from (owned by the caller). */
+	const struct sim_capture *capture;
+};
+
 struct sim_proto_ops {
 	const char *name;
 	/* Batteries one line can carry (1 for JBD: no addressing). */
 	unsigned max_per_line;
+	/* Requests carry an address (struct sim_battery.address). */
+	bool addressed;
+	/* Most packs a stack read answers for (0: no stack reads). */
+	unsigned max_stack;
+	/* Optional: give a new battery this protocol's identity (model
+	 * name that fits its fields...); NULL keeps the model's defaults. */
+	void (*identify)(struct sim_battery *b);
 	/* 0 if the wire can describe b; else -1 and a message in err. */
 	int (*check)(const struct sim_battery *b, char *err, size_t errlen);
-	/* Responder for n batteries (n <= max_per_line); NULL on ENOMEM. */
-	struct sim_proto *(*create)(struct sim_battery **bats, unsigned n);
+	/* Responder for cfg's batteries; NULL on ENOMEM. */
+	struct sim_proto *(*create)(const struct sim_proto_cfg *cfg);
 	void (*destroy)(struct sim_proto *p);
 	/* Consume received bytes; emit() once per answer produced. */
 	void (*feed)(struct sim_proto *p, const uint8_t *buf, size_t len,
@@ -55,7 +75,7 @@ struct sim_proto {
 	unsigned nbats;
 };
 
-/* Lookup by name ("jbd"); NULL if unknown. */
+/* Lookup by name ("jbd", "pylontech", ...); NULL if unknown. */
 const struct sim_proto_ops *sim_proto_find(const char *name);
 /* Comma-separated list of names, for --help and errors. */
 const char *sim_proto_names(void);

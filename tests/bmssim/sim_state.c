@@ -2,11 +2,12 @@
 /*
  * sim_state.c - the state file (see sim_state.h).
  *
- * {"type": "bmssim-state", "version": 1, "protocol": "jbd", "time": 12.5,
- *  "speed": 1, "batteries": [{"id": 1, "line": 1, "pty": "/dev/pts/3",
- *  "link": "", "model": ..., "firmware": "1.0", "manufactured": ...,
+ * {"type": "bmssim-state", "version": 1, "protocol": "jbd", "replay": null,
+ *  "time": 12.5, "speed": 1, "batteries": [{"id": 1, "line": 1,
+ *  "kind": "pty", "pty": "/dev/pts/3", "link": "", "address": null,
+ *  "model": ..., "serial": "", "firmware": "1.0", "manufactured": ...,
  *  "voltage": 13.2, "current": -40, "soc": 79, "soc_exact": 79.18,
- *  "remaining_ah": 79.18, "nominal_ah": 100, "cycles": 0,
+ *  "remaining_ah": 79.18, "nominal_ah": 100, "full_ah": 100, "cycles": 0,
  *  "cell_v": [...], "cell_min_v": ..., "cell_max_v": ..., "pinned": [...],
  *  "temp_c": [...], "protection": ["cell_undervoltage"], "balancing": 0,
  *  "charge_fet": true, "discharge_fet": true, "silent": false,
@@ -74,24 +75,35 @@ static void add_comm(json_t *o, const struct sim_comm *c)
 	json_object_set_new(o, "corrupt_sent", json_integer(c->corrupt_sent));
 }
 
-static json_t *battery_json(const struct sim_state *st,
-			    const struct sim_state_battery *sb)
+static void add_identity(json_t *o, const struct sim_state_battery *sb)
 {
-	const struct sim_battery *b = sb->b;
-	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(sb->b->id));
+	json_object_set_new(o, "line", json_integer(sb->line));
+	json_object_set_new(o, "kind",
+			    json_string(sb->kind ? sb->kind : "pty"));
+	json_object_set_new(o, "pty", json_string(sb->pty));
+	json_object_set_new(o, "link", json_string(sb->link));
+	json_object_set_new(o, "address",
+			    sb->addressed ? json_integer(sb->b->address)
+					  : json_null());
+}
+
+static void add_values(json_t *o, const struct sim_state *st,
+		       const struct sim_battery *b)
+{
 	struct sim_view v;
 	char text[32];
 
 	sim_proto_view(st->ops, b, &v);
-	json_object_set_new(o, "id", json_integer(b->id));
-	json_object_set_new(o, "line", json_integer(sb->line));
-	json_object_set_new(o, "pty", json_string(sb->pty));
-	json_object_set_new(o, "link", json_string(sb->link));
 	json_object_set_new(o, "model", json_string(v.model));
+	json_object_set_new(o, "serial", json_string(v.serial));
 	snprintf(text, sizeof(text), "%u.%u", v.fw_major, v.fw_minor);
 	json_object_set_new(o, "firmware", json_string(text));
-	snprintf(text, sizeof(text), "%04u-%02u-%02u", v.mfg_year % 10000,
-		 v.mfg_month % 100, v.mfg_day % 100);
+	text[0] = '\0'; /* "" when the protocol carries no date */
+	if (v.mfg_year)
+		snprintf(text, sizeof(text), "%04u-%02u-%02u",
+			 v.mfg_year % 10000, v.mfg_month % 100,
+			 v.mfg_day % 100);
 	json_object_set_new(o, "manufactured", json_string(text));
 	json_object_set_new(o, "voltage", json_real(v.voltage));
 	json_object_set_new(o, "current", json_real(v.current));
@@ -99,6 +111,7 @@ static json_t *battery_json(const struct sim_state *st,
 	json_object_set_new(o, "soc_exact", json_real(b->soc));
 	json_object_set_new(o, "remaining_ah", json_real(v.remaining_ah));
 	json_object_set_new(o, "nominal_ah", json_real(v.nominal_ah));
+	json_object_set_new(o, "full_ah", json_real(v.full_ah));
 	json_object_set_new(o, "cycles", json_integer(v.cycles));
 	add_cells(o, b, &v);
 	json_object_set_new(o, "temp_c", real_array(v.temp_c, v.ntemps));
@@ -106,7 +119,17 @@ static json_t *battery_json(const struct sim_state *st,
 	json_object_set_new(o, "balancing", json_integer(v.balancing));
 	json_object_set_new(o, "charge_fet", json_boolean(v.charge_fet));
 	json_object_set_new(o, "discharge_fet", json_boolean(v.discharge_fet));
-	add_comm(o, &b->comm);
+}
+
+static json_t *battery_json(const struct sim_state *st,
+			    const struct sim_state_battery *sb)
+{
+	json_t *o = json_object();
+
+	add_identity(o, sb);
+	if (!st->replay)
+		add_values(o, st, sb->b);
+	add_comm(o, &sb->b->comm);
 	return o;
 }
 
@@ -119,6 +142,8 @@ char *sim_state_json(const struct sim_state *st)
 	json_object_set_new(root, "type", json_string("bmssim-state"));
 	json_object_set_new(root, "version", json_integer(1));
 	json_object_set_new(root, "protocol", json_string(st->protocol));
+	json_object_set_new(root, "replay",
+			    st->replay ? json_string(st->replay) : json_null());
 	json_object_set_new(root, "time", json_real(st->time));
 	json_object_set_new(root, "speed", json_real(st->speed));
 	for (unsigned i = 0; i < st->nbats; i++)

@@ -11,6 +11,7 @@
 #ifndef BMSSIM_SIM_STATE_H
 #define BMSSIM_SIM_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sim_model.h"
@@ -19,13 +20,18 @@
 struct sim_state_battery {
 	const struct sim_battery *b;
 	unsigned line;    /* 1-based */
-	const char *pty;  /* the line's device */
+	const char *kind; /* the line's link: "pty" or "tcp" */
+	const char *pty;  /* the line's device (tcp: ADDRESS:PORT) */
 	const char *link; /* its symlink, "" if none */
+	bool addressed;   /* b->address is on the wire */
 };
 
 struct sim_state {
 	const char *protocol;
 	const struct sim_proto_ops *ops;
+	/* Replay: the capture's path; the batteries then carry no values
+	 * (the captured bytes are what is sent), only comm state. */
+	const char *replay;
 	double time;  /* simulated seconds since READY */
 	double speed; /* --speed */
 	unsigned nbats;

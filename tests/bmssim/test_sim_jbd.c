@@ -231,7 +231,8 @@ START_TEST(feed_split_and_garbled)
 		0xDD, 0xA5, 0x06, 0x00, 0xFF, 0xFA, 0x77, /* unknown reg */
 		0xDD, 0xA5, 0x04, 0x00, 0xFF, 0xFC, 0x77, /* cells */
 	};
-	struct sim_proto *p = sim_jbd_ops.create(bats, 1);
+	struct sim_proto *p = sim_jbd_ops.create(
+		&(struct sim_proto_cfg){.bats = bats, .nbats = 1});
 	struct sink s = {0};
 
 	ck_assert_ptr_nonnull(p);
@@ -250,7 +251,8 @@ END_TEST
 START_TEST(answer_reflects_model)
 {
 	static const uint8_t req[] = {0xDD, 0xA5, 0x03, 0x00, 0xFF, 0xFD, 0x77};
-	struct sim_proto *p = sim_jbd_ops.create(bats, 1);
+	struct sim_proto *p = sim_jbd_ops.create(
+		&(struct sim_proto_cfg){.bats = bats, .nbats = 1});
 	struct sink s = {0};
 	const uint8_t *d = s.last.b + 4;
 

@@ -13,11 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim_jbd.h"
 #include "sim_line.h"
 #include "sim_link.h"
+#include "sim_pylon.h"
 
 #define SEED   42
 #define WAIT_S 5 /* deadline for an event that must happen */
@@ -289,10 +291,172 @@ START_TEST(rand_is_fixed)
 }
 END_TEST
 
+/* ---- several "~" packs on one line ------------------------------------- */
+
+#define NPACKS 3
+static struct sim_battery packs[NPACKS];
+static struct sim_battery *packp[NPACKS] = {&packs[0], &packs[1], &packs[2]};
+
+static void bus_setup(void)
+{
+	struct sim_battery_cfg cfg = {
+		.ncells = 4, .capacity_ah = 50, .soc = 70, .ntemps = 2};
+	struct sim_line_cfg lc = {
+		.number = 1,
+		.proto = &sim_pylontech_ops,
+		.bats = packp,
+		.nbats = NPACKS,
+		.stack = true,
+		.echo = true,
+		.seed = SEED,
+		.hooks = {.sync = on_sync, .changed = on_change},
+	};
+	struct sim_link *link;
+	char err[256];
+
+	for (unsigned i = 0; i < NPACKS; i++) {
+		ck_assert_int_eq(sim_battery_init(&packs[i], i + 1, &cfg), 0);
+		sim_pylontech_ops.identify(&packs[i]);
+		packs[i].address = 2 + i;
+		packs[i].current_a = -1.0 * i;
+	}
+	ck_assert_int_ge(sd_event_new(&ev), 0);
+	link = sim_link_pty_open(NULL, err, sizeof(err));
+	ck_assert_msg(link != NULL, "%s", err);
+	line = sim_line_new(&lc, link);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_ge(sim_line_start(line, ev), 0);
+	client = open_client(sim_line_link(line)->path);
+	syncs = changes = 0;
+}
+
+static void bus_teardown(void)
+{
+	if (client >= 0)
+		close(client);
+	client = -1;
+	sim_line_free(line);
+	line = NULL;
+	ev = sd_event_unref(ev);
+}
+
+/* A 0x42 request to adr (LENID 2), and pack i's answer to it. */
+static size_t analog_req(uint8_t adr, uint8_t *req)
+{
+	return sim_pylon_frame(0x20, adr, 0x42, &adr, 1, req, 64);
+}
+
+static size_t analog_answer(unsigned i, uint8_t *buf)
+{
+	uint8_t info[SIM_PYLON_MAX_INFO];
+	uint8_t adr = (uint8_t)packs[i].address;
+	struct sim_view v;
+	size_t n;
+
+	sim_proto_view(&sim_pylontech_ops, &packs[i], &v);
+	n = sim_pylon_analog(SIM_PYLON_PYLONTECH, adr, &v, info, sizeof(info));
+	return sim_pylon_frame(0x20, adr, 0, info, n, buf, SIM_MAX_FRAME);
+}
+
+/* The echo of req, then want. */
+static void expect_echo_then(const uint8_t *req, size_t rn, const uint8_t *want,
+			     size_t wn)
+{
+	uint8_t got[SIM_MAX_FRAME];
+
+	read_exact(got, rn);
+	ck_assert_mem_eq(got, req, rn);
+	read_exact(got, wn);
+	ck_assert_mem_eq(got, want, wn);
+}
+
+START_TEST(packs_answer_their_address)
+{
+	uint8_t req[64], want[SIM_MAX_FRAME];
+	size_t rn, wn;
+
+	/* Nobody at address 9: the echo only. The next bytes after it are
+	 * the next request's echo and answer, so nothing else was sent. */
+	rn = analog_req(9, req);
+	send_req(req, rn);
+	read_exact(want, rn);
+	ck_assert_mem_eq(want, req, rn);
+	for (unsigned i = 0; i < NPACKS; i++) {
+		rn = analog_req((uint8_t)(2 + i), req);
+		wn = analog_answer(i, want);
+		send_req(req, rn);
+		expect_echo_then(req, rn, want, wn);
+		ck_assert_uint_eq(packs[i].comm.requests, 1);
+		ck_assert_uint_eq(packs[i].comm.answered, 1);
+	}
+}
+END_TEST
+
+START_TEST(master_answers_the_stack)
+{
+	uint8_t req[64], want[SIM_MAX_FRAME], info[SIM_PYLON_MAX_INFO];
+	const uint8_t ff = 0xFF;
+	struct sim_view v[NPACKS];
+	size_t rn, wn;
+
+	for (unsigned i = 0; i < NPACKS; i++)
+		sim_proto_view(&sim_pylontech_ops, &packs[i], &v[i]);
+	wn = sim_pylon_frame(0x20, 2, 0, info,
+			     sim_pylon_stack(SIM_PYLON_PYLONTECH, v, NPACKS,
+					     info, sizeof(info)),
+			     want, sizeof(want));
+	rn = sim_pylon_frame(0x20, 2, 0x42, &ff, 1, req, sizeof(req));
+	send_req(req, rn);
+	expect_echo_then(req, rn, want, wn);
+	ck_assert_uint_eq(packs[0].comm.answered, 1);
+}
+END_TEST
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Each pack waits its own delay; a quick pack is not held up by a slow
+ * one's queued answer. */
+START_TEST(delays_per_pack)
+{
+	uint8_t r2[64], r3[64], a2[SIM_MAX_FRAME], a3[SIM_MAX_FRAME];
+	uint8_t got[SIM_MAX_FRAME];
+	size_t n2 = analog_req(2, r2), n3 = analog_req(3, r3);
+	size_t w2 = analog_answer(0, a2), w3 = analog_answer(1, a3);
+	uint64_t t0 = mono_us();
+
+	packs[0].comm.delay_ms = 60;
+	packs[1].comm.delay_ms = 20;
+	send_req(r2, n2);
+	send_req(r3, n3);
+	ck_assert_uint_eq(packs[0].comm.answered + packs[1].comm.answered, 0);
+	read_exact(got, n2); /* the echoes come at once */
+	ck_assert_mem_eq(got, r2, n2);
+	read_exact(got, n3);
+	ck_assert_mem_eq(got, r3, n3);
+	run_until(&changes, 0);
+	ck_assert_uint_eq(packs[1].comm.answered, 1); /* 20 ms: first */
+	ck_assert_uint_ge(mono_us() - t0, 20000);
+	read_exact(got, w3);
+	ck_assert_mem_eq(got, a3, w3);
+	run_until(&changes, 1);
+	ck_assert_uint_eq(packs[0].comm.answered, 1);
+	ck_assert_uint_ge(mono_us() - t0, 60000);
+	read_exact(got, w2);
+	ck_assert_mem_eq(got, a2, w2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sim_line");
 	TCase *tc = tcase_create("pty");
+	TCase *bus = tcase_create("bus");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, answers_a_request);
@@ -304,6 +468,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, symlink_lifecycle);
 	tcase_add_test(tc, rand_is_fixed);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(bus, bus_setup, bus_teardown);
+	tcase_add_test(bus, packs_answer_their_address);
+	tcase_add_test(bus, master_answers_the_stack);
+	tcase_add_test(bus, delays_per_pack);
+	suite_add_tcase(s, bus);
 	return s;
 }
 

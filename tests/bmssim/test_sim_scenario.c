@@ -280,12 +280,33 @@ START_TEST(demo_scenario_parses)
 }
 END_TEST
 
+START_TEST(stack_scenario_parses)
+{
+	static const struct sim_limits stack = {
+		.nbatteries = 16, .ncells = 15, .ntemps = 5};
+	struct sim_scenario sc;
+	char err[512] = "";
+
+	ck_assert_msg(sim_scenario_load(TEST_DATA_DIR
+					"/../scenarios/pylon-stack.scn",
+					&stack, &sc, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(sc.steps[2].target, 9);
+	ck_assert_int_eq(sc.steps[2].cmd, SIM_CMD_DELAY);
+	ck_assert_uint_eq(sc.steps[2].count, 400);
+	ck_assert_int_eq(sc.steps[sc.n - 1].cmd, SIM_CMD_END);
+	ck_assert_double_eq(sc.steps[sc.n - 1].at, 60);
+	sim_scenario_free(&sc);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sim_scenario");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, parse_every_command);
+	tcase_add_test(tc, stack_scenario_parses);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, no_sensors_no_temp);
 	tcase_add_test(tc, load_missing_file);

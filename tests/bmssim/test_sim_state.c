@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "sim_jbd.h"
+#include "sim_pylon.h"
+#include "sim_replay.h"
 #include "sim_state.h"
 
 static struct sim_battery bat;
@@ -106,6 +108,63 @@ START_TEST(values_as_sent)
 			 "1.0");
 	ck_assert_str_eq(json_string_value(json_object_get(b, "manufactured")),
 			 "2024-01-15");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "serial")), "");
+	ck_assert(json_is_null(json_object_get(b, "address")));
+	ck_assert_str_eq(json_string_value(json_object_get(b, "kind")), "pty");
+	ck_assert_double_eq_tol(num(b, "full_ah"), 100, 1e-12);
+	ck_assert(json_is_null(json_object_get(j, "replay")));
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(addressed_packs)
+{
+	json_t *j, *b;
+
+	sim_pylontech_ops.identify(&bat);
+	bat.address = 7;
+	bat.current_a = 2.149;
+	bat.protection = SIM_PROT_CELL_UV | SIM_PROT_SHORT;
+	sb.addressed = true;
+	sb.kind = "tcp";
+	sb.pty = "127.0.0.1:4000";
+	st.protocol = "pylontech";
+	st.ops = &sim_pylontech_ops;
+	j = load();
+	b = json_array_get(json_object_get(j, "batteries"), 0);
+	ck_assert_double_eq(num(b, "address"), 7);
+	ck_assert_str_eq(json_string_value(json_object_get(b, "kind")), "tcp");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "pty")),
+			 "127.0.0.1:4000");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "model")),
+			 "SIM4S100AH");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "serial")),
+			 "BMSSIM0000000001");
+	ck_assert_str_eq(json_string_value(json_object_get(b, "manufactured")),
+			 "");
+	ck_assert_double_eq_tol(num(b, "current"), 2.1, 1e-12);
+	ck_assert_double_eq_tol(num(b, "soc"), 80, 1e-12);
+	/* short circuit has no bit in a Pylontech answer */
+	ck_assert_uint_eq(json_array_size(json_object_get(b, "protection")), 1);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(replay_has_no_values)
+{
+	json_t *j, *b;
+
+	st.ops = &sim_replay_ops;
+	st.replay = "tests/data/x.cap";
+	bat.comm.answered = 3;
+	j = load();
+	ck_assert_str_eq(json_string_value(json_object_get(j, "replay")),
+			 "tests/data/x.cap");
+	b = json_array_get(json_object_get(j, "batteries"), 0);
+	ck_assert_ptr_null(json_object_get(b, "voltage"));
+	ck_assert_ptr_null(json_object_get(b, "model"));
+	ck_assert_double_eq(num(b, "answered"), 3);
+	ck_assert_double_eq(num(b, "id"), 1);
 	json_decref(j);
 }
 END_TEST
@@ -153,6 +212,8 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, values_as_sent);
+	tcase_add_test(tc, addressed_packs);
+	tcase_add_test(tc, replay_has_no_values);
 	tcase_add_test(tc, short_decimals);
 	tcase_add_test(tc, written_atomically);
 	suite_add_tcase(s, tc);

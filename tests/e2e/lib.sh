@@ -6,7 +6,7 @@ set -eu
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
-SIM="$top_builddir/tests/bmssim/bmssim"
+SIM="${BMSSIM:-$top_builddir/tests/bmssim/bmssim}"
 DAEMON="$top_builddir/src/smallbmsd"
 CTL="$top_builddir/src/smallbmsctl"
 T=$(mktemp -d "${TMPDIR:-/tmp}/smallbms-e2e.XXXXXX")
@@ -44,6 +44,7 @@ wait_until() {
 start_sim() {
 	"$SIM" --state-file "$T/sim.json" "$@" >"$T/sim.out" 2>"$T/sim.err" &
 	PIDS="$PIDS $!"
+	echo $! >"$T/sim.pid"
 	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
 	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
 	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
@@ -68,6 +69,51 @@ write_config() {
 			echo "protocol = jbd"
 		done
 	} >"$T/smallbms.conf"
+}
+
+# add_outputs: the four logical outputs and the remote input on the dry-run
+# backend, mirrored as files in $GPIO (physical levels, "1"/"0"), with the
+# short timings the protection tests need. Call after write_config.
+GPIO="$T/gpio"
+add_outputs() {
+	mkdir -p "$GPIO"
+	echo 1 >"$GPIO/GPIO24" # remote input: on
+	cat >>"$T/smallbms.conf" <<CONF
+[output load]
+function = load
+line = GPIO17
+[output charge]
+function = charge
+line = GPIO27
+[output prealarm]
+function = prealarm
+line = GPIO22
+[output multiplus]
+function = load-and-charge
+line = GPIO23
+[output inverted]
+function = load
+line = GPIO25
+active_low = yes
+[input remote]
+line = GPIO24
+debounce = 20ms
+[protection]
+prealarm_lead = 2s
+restore_delay = 1s
+comm_loss_charge = 2s
+comm_loss_load = 4s
+CONF
+	sed -i "s|^\[general\]|[general]\ndry_run_dir = $GPIO\nadmin_group = $(id -gn)|" \
+		"$T/smallbms.conf"
+}
+
+# line_is NAME 0|1: the physical level the daemon drives on a dry-run line.
+line_is() { [ "$(cat "$GPIO/$1" 2>/dev/null)" = "$2" ]; }
+expect_line() {
+	wait_until "$1" line_is "$2" "$3" ||
+		fail "line $2 is $(cat "$GPIO/$2" 2>/dev/null), not $3"
+	note "ok: $2 = $3"
 }
 
 ctl() { "$CTL" --socket "$SOCK" "$@"; }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# A battery that stops answering turns `stale` true (and the bank is no
-# longer allowed to charge or discharge); when it answers again, data is
-# fresh again.
+# A battery that stops answering turns `stale` true; when it answers again,
+# data is fresh again. (What the outputs do meanwhile, comm loss, is tested
+# in protection_inputs.sh.)
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/scenario" <<'SCN'
@@ -16,8 +16,6 @@ start_daemon
 
 expect_status 4 '.stale == false' "fresh data before the battery goes silent"
 expect_status 10 '.stale == true' "stale once the battery is silent"
-status_is '.allowed_to_charge == false and .allowed_to_discharge == false' ||
-	fail "stale data must not allow charge/discharge"
 ctl battery 1 --json | jq -e '.stale == true and .timeouts > 0' >/dev/null ||
 	fail "battery 1 not stale or no timeouts counted"
 expect_status 10 '.stale == false' "fresh again after the battery answers"

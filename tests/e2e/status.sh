@@ -39,8 +39,10 @@ echo "$bat" | jq -e --argjson s "$soc" '.soc == $s' >/dev/null ||
 	fail "soc $(echo "$bat" | jq .soc) != simulator $soc"
 echo "$bat" | jq -e '.cells == [3.301,3.322,3.287,3.31]' >/dev/null ||
 	fail "cells: $(echo "$bat" | jq -c .cells)"
-echo "$st" | jq -e '.allowed_to_charge == true and .allowed_to_discharge == true' \
-	>/dev/null || fail "allowed flags"
+# Allowed once the first complete reading is in and the restore delay (the
+# minimum off time, 5 s) has passed.
+expect_status 10 '.allowed_to_charge == true and .allowed_to_discharge == true and .charge_reasons == [] and .discharge_reasons == []' \
+	"allowed to charge and discharge"
 for k in voltage current power soc batteries min_cell_voltage max_cell_voltage \
 	min_temperature max_temperature allowed_to_charge allowed_to_discharge stale; do
 	echo "$st" | jq -e --arg k "$k" 'has($k)' >/dev/null || fail "key $k missing"

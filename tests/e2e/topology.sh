@@ -17,7 +17,7 @@ start_daemon
 
 expect_status 6 '.batteries == 4 and .series == 2 and .parallel == 2 and .stale == false' \
 	"four batteries read as 2 strings of 2"
-expect_status 4 '.warnings == []' "no topology warning while currents agree"
+expect_status 4 '.topology == []' "no topology warning while currents agree"
 # strings: 2 x 13.2 V in series = 26.4 V; two strings of -10 A = -20 A
 status_is '.voltage == 26.4 and .current == -20' ||
 	fail "bank voltage/current: $(ctl status --json | jq -c '{voltage,current}')"
@@ -26,6 +26,6 @@ ctl batteries --json | jq -e '[.batteries[].stale] == [false,false,false,false]'
 ctl ports --json | jq -e '(.ports | length) == 4 and all(.ports[]; .open and .scans > 0)' \
 	>/dev/null || fail "ports: $(ctl ports --json)"
 
-expect_status 12 '.warnings == ["string_current_mismatch"] and .warning_string == 2' \
+expect_status 12 '.topology == ["string_current_mismatch"] and .topology_string == 2' \
 	"string 2's currents disagree: warning"
 grep -q "string_current_mismatch" "$T/daemon.log" || fail "warning not logged"

@@ -5,6 +5,7 @@
  * Protocols come from the real driver registry (driver.c).
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,45 @@ static const char *addressed_protocol(void)
 	return NULL;
 }
 
+/*
+ * Every field of struct guard_settings, compared exactly. A new guard
+ * setting changes the size: give it a key in cfg.c and a line here.
+ */
+static void assert_guard_eq(const struct guard_settings *a,
+			    const struct guard_settings *b)
+{
+	ck_assert_uint_eq(sizeof(struct guard_settings), 19 * 8);
+	ck_assert_double_eq(a->cell_undervoltage, b->cell_undervoltage);
+	ck_assert_double_eq(a->cell_recover, b->cell_recover);
+	ck_assert_double_eq(a->charge_detect_current, b->charge_detect_current);
+	ck_assert_uint_eq(a->prealarm_lead_us, b->prealarm_lead_us);
+	ck_assert_double_eq(a->prealarm_cell, b->prealarm_cell);
+	ck_assert_double_eq(a->prealarm_hysteresis, b->prealarm_hysteresis);
+	ck_assert_double_eq(a->soc_warning_hysteresis,
+			    b->soc_warning_hysteresis);
+	ck_assert_int_eq(a->prealarm_mode, b->prealarm_mode);
+	ck_assert_uint_eq(a->prealarm_on_us, b->prealarm_on_us);
+	ck_assert_uint_eq(a->prealarm_off_us, b->prealarm_off_us);
+	ck_assert_double_eq(a->floor_hysteresis, b->floor_hysteresis);
+	ck_assert_double_eq(a->cell_overvoltage, b->cell_overvoltage);
+	ck_assert_double_eq(a->cell_overvoltage_recover,
+			    b->cell_overvoltage_recover);
+	ck_assert_double_eq(a->charge_temp_low, b->charge_temp_low);
+	ck_assert_double_eq(a->charge_temp_high, b->charge_temp_high);
+	ck_assert_double_eq(a->temp_hysteresis, b->temp_hysteresis);
+	ck_assert_uint_eq(a->comm_loss_charge_us, b->comm_loss_charge_us);
+	ck_assert_uint_eq(a->comm_loss_load_us, b->comm_loss_load_us);
+	ck_assert_uint_eq(a->restore_delay_us, b->restore_delay_us);
+}
+
+static void assert_guard_defaults(const struct guard_settings *s)
+{
+	struct guard_settings def;
+
+	guard_settings_default(&def);
+	assert_guard_eq(s, &def);
+}
+
 START_TEST(defaults)
 {
 	struct cfg c;
@@ -89,6 +129,11 @@ START_TEST(defaults)
 	ck_assert(!c.dry_run);
 	ck_assert_int_eq(c.log_level, LOG_INFO);
 	ck_assert_uint_eq(c.nports, 0);
+	ck_assert_str_eq(c.dry_run_dir, "");
+	ck_assert_uint_eq(c.noutputs, 0);
+	ck_assert(!c.have_remote);
+	ck_assert_str_eq(c.admin_group, "smallbms-admin");
+	assert_guard_defaults(&c.protection);
 }
 END_TEST
 
@@ -107,7 +152,10 @@ START_TEST(minimal_file_gets_defaults)
 	ck_assert_uint_eq(c.ports[0].baud, 0);
 	ck_assert_uint_eq(c.ports[0].timeout_ms, 0);
 	ck_assert_uint_eq(c.ports[0].naddrs, 0);
+	ck_assert_str_eq(c.ports[0].usb_serial, "");
 	ck_assert_int_eq(c.ports[0].line, 1);
+	ck_assert_str_eq(c.admin_group, "smallbms-admin");
+	assert_guard_defaults(&c.protection);
 }
 END_TEST
 
@@ -170,6 +218,10 @@ struct bad_value {
 	const char *message;
 };
 
+#define GROUP_BAD(v)                                                           \
+	"admin_group: '" v "' is not a group name (letters, digits, '-' and "  \
+	"'_', starting with a letter or '_')"
+
 static const struct bad_value bad_values[] = {
 	{"poll_interval", "5x",
 	 "poll_interval: '5x' is not a duration (e.g. 500ms, 2s, 1m)"},
@@ -211,11 +263,18 @@ static const struct bad_value bad_values[] = {
 	{"dry_run", "maybe",
 	 "dry_run: 'maybe' is not a boolean (yes/no, true/false, on/off, "
 	 "1/0)"},
+	{"dry_run_dir", "run/gpio",
+	 "dry_run_dir: 'run/gpio' is not an absolute path (it must start "
+	 "with /)"},
 	{"log_level", "loud",
 	 "log_level: 'loud' is not a log level (err, warning, notice, info, "
 	 "debug)"},
 	{"device", "ttyUSB0",
-	 "device: 'ttyUSB0' is not an absolute path (it must start with /)"},
+	 "device: 'ttyUSB0' is neither an absolute path (/dev/...) nor "
+	 "tcp://HOST:PORT"},
+	{"device", "",
+	 "device: '' is neither an absolute path (/dev/...) nor "
+	 "tcp://HOST:PORT"},
 	{"device", "/dev/tty\x01",
 	 "device: value contains a control character"},
 	{"protocol", "modbus", NULL /* built from drv_names() */},
@@ -252,13 +311,29 @@ static const struct bad_value bad_values[] = {
 	{"addresses", "1,2-3,2",
 	 "addresses: '1,2-3,2': address 2 is listed twice"},
 	{"addresses", "0-64", "addresses: '0-64': more than 64 addresses"},
+	{"usb_serial", "", "usb_serial: empty value"},
+	{"usb_serial", "A1\x7f",
+	 "usb_serial: value contains a control character"},
+	{"usb_serial",
+	 "S123456789012345678901234567890123456789012345678901234567890123",
+	 "usb_serial: value is longer than 63 characters"},
+	{"admin_group", "", GROUP_BAD("")},
+	{"admin_group", "-admins", GROUP_BAD("-admins")},
+	{"admin_group", "9admins", GROUP_BAD("9admins")},
+	{"admin_group", "bms admin", GROUP_BAD("bms admin")},
+	{"admin_group", "bms.admin", GROUP_BAD("bms.admin")},
+	{"admin_group", "bms/admin", GROUP_BAD("bms/admin")},
+	{"admin_group", "b\xc3\xa4r", GROUP_BAD("b\xc3\xa4r")},
+	{"admin_group", "a23456789012345678901234567890123",
+	 "admin_group: 'a23456789012345678901234567890123' is longer than 32 "
+	 "characters"},
 };
 
 static bool is_port_key(const char *key)
 {
-	return strcmp(key, "device") == 0 || strcmp(key, "protocol") == 0 ||
-	       strcmp(key, "baud") == 0 || strcmp(key, "timeout") == 0 ||
-	       strcmp(key, "addresses") == 0;
+	return strcmp(key, "device") == 0 || strcmp(key, "usb_serial") == 0 ||
+	       strcmp(key, "protocol") == 0 || strcmp(key, "baud") == 0 ||
+	       strcmp(key, "timeout") == 0 || strcmp(key, "addresses") == 0;
 }
 
 START_TEST(bad_value_one_error_on_its_line)
@@ -270,8 +345,10 @@ START_TEST(bad_value_one_error_on_its_line)
 	if (is_port_key(b->key))
 		snprintf(text, sizeof(text),
 			 "[general]\nseries = 1\n[port a]\n%s\n%s\n%s = %s\n",
-			 strcmp(b->key, "device") ? "device = /dev/ttyUSB0"
-						  : "# device below",
+			 strcmp(b->key, "device") &&
+					 strcmp(b->key, "usb_serial")
+				 ? "device = /dev/ttyUSB0"
+				 : "# device below",
 			 strcmp(b->key, "protocol") ? "protocol = jbd"
 						    : "# protocol below",
 			 b->key, b->value);
@@ -460,10 +537,12 @@ START_TEST(missing_required_keys)
 			     "device = /dev/ttyUSB2\n"
 			     "[port d]\n",
 		      5,
-		      "t.conf:4: [port b] has no device (required)\n"
+		      "t.conf:4: [port b] has no device and no usb_serial (one "
+		      "is required)\n"
 		      "t.conf:4: [port b] has no protocol (required)\n"
 		      "t.conf:6: [port c] has no protocol (required)\n"
-		      "t.conf:8: [port d] has no device (required)\n"
+		      "t.conf:8: [port d] has no device and no usb_serial (one "
+		      "is required)\n"
 		      "t.conf:8: [port d] has no protocol (required)\n");
 }
 END_TEST
@@ -675,12 +754,53 @@ END_TEST
 START_TEST(print_keys_lists_every_key)
 {
 	static const char *const want[][2] = {
-		{"general", "poll_interval"}, {"general", "stale_after"},
-		{"general", "series"},        {"general", "socket"},
-		{"general", "state_dir"},     {"general", "dry_run"},
-		{"general", "log_level"},     {"port", "device"},
-		{"port", "protocol"},         {"port", "baud"},
-		{"port", "timeout"},          {"port", "addresses"},
+		{"general", "poll_interval"},
+		{"general", "stale_after"},
+		{"general", "series"},
+		{"general", "socket"},
+		{"general", "state_dir"},
+		{"general", "dry_run"},
+		{"general", "dry_run_dir"},
+		{"general", "log_level"},
+		{"general", "admin_group"},
+		{"port", "device"},
+		{"port", "usb_serial"},
+		{"port", "protocol"},
+		{"port", "baud"},
+		{"port", "timeout"},
+		{"port", "addresses"},
+		{"output", "function"},
+		{"output", "line"},
+		{"output", "chip"},
+		{"output", "offset"},
+		{"output", "drive"},
+		{"output", "active_low"},
+		{"output", "bias"},
+		{"input", "line"},
+		{"input", "chip"},
+		{"input", "offset"},
+		{"input", "active_low"},
+		{"input", "bias"},
+		{"input", "debounce"},
+		{"protection", "cell_undervoltage"},
+		{"protection", "cell_recover"},
+		{"protection", "charge_detect_current"},
+		{"protection", "prealarm_lead"},
+		{"protection", "prealarm_cell"},
+		{"protection", "prealarm_hysteresis"},
+		{"protection", "soc_warning_hysteresis"},
+		{"protection", "prealarm_mode"},
+		{"protection", "prealarm_on"},
+		{"protection", "prealarm_off"},
+		{"protection", "floor_hysteresis"},
+		{"protection", "cell_overvoltage"},
+		{"protection", "cell_overvoltage_recover"},
+		{"protection", "charge_temp_low"},
+		{"protection", "charge_temp_high"},
+		{"protection", "temp_hysteresis"},
+		{"protection", "comm_loss_charge"},
+		{"protection", "comm_loss_load"},
+		{"protection", "restore_delay"},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	char *out = NULL, *line, *save = NULL;
@@ -706,18 +826,1107 @@ START_TEST(print_keys_lists_every_key)
 					 "general\tpoll_interval\tduration\t1s"
 					 "\t100ms..60s\thow often each battery "
 					 "is polled");
-		if (n == 7)
+		if (n == 6)
 			ck_assert_str_eq(line,
-					 "port\tdevice\tpath\t(required)\t-\t"
-					 "serial device; a /dev/serial/by-id/"
-					 "... link is recommended");
+					 "general\tdry_run_dir\tpath\t(none: "
+					 "memory only)\t-\tin dry-run mode, "
+					 "show every output as a file DIR/LINE "
+					 "holding its physical level (1 or 0), "
+					 "and read every input from such a "
+					 "file");
+		if (n == 8)
+			ck_assert_str_eq(line,
+					 "general\tadmin_group\tgroup\t"
+					 "smallbms-admin\t-\tmembers of this "
+					 "group may change the daemon's state "
+					 "through smallbmsctl (root always "
+					 "may)");
 		if (n == 9)
+			ck_assert_str_eq(line,
+					 "port\tdevice\tdevice\t(one of device "
+					 "and usb_serial is required)\t-\t"
+					 "serial device (a /dev/serial/by-id/"
+					 "... link is recommended), or "
+					 "tcp://HOST:PORT for an RS485-to-TCP "
+					 "gateway");
+		if (n == 10)
+			ck_assert_str_eq(
+				line, "port\tusb_serial\tstring\t(one of "
+				      "device and usb_serial is required)\t"
+				      "-\tfind the serial adapter by its USB "
+				      "serial number instead of giving "
+				      "device");
+		if (n == 12)
 			ck_assert_str_eq(line,
 					 "port\tbaud\tuint\t(protocol default)"
 					 "\t1200..921600\tserial speed");
+		if (n == 15)
+			ck_assert_str_eq(line,
+					 "output\tfunction\tfunction\t"
+					 "(required)\tload, charge, prealarm, "
+					 "load-and-charge, error-led, "
+					 "status-led\twhat drives the output: "
+					 "load (allowed to discharge), charge "
+					 "(allowed to charge), prealarm, "
+					 "load-and-charge (both allowed), "
+					 "error-led, status-led");
+		if (n == 18)
+			ck_assert_str_eq(line,
+					 "output\toffset\tuint\t(none)\t"
+					 "0..65535\tline offset on chip (with "
+					 "chip)");
+		if (n == 21)
+			ck_assert_str_eq(line,
+					 "output\tbias\tbias\tas-is\tas-is, "
+					 "disabled, pull-up, pull-down\tpull "
+					 "resistor inside the chip");
+		if (n == 27)
+			ck_assert_str_eq(line,
+					 "input\tdebounce\tduration\t50ms\t"
+					 "0ms..1s\tthe input must be stable "
+					 "this long before a change counts");
+		if (n == 28)
+			ck_assert_str_eq(line,
+					 "protection\tcell_undervoltage\t"
+					 "number\t2.80V\t2.00V..4.00V\ta cell "
+					 "below this voltage (V) disconnects "
+					 "the loads, once the pre-alarm has "
+					 "been on for prealarm_lead");
+		if (n == 31)
+			ck_assert_str_eq(line,
+					 "protection\tprealarm_lead\tduration"
+					 "\t30s\t0s..10m\thow long the "
+					 "pre-alarm is on before a low cell "
+					 "disconnects the loads");
+		if (n == 35)
+			ck_assert_str_eq(
+				line, "protection\tprealarm_mode\t"
+				      "prealarm-mode\tcontinuous\t"
+				      "continuous, intermittent\tcontinuous: "
+				      "the pre-alarm output stays on; "
+				      "intermittent: it blinks (prealarm_on, "
+				      "prealarm_off)");
+		if (n == 41)
+			ck_assert_str_eq(line,
+					 "protection\tcharge_temp_low\tnumber\t"
+					 "5C\t-40C..80C\tno charging below "
+					 "this temperature (degrees C)");
 	}
 	ck_assert_uint_eq(n, nwant);
 	free(out);
+}
+END_TEST
+
+/* ---- [output NAME], [input remote], dry_run_dir -------------------------- */
+
+START_TEST(outputs_and_remote)
+{
+	static const char text[] = PORT_A       /* 1-3 */
+		"[general]\n"                   /* 4 */
+		"dry_run = yes\n"               /* 5 */
+		"dry_run_dir = /run/smallbms\n" /* 6 */
+		"[output load]\n"               /* 7 */
+		"function = load\n"             /* 8 */
+		"line = GPIO17\n"               /* 9 */
+		"[output Charge-2]\n"           /* 10 */
+		"function = Charge\n"           /* 11 */
+		"chip = gpiochip0\n"            /* 12 */
+		"offset = 27\n"                 /* 13 */
+		"drive = open-source\n"         /* 14 */
+		"bias = pull-down\n"            /* 15 */
+		"[output mp]\n"                 /* 16 */
+		"function = load-and-charge\n"  /* 17 */
+		"line = P9_12 [GPIO1_28]\n"     /* 18 */
+		"drive = OPEN-DRAIN\n"          /* 19 */
+		"active_low = yes\n"            /* 20 */
+		"[output a]\n"                  /* 21 */
+		"function = prealarm\n"         /* 22 */
+		"line = GPIO5\n"                /* 23 */
+		"[output b]\n"                  /* 24 */
+		"function = error-led\n"        /* 25 */
+		"chip = /dev/gpiochip1\n"       /* 26 */
+		"offset = 0\n"                  /* 27 */
+		"[output c]\n"                  /* 28 */
+		"function = status-led\n"       /* 29 */
+		"chip = gpiochip1\n"            /* 30 */
+		"offset = 65535\n"              /* 31 */
+		"[input remote]\n"              /* 32 */
+		"line = GPIO22\n"               /* 33 */
+		"active_low = yes\n"            /* 34 */
+		"bias = pull-up\n"              /* 35 */
+		"debounce = 20ms\n";            /* 36 */
+	struct cfg c;
+	const struct cfg_output *o;
+
+	expect_valid(&c, text);
+	ck_assert(c.dry_run);
+	ck_assert_str_eq(c.dry_run_dir, "/run/smallbms");
+	ck_assert_uint_eq(c.noutputs, 6);
+
+	o = &c.outputs[0];
+	ck_assert_str_eq(o->name, "load");
+	ck_assert_int_eq(o->function, CFG_OUT_LOAD);
+	ck_assert_str_eq(o->line.name, "GPIO17");
+	ck_assert_str_eq(o->line.chip, "");
+	ck_assert_int_eq(o->line.offset, -1);
+	ck_assert_int_eq(o->line.drive, GPIO_DRIVE_PUSH_PULL);
+	ck_assert_int_eq(o->line.bias, GPIO_BIAS_AS_IS);
+	ck_assert(!o->line.active_low);
+	ck_assert_uint_eq(o->line.debounce_us, 0);
+	ck_assert_int_eq(o->line_no, 7);
+
+	o = &c.outputs[1];
+	ck_assert_str_eq(o->name, "Charge-2");
+	ck_assert_int_eq(o->function, CFG_OUT_CHARGE);
+	ck_assert_str_eq(o->line.name, "");
+	ck_assert_str_eq(o->line.chip, "gpiochip0");
+	ck_assert_int_eq(o->line.offset, 27);
+	ck_assert_int_eq(o->line.drive, GPIO_DRIVE_OPEN_SOURCE);
+	ck_assert_int_eq(o->line.bias, GPIO_BIAS_PULL_DOWN);
+	ck_assert_int_eq(o->line_no, 10);
+
+	o = &c.outputs[2];
+	ck_assert_int_eq(o->function, CFG_OUT_LOAD_AND_CHARGE);
+	ck_assert_str_eq(o->line.name, "P9_12 [GPIO1_28]");
+	ck_assert_int_eq(o->line.drive, GPIO_DRIVE_OPEN_DRAIN);
+	ck_assert(o->line.active_low);
+
+	ck_assert_int_eq(c.outputs[3].function, CFG_OUT_PREALARM);
+	ck_assert_int_eq(c.outputs[4].function, CFG_OUT_ERROR_LED);
+	ck_assert_str_eq(c.outputs[4].line.chip, "/dev/gpiochip1");
+	ck_assert_int_eq(c.outputs[4].line.offset, 0);
+	ck_assert_int_eq(c.outputs[5].function, CFG_OUT_STATUS_LED);
+	ck_assert_int_eq(c.outputs[5].line.offset, 65535);
+
+	ck_assert(c.have_remote);
+	ck_assert_str_eq(c.remote.line.name, "GPIO22");
+	ck_assert_int_eq(c.remote.line.offset, -1);
+	ck_assert(c.remote.line.active_low);
+	ck_assert_int_eq(c.remote.line.bias, GPIO_BIAS_PULL_UP);
+	ck_assert_uint_eq(c.remote.line.debounce_us, 20000);
+	ck_assert_int_eq(c.remote.line_no, 32);
+}
+END_TEST
+
+START_TEST(remote_defaults)
+{
+	struct cfg c;
+
+	expect_valid(&c, PORT_A "[input remote]\nchip = gpiochip0\n"
+				"offset = 22\n");
+	ck_assert(c.have_remote);
+	ck_assert_str_eq(c.remote.line.name, "");
+	ck_assert_str_eq(c.remote.line.chip, "gpiochip0");
+	ck_assert_int_eq(c.remote.line.offset, 22);
+	ck_assert(!c.remote.line.active_low);
+	ck_assert_int_eq(c.remote.line.bias, GPIO_BIAS_AS_IS);
+	ck_assert_uint_eq(c.remote.line.debounce_us, 50000);
+	expect_valid(&c, PORT_A "[input remote]\nline = GPIO22\n"
+				"debounce = 0ms\n");
+	ck_assert_uint_eq(c.remote.line.debounce_us, 0);
+	expect_valid(&c, PORT_A "[input remote]\nline = GPIO22\n"
+				"debounce = 1s\n");
+	ck_assert_uint_eq(c.remote.line.debounce_us, 1000000);
+	expect_valid(&c, PORT_A "[output x]\nfunction = status-led\n"
+				"line = LED\n");
+	ck_assert(!c.have_remote);
+	ck_assert_int_eq(c.outputs[0].function, CFG_OUT_STATUS_LED);
+}
+END_TEST
+
+START_TEST(function_names)
+{
+	static const struct {
+		const char *name;
+		enum cfg_output_function f;
+	} fn[] = {
+		{"load", CFG_OUT_LOAD},
+		{"charge", CFG_OUT_CHARGE},
+		{"prealarm", CFG_OUT_PREALARM},
+		{"load-and-charge", CFG_OUT_LOAD_AND_CHARGE},
+		{"error-led", CFG_OUT_ERROR_LED},
+		{"status-led", CFG_OUT_STATUS_LED},
+	};
+	char text[256];
+	struct cfg c;
+
+	for (size_t i = 0; i < sizeof(fn) / sizeof(fn[0]); i++) {
+		snprintf(text, sizeof(text),
+			 PORT_A "[output o]\nfunction = %s\nline = X\n",
+			 fn[i].name);
+		expect_valid(&c, text);
+		ck_assert_int_eq(c.outputs[0].function, fn[i].f);
+		ck_assert_str_eq(cfg_output_function_name(fn[i].f), fn[i].name);
+	}
+	ck_assert_str_eq(cfg_output_function_name((enum cfg_output_function)99),
+			 "unknown");
+}
+END_TEST
+
+/* One bad value in [output x] or [input remote]: one error, line 7. */
+struct bad_line_value {
+	bool input;
+	const char *key;
+	const char *value;
+	const char *message;
+};
+
+static const struct bad_line_value bad_line_values[] = {
+	{false, "function", "blink",
+	 "function: 'blink' is not an output function (load, charge, "
+	 "prealarm, load-and-charge, error-led, status-led)"},
+	{false, "function", "",
+	 "function: '' is not an output function (load, charge, prealarm, "
+	 "load-and-charge, error-led, status-led)"},
+	{false, "line", "gpio/17",
+	 "line: 'gpio/17' is not a line name (no '/', and not starting with "
+	 "'.')"},
+	{false, "line", "..",
+	 "line: '..' is not a line name (no '/', and not starting with '.')"},
+	{false, "line", "", "line: empty value"},
+	{false, "line",
+	 "L123456789012345678901234567890123456789012345678901234567890123",
+	 "line: value is longer than 63 characters"},
+	{false, "chip", "dev/gpiochip0",
+	 "chip: 'dev/gpiochip0' is not a chip (e.g. gpiochip0 or "
+	 "/dev/gpiochip0)"},
+	{false, "chip", ".gpiochip0",
+	 "chip: '.gpiochip0' is not a chip (e.g. gpiochip0 or "
+	 "/dev/gpiochip0)"},
+	{false, "offset", "-1", "offset: '-1' is not a whole number"},
+	{false, "offset", "x", "offset: 'x' is not a whole number"},
+	{false, "offset", "65536",
+	 "offset: '65536' is out of range (0..65535)"},
+	{false, "drive", "open",
+	 "drive: 'open' is not a drive (push-pull, open-drain, open-source)"},
+	{false, "active_low", "low",
+	 "active_low: 'low' is not a boolean (yes/no, true/false, on/off, "
+	 "1/0)"},
+	{false, "bias", "up",
+	 "bias: 'up' is not a bias (as-is, disabled, pull-up, pull-down)"},
+	{true, "line", "a/b",
+	 "line: 'a/b' is not a line name (no '/', and not starting with "
+	 "'.')"},
+	{true, "offset", "99999", "offset: '99999' is out of range (0..65535)"},
+	{true, "bias", "pullup",
+	 "bias: 'pullup' is not a bias (as-is, disabled, pull-up, "
+	 "pull-down)"},
+	{true, "active_low", "2",
+	 "active_low: '2' is not a boolean (yes/no, true/false, on/off, "
+	 "1/0)"},
+	{true, "debounce", "5",
+	 "debounce: '5' has no unit: add a unit: ms, s, m or h"},
+	{true, "debounce", "1001ms",
+	 "debounce: '1001ms' is out of range (0ms..1s)"},
+	{true, "debounce", "2s", "debounce: '2s' is out of range (0ms..1s)"},
+};
+
+/* Two lines before the bad one, chosen so that nothing else is wrong. */
+static void line_fillers(const struct bad_line_value *b, const char **f1,
+			 const char **f2)
+{
+	*f1 = b->input ? "# no function in [input remote]" : "function = load";
+	if (strcmp(b->key, "function") == 0)
+		*f1 = "# function below";
+	if (strcmp(b->key, "line") == 0)
+		*f2 = "# line below";
+	else if (strcmp(b->key, "chip") == 0)
+		*f2 = "offset = 1";
+	else if (strcmp(b->key, "offset") == 0)
+		*f2 = "chip = gpiochip0";
+	else
+		*f2 = "line = GPIO5";
+	if (strcmp(b->key, "function") == 0)
+		*f2 = "line = GPIO5";
+}
+
+START_TEST(bad_line_value_one_error_on_its_line)
+{
+	const struct bad_line_value *b = &bad_line_values[_i];
+	const char *f1, *f2;
+	char text[512], want[512];
+
+	line_fillers(b, &f1, &f2);
+	snprintf(text, sizeof(text), PORT_A "%s\n%s\n%s\n%s = %s\n",
+		 b->input ? "[input remote]" : "[output x]", f1, f2, b->key,
+		 b->value);
+	snprintf(want, sizeof(want), "t.conf:7: %s\n", b->message);
+	expect_errors(text, 1, want);
+}
+END_TEST
+
+START_TEST(bad_output_and_input_sections)
+{
+	char text[2048];
+	size_t n;
+
+	expect_errors(PORT_A "[output]\n"
+			     "function = load\n"
+			     "[output a b]\n"
+			     "[output x/y]\n"
+			     "[input]\n"
+			     "line = GPIO22\n"
+			     "[input remote2]\n"
+			     "[input  remote]\n"
+			     "line = GPIO22\n"
+			     "speed = 1\n"
+			     "[input remote]\n"
+			     "line = GPIO23\n"
+			     "[output o]\n"
+			     "function = load\n"
+			     "line = GPIO5\n"
+			     "delay = 1s\n"
+			     "[output o]\n"
+			     "[outputs x]\n",
+		      10,
+		      "t.conf:4: [output] needs a name: [output NAME]\n"
+		      "t.conf:6: output name 'a b' is not valid (use letters, "
+		      "digits, '-', '_' and '.')\n"
+		      "t.conf:7: output name 'x/y' is not valid (use letters, "
+		      "digits, '-', '_' and '.')\n"
+		      "t.conf:8: [input] needs a name: [input remote]\n"
+		      "t.conf:10: unknown input 'remote2' (the only input is "
+		      "[input remote])\n"
+		      "t.conf:13: unknown key 'speed' in [input remote]\n"
+		      "t.conf:14: duplicate [input remote] (first at line 11)\n"
+		      "t.conf:19: unknown key 'delay' in [output o]\n"
+		      "t.conf:20: duplicate output name 'o' (first at line "
+		      "16)\n"
+		      "t.conf:21: unknown section [outputs x]\n");
+	n = (size_t)snprintf(text, sizeof(text), PORT_A);
+	for (int i = 0; i < CFG_MAX_OUTPUTS + 1; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "[output o%d]\nfunction = load\n"
+				      "line = GPIO%d\n",
+				      i, i);
+	expect_errors(text, 1, "t.conf:28: too many outputs (at most 8)\n");
+}
+END_TEST
+
+START_TEST(line_forms)
+{
+	expect_errors(
+		PORT_A "[output a]\n"        /* 4 */
+		       "function = load\n"   /* 5 */
+		       "[output b]\n"        /* 6 */
+		       "function = load\n"   /* 7 */
+		       "line = GPIO5\n"      /* 8 */
+		       "chip = gpiochip0\n"  /* 9 */
+		       "offset = 5\n"        /* 10 */
+		       "[output c]\n"        /* 11 */
+		       "function = load\n"   /* 12 */
+		       "offset = 6\n"        /* 13 */
+		       "line = GPIO6\n"      /* 14 */
+		       "[output d]\n"        /* 15 */
+		       "function = charge\n" /* 16 */
+		       "chip = gpiochip0\n"  /* 17 */
+		       "[output e]\n"        /* 18 */
+		       "offset = 7\n"        /* 19 */
+		       "function = charge\n" /* 20 */
+		       "[output f]\n"        /* 21 */
+		       "line = GPIO8\n"      /* 22 */
+		       "[input remote]\n"    /* 23 */
+		       "debounce = 10ms\n",  /* 24 */
+		7,
+		"t.conf:4: [output a] has no line (required): give line = "
+		"NAME, or chip = CHIP and offset = N\n"
+		"t.conf:8: line: [output b] also has chip: give either "
+		"line, or chip and offset\n"
+		"t.conf:14: line: [output c] also has offset: give either "
+		"line, or chip and offset\n"
+		"t.conf:17: chip: [output d] has no offset (give both)\n"
+		"t.conf:19: offset: [output e] has no chip (give both)\n"
+		"t.conf:21: [output f] has no function (required)\n"
+		"t.conf:23: [input remote] has no line (required): give "
+		"line = NAME, or chip = CHIP and offset = N\n");
+}
+END_TEST
+
+/* Not allowed must release an open-drain or open-source line. */
+START_TEST(drive_and_active_low)
+{
+	struct cfg c;
+
+	expect_errors(PORT_A "[output a]\n"
+			     "function = load\n"
+			     "line = GPIO5\n"
+			     "drive = open-drain\n" /* 7 */
+			     "[output b]\n"
+			     "function = charge\n"
+			     "drive = open-source\n" /* 10 */
+			     "line = GPIO6\n"
+			     "active_low = yes\n",
+		      2,
+		      "t.conf:7: drive: an open-drain line is released only at "
+		      "the high level: set active_low = yes, or [output a] "
+		      "would be driven low when not active\n"
+		      "t.conf:10: drive: an open-source line is released only "
+		      "at the low level: set active_low = no, or [output b] "
+		      "would be driven high when not active\n");
+	expect_valid(&c, PORT_A "[output a]\nfunction = load\nline = GPIO5\n"
+				"drive = open-drain\nactive_low = yes\n"
+				"[output b]\nfunction = charge\nline = GPIO6\n"
+				"drive = open-source\nactive_low = no\n"
+				"[output c]\nfunction = prealarm\n"
+				"line = GPIO7\nactive_low = yes\n");
+	ck_assert_int_eq(c.outputs[0].line.drive, GPIO_DRIVE_OPEN_DRAIN);
+	ck_assert_int_eq(c.outputs[1].line.drive, GPIO_DRIVE_OPEN_SOURCE);
+	ck_assert_int_eq(c.outputs[2].line.drive, GPIO_DRIVE_PUSH_PULL);
+	ck_assert(c.outputs[2].line.active_low);
+}
+END_TEST
+
+START_TEST(line_used_twice)
+{
+	struct cfg c;
+
+	expect_errors(
+		PORT_A "[output a]\n"            /* 4 */
+		       "function = load\n"       /* 5 */
+		       "line = GPIO17\n"         /* 6 */
+		       "[output b]\n"            /* 7 */
+		       "function = charge\n"     /* 8 */
+		       "line = GPIO17\n"         /* 9 */
+		       "[output c]\n"            /* 10 */
+		       "function = prealarm\n"   /* 11 */
+		       "offset = 4\n"            /* 12 */
+		       "chip = /dev/gpiochip0\n" /* 13 */
+		       "[output d]\n"            /* 14 */
+		       "function = error-led\n"  /* 15 */
+		       "chip = gpiochip0\n"      /* 16 */
+		       "offset = 4\n"            /* 17 */
+		       "[input remote]\n"        /* 18 */
+		       "line = GPIO17\n",        /* 19 */
+		3,
+		"t.conf:9: line: GPIO17 is already used by [output a]\n"
+		"t.conf:16: chip: gpiochip0 offset 4 is already used by "
+		"[output c]\n"
+		"t.conf:19: line: GPIO17 is already used by [output a]\n");
+	/* Other offsets, other chips, names that differ only in case. */
+	expect_valid(&c,
+		     PORT_A "[output a]\nfunction = load\nline = GPIO17\n"
+			    "[output b]\nfunction = load\nline = gpio17\n"
+			    "[output c]\nfunction = load\nchip = gpiochip0\n"
+			    "offset = 4\n"
+			    "[output d]\nfunction = load\nchip = gpiochip1\n"
+			    "offset = 4\n"
+			    "[input remote]\nchip = gpiochip0\noffset = 5\n");
+	ck_assert_uint_eq(c.noutputs, 4);
+}
+END_TEST
+
+/* Output errors are found with or without a port section. */
+START_TEST(outputs_checked_without_port)
+{
+	expect_errors(
+		"[output a]\nfunction = load\n", 2,
+		"t.conf: no [port NAME] section: at least one battery "
+		"port is required\n"
+		"t.conf:1: [output a] has no line (required): give line = "
+		"NAME, or chip = CHIP and offset = N\n");
+}
+END_TEST
+
+/* ---- [protection] --------------------------------------------------------- */
+
+/* The protection rows of cfg_print_keys(): key, default, range. */
+struct prot_row {
+	char key[64], def[32], min[32], max[32];
+};
+
+static size_t protection_rows(struct prot_row *rows, size_t max)
+{
+	char *out = NULL, *line, *save = NULL;
+	size_t len, n = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_ptr_nonnull(f);
+	cfg_print_keys(f);
+	fclose(f);
+	for (line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char sect[32], type[32], range[64], *dots;
+
+		ck_assert_int_eq(sscanf(line, "%31[^\t]\t", sect), 1);
+		if (strcmp(sect, "protection") != 0)
+			continue;
+		ck_assert_uint_lt(n, max);
+		ck_assert_int_eq(sscanf(line,
+					"%31[^\t]\t%63[^\t]\t%31[^\t]\t%31[^\t]"
+					"\t%63[^\t]\t",
+					sect, rows[n].key, type, rows[n].def,
+					range),
+				 5);
+		rows[n].min[0] = rows[n].max[0] = '\0';
+		dots = strstr(range, "..");
+		if (dots) {
+			snprintf(rows[n].min, sizeof(rows[n].min), "%.*s",
+				 (int)(dots - range), range);
+			snprintf(rows[n].max, sizeof(rows[n].max), "%s",
+				 dots + 2);
+		}
+		n++;
+	}
+	free(out);
+	return n;
+}
+
+/*
+ * The defaults the documentation shows are guard_settings_default()'s:
+ * every documented default, written into a file, gives exactly them.
+ */
+START_TEST(protection_documented_defaults_are_guard_defaults)
+{
+	struct prot_row rows[32];
+	size_t nrows = protection_rows(rows, 32), n;
+	char text[4096];
+	struct cfg c;
+
+	ck_assert_uint_eq(nrows, 19); /* one per field of guard_settings */
+	n = (size_t)snprintf(text, sizeof(text), PORT_A "[protection]\n");
+	for (size_t i = 0; i < nrows; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s = %s\n",
+				      rows[i].key, rows[i].def);
+	ck_assert_uint_lt(n, sizeof(text));
+	expect_valid(&c, text);
+	assert_guard_defaults(&c.protection);
+}
+END_TEST
+
+/*
+ * Both ends of every documented range are accepted as values of the key
+ * (ranges are inclusive); the combination may still be refused as a whole,
+ * at the section line -- never as a bad value.
+ */
+START_TEST(protection_range_bounds_accepted)
+{
+	struct prot_row rows[32];
+	size_t nrows = protection_rows(rows, 32);
+	char text[256];
+	struct cfg c;
+
+	for (size_t i = 0; i < nrows; i++) {
+		const char *bound[2] = {rows[i].min, rows[i].max};
+
+		if (!rows[i].min[0])
+			continue; /* prealarm_mode: words */
+		for (int b = 0; b < 2; b++) {
+			struct result r;
+
+			snprintf(text, sizeof(text),
+				 PORT_A "[protection]\n%.63s = %.31s\n",
+				 rows[i].key, bound[b]);
+			r = load(&c, text);
+			if (r.n)
+				ck_assert_msg(strncmp(r.errs,
+						      "t.conf:4: [protection] ",
+						      23) == 0 &&
+						      r.n == 1,
+					      "%s = %s: %s", rows[i].key,
+					      bound[b], r.errs);
+			free(r.errs);
+		}
+	}
+}
+END_TEST
+
+START_TEST(protection_values)
+{
+	static const char text[] = PORT_A /* 1-3 */
+		"[protection]\n"          /* 4 */
+		"cell_undervoltage = 2.9\n"
+		"cell_recover = 3.25V\n"
+		"charge_detect_current = 1.25A\n"
+		"prealarm_lead = 2s\n"
+		"prealarm_cell = 3.150\n"
+		"prealarm_hysteresis = 0.1V\n"
+		"soc_warning_hysteresis = 2.5%\n"
+		"prealarm_mode = intermittent\n"
+		"prealarm_on = 500ms\n"
+		"prealarm_off = 1.5s\n"
+		"floor_hysteresis = 5\n"
+		"cell_overvoltage = 3.65V\n"
+		"cell_overvoltage_recover = 3.45\n"
+		"charge_temp_low = -10\xC2\xB0"
+		"C\n"
+		"charge_temp_high = 45C\n"
+		"temp_hysteresis = 3.5\n"
+		"comm_loss_charge = 3s\n"
+		"comm_loss_load = 2m\n"
+		"restore_delay = 0s\n";
+	struct cfg c;
+	const struct guard_settings *g = &c.protection;
+
+	expect_valid(&c, text);
+	ck_assert_double_eq(g->cell_undervoltage, 2.9);
+	ck_assert_double_eq(g->cell_recover, 3.25);
+	ck_assert_double_eq(g->charge_detect_current, 1.25);
+	ck_assert_uint_eq(g->prealarm_lead_us, 2000000);
+	ck_assert_double_eq(g->prealarm_cell, 3.15);
+	ck_assert_double_eq(g->prealarm_hysteresis, 0.1);
+	ck_assert_double_eq(g->soc_warning_hysteresis, 2.5);
+	ck_assert_int_eq(g->prealarm_mode, GUARD_PREALARM_INTERMITTENT);
+	ck_assert_uint_eq(g->prealarm_on_us, 500000);
+	ck_assert_uint_eq(g->prealarm_off_us, 1500000);
+	ck_assert_double_eq(g->floor_hysteresis, 5.0);
+	ck_assert_double_eq(g->cell_overvoltage, 3.65);
+	ck_assert_double_eq(g->cell_overvoltage_recover, 3.45);
+	ck_assert_double_eq(g->charge_temp_low, -10.0);
+	ck_assert_double_eq(g->charge_temp_high, 45.0);
+	ck_assert_double_eq(g->temp_hysteresis, 3.5);
+	ck_assert_uint_eq(g->comm_loss_charge_us, 3000000);
+	ck_assert_uint_eq(g->comm_loss_load_us, 120000000);
+	ck_assert_uint_eq(g->restore_delay_us, 0);
+
+	/* A few keys: the others keep their defaults. "-0" is plain 0. */
+	expect_valid(&c, PORT_A "[protection]\ncharge_temp_low = -0\n"
+				"comm_loss_load = 1h\n");
+	ck_assert_double_eq(g->charge_temp_low, 0.0);
+	ck_assert(!signbit(g->charge_temp_low));
+	ck_assert_uint_eq(g->comm_loss_load_us, 3600000000ULL);
+	ck_assert_double_eq(g->cell_undervoltage, 2.80);
+	ck_assert_uint_eq(g->restore_delay_us, 5000000);
+}
+END_TEST
+
+START_TEST(prealarm_modes)
+{
+	static const struct {
+		const char *word;
+		enum guard_prealarm_mode mode;
+	} ok[] = {
+		{"continuous", GUARD_PREALARM_CONTINUOUS},
+		{"intermittent", GUARD_PREALARM_INTERMITTENT},
+		{"Intermittent", GUARD_PREALARM_INTERMITTENT},
+		{"CONTINUOUS", GUARD_PREALARM_CONTINUOUS},
+	};
+	static const char *const bad[] = {"blink", "", "intermittent2",
+					  "continuous-intermittent"};
+	char text[256], want[256];
+	struct cfg c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text),
+			 PORT_A "[protection]\nprealarm_mode = %s\n",
+			 ok[i].word);
+		expect_valid(&c, text);
+		ck_assert_int_eq(c.protection.prealarm_mode, ok[i].mode);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+			 PORT_A "[protection]\nprealarm_mode = %s\n", bad[i]);
+		snprintf(want, sizeof(want),
+			 "t.conf:5: prealarm_mode: '%s' is not a pre-alarm "
+			 "mode (continuous, intermittent)\n",
+			 bad[i]);
+		expect_errors(text, 1, want);
+	}
+}
+END_TEST
+
+/* One bad [protection] value: one error on its line (6), and no
+ * whole-section complaint about the default standing in for it. */
+static const struct bad_value bad_protection_values[] = {
+	{"cell_undervoltage", "abc",
+	 "cell_undervoltage: 'abc' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "",
+	 "cell_undervoltage: '' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2,80",
+	 "cell_undervoltage: '2,80' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2.80 V",
+	 "cell_undervoltage: '2.80 V' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", ".8",
+	 "cell_undervoltage: '.8' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2.",
+	 "cell_undervoltage: '2.' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "+2.8",
+	 "cell_undervoltage: '+2.8' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2e0",
+	 "cell_undervoltage: '2e0' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "nan",
+	 "cell_undervoltage: 'nan' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2.8.1",
+	 "cell_undervoltage: '2.8.1' is not a number (e.g. 2.80 or 2.80V)"},
+	{"cell_undervoltage", "2.8A",
+	 "cell_undervoltage: '2.8A': the unit is V (or leave the unit out)"},
+	{"cell_undervoltage", "2800mV",
+	 "cell_undervoltage: '2800mV': the unit is V (or leave the unit out)"},
+	{"cell_undervoltage", "2.8v",
+	 "cell_undervoltage: '2.8v': the unit is V (or leave the unit out)"},
+	{"cell_undervoltage", "2.8VV",
+	 "cell_undervoltage: '2.8VV': the unit is V (or leave the unit out)"},
+	{"cell_undervoltage", "1.99",
+	 "cell_undervoltage: '1.99' is out of range (2.00V..4.00V)"},
+	{"cell_undervoltage", "4.001V",
+	 "cell_undervoltage: '4.001V' is out of range (2.00V..4.00V)"},
+	{"cell_undervoltage", "-3",
+	 "cell_undervoltage: '-3' is out of range (2.00V..4.00V)"},
+	{"cell_undervoltage", "99999999999999999999",
+	 "cell_undervoltage: '99999999999999999999' is out of range "
+	 "(2.00V..4.00V)"},
+	{"cell_undervoltage", "2.8000001",
+	 "cell_undervoltage: '2.8000001' has more than 6 decimals"},
+	{"cell_recover", "4.5",
+	 "cell_recover: '4.5' is out of range "
+	 "(2.00V..4.00V)"},
+	{"charge_detect_current", "-0.1A",
+	 "charge_detect_current: '-0.1A' is out of range (0A..100A)"},
+	{"charge_detect_current", "100.5",
+	 "charge_detect_current: '100.5' is out of range (0A..100A)"},
+	{"charge_detect_current", "0.5V",
+	 "charge_detect_current: '0.5V': the unit is A (or leave the unit "
+	 "out)"},
+	{"prealarm_lead", "30",
+	 "prealarm_lead: '30' has no unit: add a unit: ms, s, m or h"},
+	{"prealarm_lead", "11m",
+	 "prealarm_lead: '11m' is out of range (0s..10m)"},
+	{"prealarm_lead", "-1s",
+	 "prealarm_lead: '-1s' is not a duration (e.g. 500ms, 2s, 1m)"},
+	{"prealarm_cell", "1.5V",
+	 "prealarm_cell: '1.5V' is out of range (2.00V..4.00V)"},
+	{"prealarm_hysteresis", "0.51",
+	 "prealarm_hysteresis: '0.51' is out of range (0V..0.50V)"},
+	{"prealarm_hysteresis", "-0.01",
+	 "prealarm_hysteresis: '-0.01' is out of range (0V..0.50V)"},
+	{"soc_warning_hysteresis", "21%",
+	 "soc_warning_hysteresis: '21%' is out of range (0%..20%)"},
+	{"soc_warning_hysteresis", "1 %",
+	 "soc_warning_hysteresis: '1 %' is not a number (e.g. 1 or 1%)"},
+	{"prealarm_mode", "on",
+	 "prealarm_mode: 'on' is not a pre-alarm mode (continuous, "
+	 "intermittent)"},
+	{"prealarm_on", "99ms",
+	 "prealarm_on: '99ms' is out of range (100ms..60s)"},
+	{"prealarm_on", "0s", "prealarm_on: '0s' is out of range (100ms..60s)"},
+	{"prealarm_off", "61s",
+	 "prealarm_off: '61s' is out of range (100ms..60s)"},
+	{"prealarm_off", "1",
+	 "prealarm_off: '1' has no unit: add a unit: ms, "
+	 "s, m or h"},
+	{"floor_hysteresis", "20.5",
+	 "floor_hysteresis: '20.5' is out of range (0%..20%)"},
+	{"floor_hysteresis", "3A",
+	 "floor_hysteresis: '3A': the unit is % (or leave the unit out)"},
+	{"cell_overvoltage", "4.2V",
+	 "cell_overvoltage: '4.2V' is out of range (2.00V..4.00V)"},
+	{"cell_overvoltage_recover", "x",
+	 "cell_overvoltage_recover: 'x' is not a number (e.g. 3.55 or "
+	 "3.55V)"},
+	{"charge_temp_low", "-41C",
+	 "charge_temp_low: '-41C' is out of range (-40C..80C)"},
+	{"charge_temp_low", "5F",
+	 "charge_temp_low: '5F': the unit is C (or leave the unit out)"},
+	{"charge_temp_low",
+	 "5\xC2\xB0"
+	 "F",
+	 "charge_temp_low: '5\xC2\xB0"
+	 "F': the unit is C (or leave the unit out)"},
+	{"charge_temp_low", "--5",
+	 "charge_temp_low: '--5' is not a number (e.g. 5 or 5C)"},
+	{"charge_temp_high", "80.5",
+	 "charge_temp_high: '80.5' is out of range (-40C..80C)"},
+	{"temp_hysteresis", "-1",
+	 "temp_hysteresis: '-1' is out of range (0C..20C)"},
+	{"comm_loss_charge", "999ms",
+	 "comm_loss_charge: '999ms' is out of range (1s..1h)"},
+	{"comm_loss_charge", "0s",
+	 "comm_loss_charge: '0s' is out of range (1s..1h)"},
+	{"comm_loss_load", "61m",
+	 "comm_loss_load: '61m' is out of range (1s..1h)"},
+	{"comm_loss_load", "2 m",
+	 "comm_loss_load: '2 m' is not a duration (e.g. 500ms, 2s, 1m)"},
+	{"restore_delay", "1.5ms",
+	 "restore_delay: '1.5ms' is not a whole number of milliseconds"},
+	{"restore_delay", "601s",
+	 "restore_delay: '601s' is out of range (0s..10m)"},
+};
+
+START_TEST(bad_protection_value_one_error_on_its_line)
+{
+	const struct bad_value *b = &bad_protection_values[_i];
+	char text[512], want[512];
+
+	/* cell_recover = 2.90 with cell_undervoltage refused would make a
+	 * whole-section error if the default stood in for the bad value. */
+	snprintf(text, sizeof(text), PORT_A "[protection]\n%s\n%s = %s\n",
+		 strcmp(b->key, "cell_recover") ? "cell_recover = 2.90"
+						: "# cell_recover below",
+		 b->key, b->value);
+	snprintf(want, sizeof(want), "t.conf:6: %s\n", b->message);
+	expect_errors(text, 1, want);
+}
+END_TEST
+
+/* guard_settings_check() over the whole section, at its line. */
+START_TEST(protection_checked_as_a_whole)
+{
+	struct cfg c;
+
+	expect_errors("[general]\nseries = 1\n" PORT_A "[protection]\n"
+		      "cell_undervoltage = 3.0\n"
+		      "cell_recover = 2.9V\n",
+		      1,
+		      "t.conf:6: [protection] cell_undervoltage (3.00 V) must "
+		      "be below cell_recover (2.90 V)\n");
+	expect_errors(PORT_A "[protection]\n"
+			     "prealarm_cell = 2.75\n",
+		      1,
+		      "t.conf:4: [protection] cell_undervoltage (2.80 V) must "
+		      "be below prealarm_cell (2.75 V)\n");
+	expect_errors(PORT_A "[protection]\n"
+			     "cell_overvoltage = 3.50V\n",
+		      1,
+		      "t.conf:4: [protection] cell_overvoltage_recover (3.55 "
+		      "V) must be below cell_overvoltage (3.50 V)\n");
+	expect_errors(PORT_A "[protection]\n"
+			     "charge_temp_low = 30C\n"
+			     "charge_temp_high = 33C\n",
+		      1,
+		      "t.conf:4: [protection] charge_temp_low + "
+		      "temp_hysteresis (32.00 C) must be below "
+		      "charge_temp_high - temp_hysteresis (31.00 C)\n");
+	/* The order across keys does not matter, only the final values. */
+	expect_valid(&c, PORT_A "[protection]\n"
+				"cell_overvoltage_recover = 3.30\n"
+				"cell_recover = 3.00\n"
+				"cell_overvoltage = 3.40\n"
+				"prealarm_cell = 3.0\n"
+				"cell_undervoltage = 2.5\n");
+	ck_assert_double_eq(c.protection.cell_overvoltage_recover, 3.30);
+	/* A refused key: its own error only, none for the section. */
+	expect_errors(PORT_A "[protection]\n"
+			     "cell_undervoltage = 3.0\n"
+			     "cell_recover = 3.0X\n",
+		      1,
+		      "t.conf:6: cell_recover: '3.0X': the unit is V (or "
+		      "leave the unit out)\n");
+	/* So does a line lost to a syntax error. */
+	expect_errors(PORT_A "[protection]\n"
+			     "cell_undervoltage = 3.0\n"
+			     "cell_recover 3.5\n",
+		      1,
+		      "t.conf:6: syntax error: expected 'key = value' or "
+		      "[section]\n");
+}
+END_TEST
+
+START_TEST(protection_section_errors)
+{
+	expect_errors(PORT_A "[protection]\n" /* 4 */
+			     "restore_delay = 2s\n"
+			     "restore_delay = 3s\n" /* 6 */
+			     "prealarm = 3.1\n"     /* 7 */
+			     "[protection]\n"       /* 8 */
+			     "cell_recover = 2.0\n" /* 9: ignored */
+			     "[protection x]\n"     /* 10 */
+			     "[general]\n"
+			     "cell_recover = 3.3\n", /* 12 */
+		      5,
+		      "t.conf:6: restore_delay: already set at line 5\n"
+		      "t.conf:7: unknown key 'prealarm' in [protection]\n"
+		      "t.conf:8: duplicate [protection] (first at line 4)\n"
+		      "t.conf:10: unknown section [protection x]\n"
+		      "t.conf:12: unknown key 'cell_recover' in [general]\n");
+}
+END_TEST
+
+/* ---- [general] admin_group ------------------------------------------------ */
+
+START_TEST(admin_group)
+{
+	static const char *const ok[] = {"wheel", "_bms", "BMS-Admins_2",
+					 "a2345678901234567890123456789012"};
+	char text[256];
+	struct cfg c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text),
+			 PORT_A "[general]\nadmin_group = %s\n", ok[i]);
+		expect_valid(&c, text);
+		ck_assert_str_eq(c.admin_group, ok[i]);
+	}
+}
+END_TEST
+
+/* ---- [port] usb_serial, device = tcp://HOST:PORT ------------------------- */
+
+START_TEST(usb_serial)
+{
+	struct cfg c;
+
+	expect_valid(&c, "[port a]\nusb_serial = A10K2B3C\nprotocol = jbd\n"
+			 "[port b]\nprotocol = jbd\n"
+			 "usb_serial = FT 232 #2\n"
+			 "[port c]\ndevice = /dev/ttyUSB0\nprotocol = jbd\n");
+	ck_assert_uint_eq(c.nports, 3);
+	ck_assert_str_eq(c.ports[0].usb_serial, "A10K2B3C");
+	ck_assert_str_eq(c.ports[0].device, "");
+	ck_assert_str_eq(c.ports[1].usb_serial, "FT 232 #2");
+	ck_assert_str_eq(c.ports[2].usb_serial, "");
+	ck_assert_str_eq(c.ports[2].device, "/dev/ttyUSB0");
+}
+END_TEST
+
+START_TEST(usb_serial_or_device)
+{
+	expect_errors(
+		"[general]\n"                    /* 1 */
+		"series = 1\n"                   /* 2 */
+		"[port a]\n"                     /* 3 */
+		"device = /dev/ttyUSB0\n"        /* 4 */
+		"protocol = jbd\n"               /* 5 */
+		"usb_serial = A10K2B3C\n"        /* 6 */
+		"[port b]\n"                     /* 7 */
+		"protocol = jbd\n"               /* 8 */
+		"[port c]\n"                     /* 9 */
+		"usb_serial = A10K2B3C\n"        /* 10 */
+		"protocol = jbd\n"               /* 11 */
+		"[port d]\n"                     /* 12 */
+		"usb_serial = B7\n"              /* 13 */
+		"device = tcp://10.0.0.5:4196\n" /* 14 */
+		"protocol = jbd\n",              /* 15 */
+		4,
+		"t.conf:3: [port a] has both device and usb_serial: give "
+		"only one\n"
+		"t.conf:7: [port b] has no device and no usb_serial (one "
+		"is required)\n"
+		"t.conf:10: usb_serial: 'A10K2B3C' is already used by "
+		"[port a]\n"
+		"t.conf:12: [port d] has both device and usb_serial: give "
+		"only one\n");
+	/* A refused value still counts as given: no second error. */
+	expect_errors("[port a]\nprotocol = jbd\ndevice = dev/ttyUSB0\n", 1,
+		      "t.conf:3: device: 'dev/ttyUSB0' is neither an absolute "
+		      "path (/dev/...) nor tcp://HOST:PORT\n");
+}
+END_TEST
+
+START_TEST(tcp_devices)
+{
+	static const char *const ok[] = {
+		"tcp://192.168.1.50:8899",
+		"tcp://10.0.0.1:1",
+		"tcp://[::1]:502",
+		"tcp://[2001:db8::5]:65535",
+		"tcp://[::ffff:192.168.1.2]:4196",
+		"tcp://gateway:4196",
+		"tcp://rs485-gw.local:8899",
+		"tcp://GW-1.example.org:08899",
+		"tcp://1gw.lan:23",
+	};
+	char text[512];
+	struct cfg c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "[port a]\nprotocol = jbd\ndevice = %s\n", ok[i]);
+		expect_valid(&c, text);
+		ck_assert_str_eq(c.ports[0].device, ok[i]);
+	}
+	/* Duplicates are compared as text. */
+	expect_errors("[port a]\ndevice = tcp://10.0.0.5:4196\nprotocol = jbd\n"
+		      "[port b]\ndevice = tcp://10.0.0.5:4197\nprotocol = jbd\n"
+		      "[port c]\ndevice = tcp://10.0.0.5:4196\nprotocol = "
+		      "jbd\n",
+		      1,
+		      "t.conf:8: device: 'tcp://10.0.0.5:4196' is already used "
+		      "by [port a]\n");
+}
+END_TEST
+
+struct bad_spec {
+	const char *spec;
+	const char *message; /* after "device: " */
+};
+
+static const struct bad_spec bad_tcp[] = {
+	{"tcp://", "'tcp://' has no host (e.g. tcp://192.168.1.50:8899)"},
+	{"tcp://:502",
+	 "'tcp://:502' has no host (e.g. tcp://192.168.1.50:8899)"},
+	{"tcp://gw", "'tcp://gw' has no port: write tcp://HOST:PORT (e.g. "
+		     "tcp://192.168.1.50:8899)"},
+	{"tcp://gw:", "'tcp://gw:' has no port: write tcp://HOST:PORT (e.g. "
+		      "tcp://192.168.1.50:8899)"},
+	{"tcp://gw:0", "'tcp://gw:0': port 0 is out of range (1..65535)"},
+	{"tcp://gw:65536", "'tcp://gw:65536': port 65536 is out of range "
+			   "(1..65535)"},
+	{"tcp://gw:99999999999999999999999",
+	 "'tcp://gw:99999999999999999999999': port 99999999999999999999999 is "
+	 "out of range (1..65535)"},
+	{"tcp://gw:http", "'tcp://gw:http': the port 'http' is not a number"},
+	{"tcp://gw:-1", "'tcp://gw:-1': the port '-1' is not a number"},
+	{"tcp://gw:502/x", "'tcp://gw:502/x': the port '502/x' is not a "
+			   "number"},
+	{"tcp://::1:502", "'tcp://::1:502': write an IPv6 address in brackets: "
+			  "tcp://[ADDRESS]:PORT"},
+	{"tcp://[::1:502", "'tcp://[::1:502': missing ']' after the IPv6 "
+			   "address"},
+	{"tcp://[::1]", "'tcp://[::1]' has no port: write "
+			"tcp://[ADDRESS]:PORT"},
+	{"tcp://[::1]502", "'tcp://[::1]502' has no port: write "
+			   "tcp://[ADDRESS]:PORT"},
+	{"tcp://[]:502", "'tcp://[]:502' has no host (e.g. "
+			 "tcp://192.168.1.50:8899)"},
+	{"tcp://[zz]:502", "'tcp://[zz]:502': 'zz' is not an IPv6 address"},
+	{"tcp://[10.0.0.1]:502", "'tcp://[10.0.0.1]:502': '10.0.0.1' is not "
+				 "an IPv6 address"},
+	{"tcp://256.1.1.1:502", "'tcp://256.1.1.1:502': '256.1.1.1' is not an "
+				"IPv4 address"},
+	{"tcp://10.0.0:502", "'tcp://10.0.0:502': '10.0.0' is not an IPv4 "
+			     "address"},
+	{"tcp://10.0.0.1.:502", "'tcp://10.0.0.1.:502': '10.0.0.1.' is not an "
+				"IPv4 address"},
+	{"tcp://gw_1:502", "'tcp://gw_1:502': 'gw_1' is not a host name or "
+			   "address"},
+	{"tcp://-gw:502", "'tcp://-gw:502': '-gw' is not a host name or "
+			  "address"},
+	{"tcp://gw-.lan:502", "'tcp://gw-.lan:502': 'gw-.lan' is not a host "
+			      "name or address"},
+	{"tcp://gw..lan:502", "'tcp://gw..lan:502': 'gw..lan' is not a host "
+			      "name or address"},
+	{"tcp://.gw:502", "'tcp://.gw:502': '.gw' is not a host name or "
+			  "address"},
+	{"tcp://gw lan:502", "'tcp://gw lan:502': 'gw lan' is not a host name "
+			     "or address"},
+	{"TCP://gw:502", "'TCP://gw:502' is neither an absolute path "
+			 "(/dev/...) nor tcp://HOST:PORT"},
+	{"udp://gw:502", "'udp://gw:502' is neither an absolute path "
+			 "(/dev/...) nor tcp://HOST:PORT"},
+};
+
+START_TEST(bad_tcp_device_one_error_on_its_line)
+{
+	const struct bad_spec *b = &bad_tcp[_i];
+	char text[512], want[512];
+
+	snprintf(text, sizeof(text),
+		 "[general]\nseries = 1\n[port a]\nprotocol = jbd\ndevice = "
+		 "%s\n",
+		 b->spec);
+	snprintf(want, sizeof(want), "t.conf:5: device: %s\n", b->message);
+	expect_errors(text, 1, want);
+}
+END_TEST
+
+/* A label of a host name has at most 63 characters. */
+START_TEST(tcp_host_label_length)
+{
+	char label[80], text[256], want[512];
+	struct cfg c;
+
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(text, sizeof(text),
+		 "[port a]\nprotocol = jbd\ndevice = tcp://%s.lan:1\n", label);
+	expect_valid(&c, text);
+	strcpy(label + 63, "a");
+	snprintf(text, sizeof(text),
+		 "[port a]\nprotocol = jbd\ndevice = tcp://%s.lan:1\n", label);
+	snprintf(want, sizeof(want),
+		 "t.conf:3: device: 'tcp://%s.lan:1': '%s.lan' is not a host "
+		 "name or address\n",
+		 label, label);
+	expect_errors(text, 1, want);
 }
 END_TEST
 
@@ -748,6 +1957,33 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, load_file);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, print_keys_lists_every_key);
+	tcase_add_test(tc, outputs_and_remote);
+	tcase_add_test(tc, remote_defaults);
+	tcase_add_test(tc, function_names);
+	tcase_add_loop_test(tc, bad_line_value_one_error_on_its_line, 0,
+			    sizeof(bad_line_values) /
+				    sizeof(bad_line_values[0]));
+	tcase_add_test(tc, bad_output_and_input_sections);
+	tcase_add_test(tc, line_forms);
+	tcase_add_test(tc, drive_and_active_low);
+	tcase_add_test(tc, line_used_twice);
+	tcase_add_test(tc, outputs_checked_without_port);
+	tcase_add_test(tc, protection_documented_defaults_are_guard_defaults);
+	tcase_add_test(tc, protection_range_bounds_accepted);
+	tcase_add_test(tc, protection_values);
+	tcase_add_test(tc, prealarm_modes);
+	tcase_add_loop_test(tc, bad_protection_value_one_error_on_its_line, 0,
+			    sizeof(bad_protection_values) /
+				    sizeof(bad_protection_values[0]));
+	tcase_add_test(tc, protection_checked_as_a_whole);
+	tcase_add_test(tc, protection_section_errors);
+	tcase_add_test(tc, admin_group);
+	tcase_add_test(tc, usb_serial);
+	tcase_add_test(tc, usb_serial_or_device);
+	tcase_add_test(tc, tcp_devices);
+	tcase_add_loop_test(tc, bad_tcp_device_one_error_on_its_line, 0,
+			    sizeof(bad_tcp) / sizeof(bad_tcp[0]));
+	tcase_add_test(tc, tcp_host_label_length);
 	/* These need a protocol with several batteries per port. */
 	if (addressed_protocol()) {
 		tcase_add_test(tc, addrlist_forms);

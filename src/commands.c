@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.c - the control socket's requests, answered from the daemon's
+ * state. One table: name, arguments, whether the request changes state
+ * (then the peer must be root or in the admin group), handler.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "status.h"
+
+struct command {
+	const char *name;
+	int min_args, max_args; /* not counting the command word */
+	bool changes_state;
+	json_t *(*fn)(struct daemon *d, const struct ctl_peer *peer, int argc,
+		      char **argv);
+	const char *usage;
+};
+
+static json_t *cmd_status(struct daemon *d, const struct ctl_peer *peer,
+			  int argc, char **argv)
+{
+	return daemon_status(d);
+}
+
+static json_t *cmd_batteries(struct daemon *d, const struct ctl_peer *peer,
+			     int argc, char **argv)
+{
+	return status_batteries_json(d->chain, daemon_now(d));
+}
+
+static json_t *cmd_battery(struct daemon *d, const struct ctl_peer *peer,
+			   int argc, char **argv)
+{
+	char *end;
+	long n;
+	json_t *o;
+
+	errno = 0;
+	n = strtol(argv[1], &end, 10);
+	if (errno || *end || n < 1 || n > (long)chain_count(d->chain))
+		return ctl_error("invalid-argument",
+				 "no battery '%s' (there are %u)", argv[1],
+				 chain_count(d->chain));
+	o = status_battery_json(d->chain, (unsigned)n - 1, daemon_now(d));
+	json_object_set_new(o, "type", json_string("battery"));
+	return o;
+}
+
+static json_t *cmd_ports(struct daemon *d, const struct ctl_peer *peer,
+			 int argc, char **argv)
+{
+	return status_ports_json(d->chain);
+}
+
+static json_t *cmd_subscribe(struct daemon *d, const struct ctl_peer *peer,
+			     int argc, char **argv)
+{
+	bool on = argc == 1 || strcmp(argv[1], "on") == 0;
+
+	if (argc == 2 && !on && strcmp(argv[1], "off") != 0)
+		return ctl_error("invalid-argument",
+				 "usage: subscribe [on|off]");
+	ctl_client_subscribe(peer->client, on);
+	return json_pack("{s:s,s:b}", "type", "subscribed", "subscribed", on);
+}
+
+static json_t *cmd_version(struct daemon *d, const struct ctl_peer *peer,
+			   int argc, char **argv)
+{
+	return json_pack("{s:s,s:s,s:i}", "type", "version", "version",
+			 PACKAGE_VERSION, "protocol", CTL_PROTOCOL_VERSION);
+}
+
+/* An answer that shows what a changing command did. */
+static json_t *settings_answer(struct daemon *d)
+{
+	return json_pack("{s:s,s:o}", "type", "settings", "settings",
+			 settings_describe_json(&d->settings));
+}
+
+static json_t *cmd_mode(struct daemon *d, const struct ctl_peer *peer, int argc,
+			char **argv)
+{
+	char err[160];
+
+	if (argc == 2) {
+		bool was = d->settings.mode_on;
+		if (settings_set(&d->settings, "mode", argv[1], err,
+				 sizeof(err)) < 0)
+			return ctl_error("invalid-argument", "%s", err);
+		if (was != d->settings.mode_on)
+			log_notice("mode %s (by uid %u)", argv[1],
+				   (unsigned)peer->uid);
+		daemon_state_changed(d);
+	}
+	return json_pack("{s:s,s:s}", "type", "mode", "mode",
+			 d->settings.mode_on ? "on" : "off");
+}
+
+static json_t *cmd_settings(struct daemon *d, const struct ctl_peer *peer,
+			    int argc, char **argv)
+{
+	return settings_answer(d);
+}
+
+static json_t *cmd_set(struct daemon *d, const struct ctl_peer *peer, int argc,
+		       char **argv)
+{
+	char err[160];
+
+	if (!settings_find(argv[1]))
+		return ctl_error("invalid-argument",
+				 "no setting '%s' (see: smallbmsctl settings)",
+				 argv[1]);
+	if (settings_set(&d->settings, argv[1], argv[2], err, sizeof(err)) < 0)
+		return ctl_error("invalid-argument", "%s", err);
+	log_notice("setting %s = %s (by uid %u)", argv[1], argv[2],
+		   (unsigned)peer->uid);
+	daemon_state_changed(d);
+	return settings_answer(d);
+}
+
+static json_t *cmd_reset_defaults(struct daemon *d, const struct ctl_peer *peer,
+				  int argc, char **argv)
+{
+	settings_reset_defaults(&d->settings);
+	log_notice("settings reset to defaults (by uid %u)",
+		   (unsigned)peer->uid);
+	daemon_state_changed(d);
+	return settings_answer(d);
+}
+
+static json_t *cmd_soc(struct daemon *d, const struct ctl_peer *peer, int argc,
+		       char **argv)
+{
+	char err[160], *end;
+	double v;
+
+	errno = 0;
+	v = strtod(argv[1], &end);
+	if (errno || end == argv[1] || *end)
+		return ctl_error("invalid-argument",
+				 "'%s' is not a percentage (0..100)", argv[1]);
+	if (monitor_set_soc(&d->monitor, v, err, sizeof(err)) < 0)
+		return ctl_error("invalid-argument", "%s", err);
+	log_notice("state of charge set to %s %% (by uid %u)", argv[1],
+		   (unsigned)peer->uid);
+	daemon_state_changed(d);
+	return daemon_status(d);
+}
+
+static json_t *cmd_sync(struct daemon *d, const struct ctl_peer *peer, int argc,
+			char **argv)
+{
+	monitor_sync(&d->monitor, (int64_t)time(NULL));
+	log_notice("state of charge synchronised to 100 %% by hand (by uid "
+		   "%u)",
+		   (unsigned)peer->uid);
+	daemon_state_changed(d);
+	return daemon_status(d);
+}
+
+static json_t *cmd_history(struct daemon *d, const struct ctl_peer *peer,
+			   int argc, char **argv)
+{
+	json_t *h;
+
+	if (argc == 2 && strcmp(argv[1], "--reset") != 0 &&
+	    strcmp(argv[1], "reset") != 0)
+		return ctl_error("invalid-argument", "usage: history [reset]");
+	if (argc == 2) {
+		monitor_history_reset(&d->monitor);
+		log_notice("history reset (by uid %u)", (unsigned)peer->uid);
+		daemon_state_changed(d);
+	}
+	h = monitor_history_json(&d->monitor);
+	json_object_set_new(h, "type", json_string("history"));
+	return h;
+}
+
+static const struct command commands[] = {
+	{"status", 0, 0, false, cmd_status, "status"},
+	{"batteries", 0, 0, false, cmd_batteries, "batteries"},
+	{"battery", 1, 1, false, cmd_battery, "battery N"},
+	{"ports", 0, 0, false, cmd_ports, "ports"},
+	{"subscribe", 0, 1, false, cmd_subscribe, "subscribe [on|off]"},
+	{"version", 0, 0, false, cmd_version, "version"},
+	/* Alone they read; with an argument they change state. */
+	{"mode", 0, 1, false, cmd_mode, "mode [on|off]"},
+	{"history", 0, 1, false, cmd_history, "history [reset]"},
+	{"settings", 0, 0, false, cmd_settings, "settings"},
+	{"set", 2, 2, true, cmd_set, "set NAME VALUE"},
+	{"reset-defaults", 0, 0, true, cmd_reset_defaults, "reset-defaults"},
+	{"soc", 1, 1, true, cmd_soc, "soc PERCENT"},
+	{"sync", 0, 0, true, cmd_sync, "sync"},
+};
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+/* Does this request change the daemon's state? */
+static bool changes_state(const struct command *c, int argc)
+{
+	if (strcmp(c->name, "mode") == 0 || strcmp(c->name, "history") == 0)
+		return argc > 1;
+	return c->changes_state;
+}
+
+json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,
+		       char **argv)
+{
+	struct daemon *d = userdata;
+	const struct command *c = find(argv[0]);
+
+	if (!c)
+		return ctl_error("unknown-command", "unknown command '%s'",
+				 argv[0]);
+	if (argc - 1 < c->min_args || argc - 1 > c->max_args)
+		return ctl_error("invalid-argument", "usage: %s", c->usage);
+	if (changes_state(c, argc) && !ctl_peer_is_admin(peer))
+		return ctl_error("permission-denied",
+				 "'%s' changes the daemon's state: it needs "
+				 "root or the admin group",
+				 c->name);
+	return c->fn(d, peer, argc, argv);
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_capture.c - captured traffic files (see sim_capture.h).
+ */
+#include "sim_capture.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_proto.h"
+
+#define LINE_MAX_LEN (4 * SIM_MAX_FRAME)
+
+struct reader {
+	const char *name;
+	unsigned lineno;
+	bool have_family;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct reader *r,
+						      const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, r->errlen, "%s:%u: %s", r->name, r->lineno, msg);
+	return -1;
+}
+
+const char *sim_family_name(enum sim_family f)
+{
+	return f == SIM_FAMILY_JBD ? "jbd" : "~";
+}
+
+static bool rest_is_comment(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	return *s == '\0' || *s == '#';
+}
+
+/* "~...": the characters up to a blank, then the implied CR. */
+static long ascii_frame(struct reader *r, const char *t, uint8_t *buf)
+{
+	size_t n = strcspn(t, " \t\r\n");
+
+	if (!rest_is_comment(t + n))
+		return fail(r, "text after the frame");
+	if (n + 1 > SIM_MAX_FRAME)
+		return fail(r, "frame longer than %d bytes", SIM_MAX_FRAME);
+	memcpy(buf, t, n);
+	buf[n] = '\r';
+	return (long)n + 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Two hex digits a byte, separated by blanks or ':'. */
+static long hex_frame(struct reader *r, const char *t, uint8_t *buf)
+{
+	long n = 0;
+
+	for (;;) {
+		t += strspn(t, " \t:\r\n");
+		if (*t == '\0' || *t == '#')
+			break;
+		if (hexval(t[0]) < 0 || hexval(t[1]) < 0 ||
+		    (t[2] && !strchr(" \t:\r\n#", t[2])))
+			return fail(r, "'%.8s' is not a hex byte", t);
+		if (n >= SIM_MAX_FRAME)
+			return fail(r, "frame longer than %d bytes",
+				    SIM_MAX_FRAME);
+		buf[n++] = (uint8_t)(hexval(t[0]) << 4 | hexval(t[1]));
+		t += 2;
+	}
+	if (n == 0)
+		return fail(r, "empty frame");
+	return n;
+}
+
+static int check_family(struct reader *r, struct sim_capture *c, uint8_t first)
+{
+	enum sim_family f;
+
+	if (first == 0xDD)
+		f = SIM_FAMILY_JBD;
+	else if (first == '~')
+		f = SIM_FAMILY_PYLON;
+	else
+		return fail(r, "a frame starts with 0xDD (jbd) or '~'");
+	if (!r->have_family) {
+		c->family = f;
+		r->have_family = true;
+	} else if (f != c->family) {
+		return fail(r, "a %s frame in a %s capture", sim_family_name(f),
+			    sim_family_name(c->family));
+	}
+	return 0;
+}
+
+static int add_request(struct reader *r, struct sim_capture *c,
+		       const uint8_t *b, size_t n)
+{
+	struct sim_capture_pair *p = realloc(c->pairs, (c->n + 1) * sizeof(*p));
+
+	if (!p)
+		return fail(r, "out of memory");
+	c->pairs = p;
+	p += c->n;
+	*p = (struct sim_capture_pair){.line = r->lineno};
+	p->req = malloc(n);
+	if (!p->req)
+		return fail(r, "out of memory");
+	memcpy(p->req, b, n);
+	p->reqlen = n;
+	c->n++;
+	return 0;
+}
+
+static int add_answer(struct reader *r, struct sim_capture *c, const uint8_t *b,
+		      size_t n)
+{
+	struct sim_capture_pair *p;
+	uint8_t *a;
+
+	if (c->n == 0)
+		return fail(r, "an answer before any request");
+	p = &c->pairs[c->n - 1];
+	if (p->anslen + n > SIM_MAX_FRAME)
+		return fail(r, "answers to one request longer than %d bytes",
+			    SIM_MAX_FRAME);
+	a = realloc(p->ans, p->anslen + n);
+	if (!a)
+		return fail(r, "out of memory");
+	memcpy(a + p->anslen, b, n);
+	p->ans = a;
+	p->anslen += n;
+	return 0;
+}
+
+static int parse_line(struct reader *r, struct sim_capture *c, const char *s)
+{
+	uint8_t buf[SIM_MAX_FRAME];
+	bool req;
+	long n;
+
+	s += strspn(s, " \t");
+	if (rest_is_comment(s))
+		return 0;
+	if (strncmp(s, ">>>", 3) == 0)
+		req = true;
+	else if (strncmp(s, "<<<", 3) == 0)
+		req = false;
+	else
+		return fail(r,
+			    "expected '>>> FRAME', '<<< FRAME' or a comment");
+	s += 3;
+	s += strspn(s, " \t");
+	n = *s == '~' ? ascii_frame(r, s, buf) : hex_frame(r, s, buf);
+	if (n < 0 || check_family(r, c, buf[0]) < 0)
+		return -1;
+	return req ? add_request(r, c, buf, (size_t)n)
+		   : add_answer(r, c, buf, (size_t)n);
+}
+
+int sim_capture_parse(FILE *f, const char *name, struct sim_capture *c,
+		      char *err, size_t errlen)
+{
+	struct reader r = {.name = name, .err = err, .errlen = errlen};
+	char line[LINE_MAX_LEN];
+
+	memset(c, 0, sizeof(*c));
+	while (fgets(line, sizeof(line), f)) {
+		r.lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fail(&r, "line too long");
+			goto bad;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (parse_line(&r, c, line) < 0)
+			goto bad;
+	}
+	if (ferror(f)) {
+		fail(&r, "read error");
+		goto bad;
+	}
+	if (c->n == 0) {
+		snprintf(err, errlen, "%s: no request in the capture", name);
+		goto bad;
+	}
+	return 0;
+bad:
+	sim_capture_free(c);
+	return -1;
+}
+
+int sim_capture_load(const char *path, struct sim_capture *c, char *err,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int rc;
+
+	if (!f) {
+		memset(c, 0, sizeof(*c));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = sim_capture_parse(f, path, c, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+void sim_capture_free(struct sim_capture *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->pairs[i].req);
+		free(c->pairs[i].ans);
+	}
+	free(c->pairs);
+	memset(c, 0, sizeof(*c));
+}

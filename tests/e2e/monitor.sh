@@ -1,0 +1,62 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The battery monitor through smallbmsctl: settings (show, set, validation,
+# reset-defaults), SoC by hand and sync, history and its reset, Mode, the
+# readout without arguments — and all of it survives a restart.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/scenario" <<'SCN'
+0 all cells 3.300,3.300,3.300,3.300
+0 all current -10
+SCN
+start_sim --cells 4 --capacity 100 --soc 80 --scenario "$T/scenario"
+write_config "admin_group = $(id -gn)"
+start_daemon
+
+setting() { ctl settings --json | jq ".settings[] | select(.name == \"$1\") | .value"; }
+
+expect_status 5 '.synchronised == false and .soc == 80' \
+	"SoC starts from the batteries, unsynchronised"
+ctl set discharge_floor 30 >/dev/null || fail "set discharge_floor"
+[ "$(setting discharge_floor)" = 30 ] || fail "discharge_floor not 30"
+ctl set charge_efficiency 90 >/dev/null || fail "set charge_efficiency"
+set +e
+ctl set discharge_floor 120 2>"$T/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "out of range" "$T/err" || fail "no range error ($rc)"
+note "ok: settings validated: $(cat "$T/err")"
+ctl reset-defaults >/dev/null || fail "reset-defaults"
+[ "$(setting discharge_floor)" != 30 ] || fail "reset-defaults kept the floor"
+[ "$(setting charge_efficiency)" = 90 ] ||
+	fail "reset-defaults touched charge_efficiency"
+note "ok: reset-defaults restores only its five settings"
+
+ctl soc 55.5 >/dev/null || fail "soc"
+expect_status 2 '.soc == 55.5 and .synchronised == true' "SoC set by hand"
+ctl sync >/dev/null || fail "sync"
+expect_status 2 '.soc >= 99.9 and .consumed_ah > -0.1 and .consumed_ah <= 0' "synchronised to 100 %"
+expect_status 5 '.time_remaining != null and .consumed_ah < 0' \
+	"discharging at 10 A: time remaining and consumed Ah"
+ctl history --json | jq -e '.type == "history" and .last_full_charge != null' \
+	>/dev/null || fail "history: $(ctl history --json)"
+ctl history >"$T/history" && grep -q "Last full charge" "$T/history" ||
+	fail "human history view"
+ctl mode off >/dev/null || fail "mode off"
+
+# A clean restart keeps settings, SoC and history.
+kill "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+start_daemon
+[ "$(setting charge_efficiency)" = 90 ] || fail "setting lost in restart"
+expect_status 3 '.mode == "off" and .synchronised == true and .soc > 99' \
+	"mode, SoC and synchronisation survive a restart"
+ctl history --json | jq -e '.last_full_charge != null' >/dev/null ||
+	fail "history lost in restart"
+ctl history --reset --json | jq -e '.last_full_charge == null' >/dev/null ||
+	fail "history --reset"
+ctl mode on >/dev/null
+
+# The readout without a command.
+ctl >"$T/readout" || fail "smallbmsctl without a command"
+grep -q "State of charge" "$T/readout" || fail "readout: $(cat "$T/readout")"
+note "ok: readout"

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Discharge to the cutoff: a low cell turns the pre-alarm on; the load
+# output opens only after the pre-alarm lead (2 s here, 30 s by default);
+# the pre-alarm then turns off; charging brings the load back.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$T/scenario" <<'SCN'
+0 all cells 3.300,3.300,3.300,3.300
+0 all current -20
+3 all cell 1 3.050
+6 all cell 1 2.750
+12 all current 10
+SCN
+start_sim --cells 4 --scenario "$T/scenario"
+write_config "stale_after = 3s"
+add_outputs
+start_daemon
+
+expect_status 5 '.allowed_to_discharge and .allowed_to_charge and .prealarm == false' \
+	"both allowed at start"
+expect_line 2 GPIO17 1
+expect_line 2 GPIO25 0 # the active-low load output: allowed = low
+expect_status 5 '.prealarm == true and .warnings == ["low_cell"] and .allowed_to_discharge' \
+	"pre-alarm on at 3.05 V, load still allowed"
+expect_line 2 GPIO22 1
+# The cutoff is reached at 6 s, the pre-alarm has then been on ~3 s > 2 s:
+# the load opens at once; with a lead longer than the time on, it waits.
+expect_status 6 '.allowed_to_discharge == false and (.discharge_reasons | index("cell_undervoltage")) != null' \
+	"load disconnect on the low cell"
+expect_line 2 GPIO17 0
+expect_line 2 GPIO25 1
+expect_line 2 GPIO23 0 # load-and-charge follows
+status_is '.prealarm == false' || fail "pre-alarm must turn off when ATD opens"
+expect_line 2 GPIO22 0
+status_is '.allowed_to_charge == true' || fail "charging must stay allowed"
+grep -q 'SMALLBMS_EVENT=output_off' "$T/daemon.log" ||
+	fail "no output_off event logged"
+grep -q 'SMALLBMS_REASON=cell_undervoltage' "$T/daemon.log" ||
+	fail "journal fields missing: $(grep -i 'disconnect' "$T/daemon.log" | head -3)"
+# Charging detected (12 s): the load comes back after the restore delay.
+expect_status 10 '.allowed_to_discharge == true' "load back on when charging"
+expect_line 2 GPIO17 1

@@ -1,0 +1,337 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the VM scenarios (tests/vm/scenarios/NN-name.sh), sourced
+# inside the guest (run.sh boots it; guest.sh made the gpio-sim chip and
+# waited for /dev/ttyUSB0). Like tests/e2e/lib.sh: start the simulator and
+# the daemon in a temporary directory, wait with deadlines (never a fixed
+# sleep), assert through smallbmsctl and jq -- and here also on the
+# kernel's side of each GPIO line, read from gpio-sim.
+set -eu
+
+: "${SBVM_ROOT:?run this inside the VM: tests/vm/run.sh SCRIPT}"
+DAEMON="$SBVM_ROOT$SBVM_SBINDIR/smallbmsd"
+CTL="$SBVM_ROOT$SBVM_BINDIR/smallbmsctl"
+SIM="$top_builddir/tests/bmssim/bmssim"
+. /run/sbvm/gpio-sim.env
+# The name udev would give the adapter (there is no udev in the guest).
+BY_ID="/dev/serial/by-id/usb-QEMU_QEMU_USB_SERIAL_${SBVM_USB_SERIAL}-if00-port0"
+T=$(mktemp -d /tmp/sbvm-scenario.XXXXXX)
+SOCK="$T/run/smallbms.sock"
+PIDS=""
+DAEMON_PID=""
+
+cleanup() {
+	status=$?
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
+		for f in "$T"/*.log "$T"/sim.err; do
+			[ -s "$f" ] || continue
+			echo "--- $(basename "$f")"
+			tail -n 60 "$f"
+		done
+		[ ! -f "$T/smallbms.conf" ] || { echo "--- smallbms.conf"; cat "$T/smallbms.conf"; }
+		echo "--- gpio trace (line N = GPIO$SBVM_SIM_BASE + N; last 40)"
+		grep -v '^#' /sys/kernel/tracing/trace | grep ' set ' | tail -n 40
+	fi
+	rm -rf "$T"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 143' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+note() { echo "# $*"; }
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+for f in "$DAEMON" "$CTL"; do
+	[ -x "$f" ] || fail "$f is not installed (make install DESTDIR=$SBVM_ROOT)"
+done
+command -v jq >/dev/null || fail "jq is not installed on the host"
+
+# ms: milliseconds of the monotonic-enough wall clock, for deadlines.
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# to_ms SECONDS: "2", "0.3" -> milliseconds.
+to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
+
+# wait_until SECONDS COMMAND...: poll every 20 ms until COMMAND succeeds;
+# false when the deadline passes first.
+wait_until() {
+	deadline=$(($(ms) + $(to_ms "$1")))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(ms)" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+# holds SECONDS COMMAND...: COMMAND keeps succeeding for SECONDS (polled
+# every 20 ms); false at the first time it does not.
+holds() {
+	deadline=$(($(ms) + $(to_ms "$1")))
+	shift
+	while [ "$(ms)" -lt "$deadline" ]; do
+		"$@" >/dev/null 2>&1 || return 1
+		sleep 0.02
+	done
+}
+
+# --- the simulated Raspberry Pi header (gpio-sim) ---------------------
+
+# Shell builtins only here: every program started in the guest costs
+# about 0.1 s under TCG, and these run in polling loops.
+
+# sim_offset GPIO17: the line's offset on the chip, looked up by name
+# (guest.sh wrote the names to /run/sbvm/lines).
+sim_offset() {
+	while read -r n o; do
+		[ "$n" != "$1" ] || { echo "$o"; return 0; }
+	done </run/sbvm/lines
+	fail "no gpio-sim line named $1"
+}
+
+# sim_value GPIO17: the level the line's user drives (0 or 1), as the
+# kernel sees it. With no user, gpio-sim shows the pull.
+sim_value() {
+	read -r v <"$SBVM_SIM_SYSFS/sim_gpio$(sim_offset "$1")/value"
+	echo "$v"
+}
+
+# sim_pull GPIO22 pull-up|pull-down: drive an input line from outside.
+sim_pull() {
+	case $2 in
+	pull-up | pull-down) ;;
+	*) fail "sim_pull: '$2' is not pull-up or pull-down" ;;
+	esac
+	echo "$2" >"$SBVM_SIM_SYSFS/sim_gpio$(sim_offset "$1")/pull"
+}
+
+line_is() { [ "$(sim_value "$1")" = "$2" ]; }
+
+# line_free GPIO17: no process holds the line (the kernel says "unused").
+line_free() {
+	gpioinfo "$SBVM_SIM_CHIP" |
+		grep -q "line *$(sim_offset "$1"): *\"$1\" *unused"
+}
+
+# expect_line SECONDS GPIO17 0|1 [what]: the line reaches the level.
+expect_line() {
+	wait_until "$1" line_is "$2" "$3" ||
+		fail "${4:-$2 is not $3}: $2 = $(sim_value "$2") after $1 s"
+	note "ok: $2 = $3${4:+ ($4)}"
+}
+
+# expect_lines SECONDS "GPIO17=1 GPIO27=0 ..." [what]
+lines_are() {
+	for kv in $1; do line_is "${kv%=*}" "${kv#*=}" || return 1; done
+}
+lines_now() {
+	for kv in $1; do printf '%s=%s ' "${kv%=*}" "$(sim_value "${kv%=*}")"; done
+}
+expect_lines() {
+	wait_until "$1" lines_are "$2" ||
+		fail "${3:-lines}: want $2, have $(lines_now "$2")"
+	note "ok: $2${3:+ ($3)}"
+}
+
+# line_holds SECONDS GPIO17 0|1 [what]: the line stays at the level.
+line_holds() {
+	holds "$1" line_is "$2" "$3" ||
+		fail "${4:-$2 left $3} within $1 s"
+	note "ok: $2 stayed $3 for $1 s${4:+ ($4)}"
+}
+
+# --- what programs wrote to the lines (kernel gpio trace events) -------
+
+# trace_sets GPIO17 [TASK]: one "SECONDS VALUE" line per value written to
+# the line (physical level, after any active-low inversion), oldest
+# first; only by processes named TASK (e.g. smallbmsd) if given.
+trace_sets() {
+	gpio=$((SBVM_SIM_BASE + $(sim_offset "$1")))
+	awk -v g="$gpio" -v task="${2:-}" '
+		$0 ~ /gpio_value: / && $(NF - 2) == g && $(NF - 1) == "set" {
+			if (task != "" && index($1, task "-") != 1)
+				next
+			for (i = 1; i <= NF; i++)
+				if ($i == "gpio_value:")
+					ts = $(i - 1)
+			sub(":$", "", ts)
+			print ts, $NF
+		}' /sys/kernel/tracing/trace
+}
+
+# trace_levels GPIO17 [TASK]: the levels written, repeats folded:
+# "0 1 0" = requested low, driven high, then low again.
+trace_levels() {
+	trace_sets "$@" | awk 'NR == 1 || $2 != last { printf "%s%s", sep, $2; sep = " " }
+		{ last = $2 } END { print "" }'
+}
+
+# expect_levels GPIO17 "0 1 0" [what]: exactly those levels, in order,
+# were written by smallbmsd.
+expect_levels() {
+	have=$(trace_levels "$1" smallbmsd)
+	[ "$have" = "$2" ] ||
+		fail "${3:-$1 levels}: smallbmsd wrote '$have' to $1, want '$2'"
+	note "ok: smallbmsd wrote $1: $2${3:+ ($3)}"
+}
+
+# last_level GPIO17: the last level smallbmsd wrote ("" if none).
+last_level() { trace_sets "$1" smallbmsd | awk 'END { print $2 }'; }
+
+# first_time GPIO17 LEVEL [AFTER]: the trace time (s) at which smallbmsd
+# first wrote LEVEL to the line, after AFTER seconds if given.
+first_time() {
+	trace_sets "$1" smallbmsd |
+		awk -v v="$2" -v t="${3:-0}" '$2 == v && $1 > t { print $1; exit }'
+}
+
+# --- the daemon's GPIO configuration -------------------------------------
+
+# add_output NAME FUNCTION LINE [KEY=VALUE...]: an [output NAME] section.
+add_output() {
+	{
+		echo "[output $1]"
+		echo "function = $2"
+		echo "line = $3"
+		shift 3
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+	} >>"$T/smallbms.conf"
+}
+
+# add_remote LINE [KEY=VALUE...]: the [input remote] section.
+add_remote() {
+	{
+		echo "[input remote]"
+		echo "line = $1"
+		shift
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+	} >>"$T/smallbms.conf"
+}
+
+# The protection delays the scenarios shorten (defaults: smallbmsd(8)).
+LEAD=30   # s the pre-alarm runs before a low cell opens the load output
+RESTORE=5 # s every reason must be clear before an output comes back on
+PROTECTION=""
+
+# short_protection LEAD RESTORE: ask for shorter delays. If this tree's
+# configuration has no such keys yet, check_config drops them and the
+# scenario runs with the defaults above (its deadlines follow LEAD and
+# RESTORE either way).
+short_protection() {
+	PROTECTION="prealarm_lead = ${1}s
+restore_delay = ${2}s"
+	WANT_LEAD=$1
+	WANT_RESTORE=$2
+}
+
+# --- the simulator, on the guest's second UART -------------------------
+
+# start_sim ARGS...: bmssim (on a pty), joined by socat to /dev/ttyS1, the
+# far end of the emulated FTDI adapter; the daemon then reads the battery
+# through /dev/ttyUSB0. Sets SIM_PTY.
+start_sim() {
+	[ -x "$SIM" ] || fail "$SIM is not built (make tests/bmssim/bmssim)"
+	"$SIM" --state-file "$T/sim.json" "$@" >"$T/sim.out" 2>"$T/sim.err" &
+	PIDS="$PIDS $!"
+	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
+	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
+	[ -n "$SIM_PTY" ] || fail "simulator printed no PTY"
+	# socat opens (and so flushes) ttyS1 before the daemon sends anything.
+	socat -d "FILE:/dev/ttyS1,rawer,b9600" "FILE:$SIM_PTY,rawer" \
+		2>"$T/socat.log" &
+	PIDS="$PIDS $!"
+	wait_until 5 fuser -s /dev/ttyS1 || fail "socat did not open /dev/ttyS1"
+}
+
+# make_by_id_link: the /dev/serial/by-id link udev would make.
+make_by_id_link() {
+	mkdir -p /dev/serial/by-id
+	ln -sf ../../ttyUSB0 "$BY_ID"
+}
+
+# write_config [GENERAL-LINES...]: one JBD port on the adapter, by its
+# by-id name. Scenarios append [output]/[input] sections.
+write_config() {
+	mkdir -p "$T/run" "$T/state"
+	[ -e "$BY_ID" ] || make_by_id_link
+	{
+		echo "[general]"
+		echo "socket = $SOCK"
+		echo "state_dir = $T/state"
+		echo "poll_interval = 250ms"
+		for l in "$@"; do echo "$l"; done
+		echo "[port usb]"
+		echo "device = $BY_ID"
+		echo "protocol = jbd"
+	} >"$T/smallbms.conf"
+}
+
+# check_config: the daemon accepts the configuration. A key or section
+# this tree does not know yet skips the scenario (saying which); any other
+# error fails it. The shorter protection delays are optional (see
+# short_protection).
+check_config() {
+	if [ -n "$PROTECTION" ]; then
+		cp "$T/smallbms.conf" "$T/base.conf"
+		printf '[protection]\n%s\n' "$PROTECTION" >>"$T/smallbms.conf"
+		if "$DAEMON" -t -c "$T/smallbms.conf" >"$T/check.out" 2>&1; then
+			LEAD=$WANT_LEAD
+			RESTORE=$WANT_RESTORE
+			note "protection delays: pre-alarm lead ${LEAD} s, restore ${RESTORE} s"
+			return 0
+		fi
+		mv "$T/base.conf" "$T/smallbms.conf"
+		note "no [protection] prealarm_lead/restore_delay keys in this tree:" \
+			"default delays (lead ${LEAD} s, restore ${RESTORE} s)"
+	fi
+	if "$DAEMON" -t -c "$T/smallbms.conf" >"$T/check.out" 2>&1; then
+		return 0
+	fi
+	if grep -q 'unknown \(key\|section\)' "$T/check.out"; then
+		skip "waiting on configuration this tree does not have yet: $(
+			grep 'unknown \(key\|section\)' "$T/check.out" | tr '\n' ' ')"
+	fi
+	cat "$T/check.out" >&2
+	fail "the configuration was refused"
+}
+
+ctl() { "$CTL" --socket "$SOCK" "$@"; }
+
+# start_daemon [ARGS...]: check the configuration, run smallbmsd, wait
+# until it answers on its socket.
+start_daemon() {
+	check_config
+	"$DAEMON" -c "$T/smallbms.conf" "$@" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	PIDS="$PIDS $DAEMON_PID"
+	wait_until 20 ctl status --json || fail "daemon did not answer"
+}
+
+# stop_daemon SIGNAL: signal the daemon and wait for it to exit; sets
+# DAEMON_STATUS.
+stop_daemon() {
+	kill -s "$1" "$DAEMON_PID"
+	DAEMON_STATUS=0
+	wait "$DAEMON_PID" || DAEMON_STATUS=$?
+	PIDS=$(echo "$PIDS" | sed "s/ $DAEMON_PID\b//")
+	note "daemon exited with status $DAEMON_STATUS after SIG$1"
+}
+
+status_is() { ctl status --json | jq -e "$1" >/dev/null; }
+sim_is() { jq -e "$1" "$T/sim.json" >/dev/null; }
+
+# expect_status SECONDS JQ-EXPR [what]
+expect_status() {
+	wait_until "$1" status_is "$2" || {
+		ctl status --json >&2 || true
+		fail "${3:-status never satisfied: $2}"
+	}
+	note "ok: ${3:-$2}"
+}
