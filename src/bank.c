@@ -59,6 +59,8 @@ static void take_battery(struct bank *b, const struct bank_input *in,
 	b->ncells += r->ncells;
 	take_cells(b, r, batt);
 	take_temps(b, r, batt);
+	if (!(r->have & BMS_HAVE_PROTECTION))
+		return; /* flags and FETs unknown for this poll */
 	b->protection |= r->protection;
 	if (!r->charge_fet || (r->protection & BMS_PROT_CHARGE_MASK))
 		b->fets_allow_charge = false;

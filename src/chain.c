@@ -25,10 +25,16 @@
 
 struct chain_port;
 
+/* A "once" step (model, serial) that failed this many polls in a row is
+ * not asked again: a pack that cannot answer it would otherwise cost two
+ * timeouts on every poll. */
+#define ONCE_MAX_FAILURES 3
+
 /* Chain-private per-battery data. */
 struct bat_priv {
 	struct bms_reading info; /* results of the "once" steps */
-	uint32_t once_done;      /* bit n: step n succeeded once */
+	uint32_t once_done;      /* bit n: step n succeeded (or gave up) */
+	uint8_t once_failures[8]; /* per step, consecutive */
 };
 
 struct chain_port {
@@ -263,10 +269,28 @@ static void port_next_step(struct chain_port *p)
 	port_send(p);
 }
 
+/* Count a failed "once" step; after a few, stop asking. */
+static void once_failed(struct chain_port *p)
+{
+	struct bat_priv *bp = cur_priv(p);
+
+	if (p->step >= sizeof(bp->once_failures))
+		return;
+	if (++bp->once_failures[p->step] < ONCE_MAX_FAILURES)
+		return;
+	bp->once_done |= 1u << p->step;
+	log_info("port %s: battery %u does not answer %s: not asking again",
+		 p->cfg->name, cur_bat(p)->index + 1, cur_step(p)->what);
+}
+
 static void port_step_failed(struct chain_port *p)
 {
-	/* An optional (once) step may fail: the battery is still read. */
-	if (!cur_step(p)->once)
+	const struct drv_step *st = cur_step(p);
+
+	/* Once and optional steps may fail: the battery is still read. */
+	if (st->once)
+		once_failed(p);
+	else if (!st->optional)
 		p->failed = true;
 	if (p->failed) {
 		port_next_battery(p);

@@ -152,7 +152,9 @@ static void protection_input(const struct daemon *d, struct guard_input *in)
 		uint32_t c = r->protection & BMS_PROT_CHARGE_MASK;
 		uint32_t x = r->protection & BMS_PROT_DISCHARGE_MASK;
 
-		if (!b->valid || b->stale)
+		/* Without protection data this poll (a pack that did not
+		 * answer its alarm query) its flags and FETs are unknown. */
+		if (!b->valid || b->stale || !(r->have & BMS_HAVE_PROTECTION))
 			continue;
 		if ((c || !r->charge_fet) && !in->charge_protection_battery)
 			in->charge_protection_battery = i + 1;

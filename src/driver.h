@@ -32,10 +32,13 @@ enum drv_decode {
 };
 
 /* One request of a poll. "once" requests (model, serial) are repeated
- * only until they succeed once. */
+ * only until they succeed once. A poll publishes the battery when every
+ * step that is neither once nor optional succeeded; an optional step's
+ * data (alarm flags a pack may not report) is used when it comes. */
 struct drv_step {
 	uint8_t id;
 	bool once;
+	bool optional;
 	const char *what;
 };
 

@@ -1032,22 +1032,26 @@ static enum drv_decode pace_decode(const struct drv_step *step, unsigned addr,
 
 static const struct drv_step pylontech_steps[] = {
 	{.id = PYLON_ANALOG, .once = false, .what = "analog values"},
-	{.id = PYLON_ALARM, .once = false, .what = "alarm info"},
+	{.id = PYLON_ALARM, .optional = true, .what = "alarm info"},
 	{.id = PYLON_MANUFACTURER, .once = true, .what = "manufacturer info"},
 	{.id = PYLON_SERIAL, .once = true, .what = "serial number"},
 };
 
+/* The alarm query is optional: a pack that does not answer it is still
+ * read (its cells and temperatures are what the protection rules use);
+ * its own protection flags are then unknown for that poll. */
+
 /* Seplos v2 has no serial-number command. */
 static const struct drv_step seplos_steps[] = {
 	{.id = PYLON_ANALOG, .once = false, .what = "analog values"},
-	{.id = PYLON_ALARM, .once = false, .what = "alarm info"},
+	{.id = PYLON_ALARM, .optional = true, .what = "alarm info"},
 	{.id = PYLON_MANUFACTURER, .once = true, .what = "manufacturer info"},
 };
 
 /* Pace v25 identifies itself by 0xC1 / 0xC2, not 0x51 / 0x93. */
 static const struct drv_step pace_steps[] = {
 	{.id = PYLON_ANALOG, .once = false, .what = "analog values"},
-	{.id = PYLON_ALARM, .once = false, .what = "status info"},
+	{.id = PYLON_ALARM, .optional = true, .what = "status info"},
 	{.id = PACE_HWVERSION, .once = true, .what = "hardware version"},
 	{.id = PACE_SERIAL, .once = true, .what = "serial number"},
 };

@@ -81,7 +81,10 @@ E2E_TESTS = \
 	tests/e2e/protection_charge.sh \
 	tests/e2e/protection_inputs.sh \
 	tests/e2e/monitor.sh \
-	tests/e2e/powercut.sh
+	tests/e2e/powercut.sh \
+	tests/e2e/replay.sh \
+	tests/e2e/chain16.sh \
+	tests/e2e/tcp.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

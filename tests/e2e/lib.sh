@@ -47,11 +47,14 @@ start_sim() {
 	echo $! >"$T/sim.pid"
 	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
 	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
-	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
-	[ -n "$SIM_PTY" ] || fail "simulator printed no PTY"
+	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }
+		$1 == "TCP" { print "tcp://" $2 }' "$T/sim.out")
+	[ -n "$SIM_PTYS" ] || fail "simulator printed no PTY or TCP line"
 }
 
-# write_config [GENERAL-LINES]: one JBD port per simulator pty.
+# write_config [GENERAL-LINES]: one port per simulator pty (or TCP
+# listener), protocol $PORT_PROTOCOL (default jbd), addresses
+# $PORT_ADDRESSES (default: the protocol's).
 write_config() {
 	mkdir -p "$T/run" "$T/state"
 	{
@@ -66,7 +69,9 @@ write_config() {
 			i=$((i + 1))
 			echo "[port b$i]"
 			echo "device = $p"
-			echo "protocol = jbd"
+			echo "protocol = ${PORT_PROTOCOL:-jbd}"
+			[ -z "${PORT_ADDRESSES:-}" ] ||
+				echo "addresses = $PORT_ADDRESSES"
 		done
 	} >"$T/smallbms.conf"
 }

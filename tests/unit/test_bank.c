@@ -13,7 +13,7 @@ static struct bms_reading batt(double v, double i, double rem, double nom,
 {
 	struct bms_reading r = {0};
 
-	r.have = BMS_HAVE_BASIC | BMS_HAVE_CELLS;
+	r.have = BMS_HAVE_BASIC | BMS_HAVE_CELLS | BMS_HAVE_PROTECTION;
 	r.voltage = v;
 	r.current = i;
 	r.remaining_ah = rem;
@@ -168,6 +168,13 @@ START_TEST(fets_and_protection_flags)
 	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert(b.fets_allow_charge && !b.fets_allow_discharge);
 	ck_assert_uint_eq(b.protection, BMS_PROT_CELL_UV);
+	/* A poll without protection data (no alarm answer): its flags and
+	 * FETs are unknown, not "off". */
+	r[0].have &= ~(uint32_t)BMS_HAVE_PROTECTION;
+	r[0].charge_fet = r[0].discharge_fet = false;
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert(b.fets_allow_charge && b.fets_allow_discharge);
+	ck_assert_uint_eq(b.protection, 0);
 }
 END_TEST
 
