@@ -32,8 +32,8 @@ struct chain_port;
 
 /* Chain-private per-battery data. */
 struct bat_priv {
-	struct bms_reading info; /* results of the "once" steps */
-	uint32_t once_done;      /* bit n: step n succeeded (or gave up) */
+	struct bms_reading info;  /* results of the "once" steps */
+	uint32_t once_done;       /* bit n: step n succeeded (or gave up) */
 	uint8_t once_failures[8]; /* per step, consecutive */
 };
 
