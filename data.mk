@@ -4,6 +4,7 @@
 # Example configuration, installed under $(sysconfdir)/smallbms.
 smallbmsconfdir = $(sysconfdir)/smallbms
 dist_smallbmsconf_DATA = conf/smallbms.conf
+EXTRA_DIST += conf/99-smallbms.rules
 
 # systemd: the unit is templated with the configured paths.
 systemdsystemunit_DATA = systemd/smallbmsd.service
@@ -24,8 +25,10 @@ systemd/smallbmsd.service: systemd/smallbmsd.service.in Makefile
 dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 
 # The man pages must be lint-clean.
-TESTS += tests/man_lint.sh tests/man_keys.sh
-dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh
+TESTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
+	tests/systemd_unit.sh
+dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
+	tests/systemd_unit.sh
 
 # bash completion, where bash-completion looks for it.
 bashcompletiondir = $(SB_BASHCOMPLETIONDIR)

@@ -84,7 +84,8 @@ E2E_TESTS = \
 	tests/e2e/powercut.sh \
 	tests/e2e/replay.sh \
 	tests/e2e/chain16.sh \
-	tests/e2e/tcp.sh
+	tests/e2e/tcp.sh \
+	tests/e2e/safe_state.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

@@ -9,7 +9,7 @@ BUILD=${BUILD:-$TOP/build}
 # Debian / Raspberry Pi OS packages needed to build and test.
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format"
+check jq socat mandoc clang-format systemd"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
