@@ -32,10 +32,19 @@ struct chain_port;
 
 /* Chain-private per-battery data. */
 struct bat_priv {
-	struct bms_reading info;  /* results of the "once" steps */
-	uint32_t once_done;       /* bit n: step n succeeded (or gave up) */
-	uint8_t once_failures[8]; /* per step, consecutive */
+	struct bms_reading info;    /* results of the "once" steps */
+	uint32_t once_done;         /* bit n: step n succeeded (or gave up) */
+	uint8_t once_failures[8];   /* per step, consecutive */
+	struct bms_reading stacked; /* this scan's stack-read answer ... */
+	bool have_stacked;          /* ... if the master gave one */
 };
+
+/* Does the port's master answer stack reads? Found out at the first scan. */
+enum stack_mode { STACK_UNKNOWN, STACK_YES, STACK_NO };
+
+/* Time per pack of a stack answer: ~120 characters at 9600 baud plus the
+ * master's work; added to the request timeout. */
+#define STACK_US_PER_PACK 250000ULL
 
 struct chain_port {
 	struct chain *chain;
@@ -57,9 +66,13 @@ struct chain_port {
 	unsigned first; /* first battery index */
 	unsigned nbats;
 
+	enum stack_mode stack;
+	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
+
 	/* the scan in progress */
 	bool busy;
-	unsigned cur; /* battery, relative to first */
+	bool stacking; /* the stack request is out */
+	unsigned cur;  /* battery, relative to first */
 	unsigned step;
 	unsigned tries;
 	bool failed; /* a required step failed */
@@ -89,6 +102,9 @@ struct chain {
 
 static void port_next_step(struct chain_port *p);
 static void port_send(struct chain_port *p);
+static void port_write_request(struct chain_port *p, uint64_t timeout_us);
+static uint64_t stack_timeout(const struct chain_port *p);
+static void stack_failed(struct chain_port *p);
 
 static uint64_t now_us(const struct chain *c)
 {
@@ -258,8 +274,17 @@ static void port_next_step(struct chain_port *p)
 	const struct bat_priv *bp = cur_priv(p);
 
 	for (p->step++; p->step < p->drv->nsteps; p->step++) {
-		if (!cur_step(p)->once || !(bp->once_done & (1u << p->step)))
-			break;
+		const struct drv_step *st = cur_step(p);
+
+		if (st->once && (bp->once_done & (1u << p->step)))
+			continue;
+		/* Already answered for every pack by the stack read. */
+		if (!st->once && bp->have_stacked &&
+		    st->id == p->drv->stack_step) {
+			bms_reading_merge(&p->pending, &bp->stacked);
+			continue;
+		}
+		break;
 	}
 	if (p->step >= p->drv->nsteps) {
 		port_next_battery(p);
@@ -319,6 +344,12 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	struct chain_port *p = userdata;
 
 	p->timer = sd_event_source_disable_unref(p->timer);
+	/* No retry for a stack read: the packs are asked one by one at once
+	 * (a long answer lost once must not cost a second long timeout). */
+	if (p->stacking) {
+		stack_failed(p);
+		return 0;
+	}
 	if (p->tries < REQUEST_RETRIES) {
 		p->tries++;
 		port_send(p);
@@ -331,16 +362,14 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void port_send(struct chain_port *p)
+/* Send p->req and wait at most timeout_us for the answer. */
+static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 {
-	struct chain_battery *b = cur_bat(p);
-	uint64_t deadline = now_us(p->chain) + p->timeout_us;
+	uint64_t deadline = now_us(p->chain) + timeout_us;
 	ssize_t n;
 	int r;
 
 	p->activity_us = now_us(p->chain);
-	p->reqlen = p->drv->build_request(cur_step(p), b->addr, p->req,
-					  sizeof(p->req));
 	/* Whatever is still in the buffer is the late answer to an earlier
 	 * request: it must not be taken for the answer to this one. */
 	transport_flush(p->tp);
@@ -360,6 +389,100 @@ static void port_send(struct chain_port *p)
 			strerror(-r));
 		port_lost(p, "timer");
 	}
+}
+
+static void port_send(struct chain_port *p)
+{
+	p->reqlen = p->drv->build_request(cur_step(p), cur_bat(p)->addr, p->req,
+					  sizeof(p->req));
+	port_write_request(p, p->timeout_us);
+}
+
+/* --- stack reads ------------------------------------------------------- */
+
+static unsigned port_master(const struct chain_port *p)
+{
+	unsigned m = UINT32_MAX;
+
+	for (unsigned k = 0; k < p->nbats; k++)
+		if (p->chain->bats[p->first + k].addr < m)
+			m = p->chain->bats[p->first + k].addr;
+	return m;
+}
+
+static uint64_t stack_timeout(const struct chain_port *p)
+{
+	return p->timeout_us + p->nbats * STACK_US_PER_PACK;
+}
+
+static void port_begin_batteries(struct chain_port *p)
+{
+	p->stacking = false;
+	p->timer = sd_event_source_disable_unref(p->timer);
+	p->cur = 0;
+	p->failed = false;
+	memset(&p->pending, 0, sizeof(p->pending));
+	p->step = (unsigned)-1;
+	port_next_step(p);
+}
+
+static void stack_failed(struct chain_port *p)
+{
+	if (p->stack == STACK_UNKNOWN) {
+		p->stack = STACK_NO;
+		log_info("port %s: the master does not answer stack reads: "
+			 "polling pack by pack",
+			 p->cfg->name);
+	}
+	port_begin_batteries(p);
+}
+
+/* out[i] is the pack at master + i: hand each to its battery. */
+static void stack_ok(struct chain_port *p, unsigned npacks)
+{
+	unsigned master = port_master(p);
+
+	if (p->stack == STACK_UNKNOWN)
+		log_info("port %s: the master answers stack reads (%u packs)",
+			 p->cfg->name, npacks);
+	p->stack = STACK_YES;
+	for (unsigned i = 0; i < npacks && i < p->nbats; i++) {
+		for (unsigned k = 0; k < p->nbats; k++) {
+			struct chain_battery *b = &p->chain->bats[p->first + k];
+			struct bat_priv *bp = &p->chain->priv[p->first + k];
+
+			if (b->addr != master + i)
+				continue;
+			bp->stacked = p->stackbuf[i];
+			bp->have_stacked = true;
+			b->frames_good++;
+		}
+	}
+	port_begin_batteries(p);
+}
+
+static void stack_send(struct chain_port *p)
+{
+	p->stacking = true;
+	p->tries = 0;
+	p->reqlen = p->drv->build_stack(port_master(p), p->req, sizeof(p->req));
+	port_write_request(p, stack_timeout(p));
+}
+
+/* A candidate frame while the stack request is out. Returns the decode
+ * result; DRV_OK means the scan moved on. */
+static enum drv_decode stack_process(struct chain_port *p, const uint8_t *f,
+				     size_t len)
+{
+	unsigned npacks = 0;
+	int d = p->drv->decode_stack(f, len, port_master(p), p->stackbuf,
+				     p->nbats, &npacks);
+
+	if (d == DRV_OK)
+		stack_ok(p, npacks);
+	else if (d == DRV_ERR_STATUS)
+		stack_failed(p);
+	return (enum drv_decode)d;
 }
 
 /* Is the frame at buf the echo of our own request (RS485 half duplex)? */
@@ -389,6 +512,14 @@ static bool port_process(struct chain_port *p)
 			p->rxlen -= skip;
 			continue;
 		}
+		if (p->stacking) {
+			d = stack_process(p, p->rx + skip, flen);
+			if (d == DRV_OK || d == DRV_ERR_STATUS) {
+				p->rxlen = 0;
+				return true;
+			}
+			goto resync;
+		}
 		memset(&r, 0, sizeof(r));
 		d = p->drv->decode(cur_step(p), cur_bat(p)->addr, p->rx + skip,
 				   flen, &r);
@@ -415,6 +546,7 @@ static bool port_process(struct chain_port *p)
 				"port %s: battery %u: malformed frame dropped",
 				p->cfg->name, cur_bat(p)->index + 1);
 		}
+	resync:
 		/* Resynchronise: drop one byte of a bad frame (the next frame
 		 * start may be inside it), all of a well-formed stray one. */
 		skip += d == DRV_ERR_UNEXPECTED ? flen : 1;
@@ -454,11 +586,12 @@ static void port_start_scan(struct chain_port *p)
 		return;
 	p->busy = true;
 	p->scan_start_us = now_us(p->chain);
-	p->cur = 0;
-	p->failed = false;
-	memset(&p->pending, 0, sizeof(p->pending));
-	p->step = (unsigned)-1;
-	port_next_step(p);
+	for (unsigned k = 0; k < p->nbats; k++)
+		p->chain->priv[p->first + k].have_stacked = false;
+	if (p->stackbuf && p->stack != STACK_NO)
+		stack_send(p);
+	else
+		port_begin_batteries(p);
 }
 
 /* --- the poll tick ---------------------------------------------------- */
@@ -534,6 +667,14 @@ static int port_init(struct chain *c, unsigned i, char *err, size_t errlen)
 		USEC_PER_MSEC;
 	p->first = c->nbats;
 	p->nbats = cp->naddrs ? cp->naddrs : 1;
+	/* One request for every pack where the protocol has it. */
+	if (p->drv->build_stack && p->drv->decode_stack && p->nbats > 1) {
+		p->stackbuf = calloc(p->nbats, sizeof(*p->stackbuf));
+		if (!p->stackbuf) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	for (unsigned k = 0; k < p->nbats; k++) {
 		struct chain_battery *b = &c->bats[c->nbats];
 		b->index = c->nbats++;
@@ -600,8 +741,10 @@ void chain_free(struct chain *c)
 {
 	if (!c)
 		return;
-	for (unsigned i = 0; c->ports && i < c->nports; i++)
+	for (unsigned i = 0; c->ports && i < c->nports; i++) {
 		port_close(&c->ports[i]);
+		free(c->ports[i].stackbuf);
+	}
 	sd_event_source_disable_unref(c->tick);
 	free(c->ports);
 	free(c->bats);

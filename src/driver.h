@@ -60,6 +60,18 @@ struct bms_driver {
 	enum drv_decode (*decode)(const struct drv_step *step, unsigned addr,
 				  const uint8_t *frame, size_t len,
 				  struct bms_reading *out);
+
+	/*
+	 * Optional (NULL if the protocol has none): a stack read, one request
+	 * to the master at addr that answers step `stack_step` for every pack
+	 * on the bus; out[i] is the pack at addr + i, *npacks the count the
+	 * master reported.
+	 */
+	uint8_t stack_step;
+	size_t (*build_stack)(unsigned addr, uint8_t *buf, size_t cap);
+	int (*decode_stack)(const uint8_t *frame, size_t len, unsigned addr,
+			    struct bms_reading *out, unsigned max,
+			    unsigned *npacks);
 };
 
 /* Lookup by configuration name ("jbd", ...); NULL if unknown. */

@@ -1074,6 +1074,9 @@ const struct bms_driver pylontech_driver = {
 	.build_request = pylontech_build,
 	.scan = pylon_scan,
 	.decode = pylontech_decode,
+	.stack_step = PYLON_ANALOG,
+	.build_stack = pylon_build_stack_request,
+	.decode_stack = pylon_decode_stack,
 };
 
 const struct bms_driver seplos_driver = {

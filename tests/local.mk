@@ -69,6 +69,12 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
 
+# A control-socket client that misbehaves on purpose (socket_abuse.sh).
+check_PROGRAMS += tests/tools/ctlstress
+tests_tools_ctlstress_SOURCES = tests/tools/ctlstress.c
+tests_tools_ctlstress_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
+tests_tools_ctlstress_LDADD = $(JANSSON_LIBS)
+
 # End-to-end: shell scripts driving bmssim + smallbmsd, asserting through
 # smallbmsctl. They need the programs built (check_PROGRAMS / bin).
 E2E_TESTS = \
@@ -85,7 +91,10 @@ E2E_TESTS = \
 	tests/e2e/replay.sh \
 	tests/e2e/chain16.sh \
 	tests/e2e/tcp.sh \
-	tests/e2e/safe_state.sh
+	tests/e2e/safe_state.sh \
+	tests/e2e/stack.sh \
+	tests/e2e/socket_abuse.sh \
+	tests/e2e/permissions.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/data

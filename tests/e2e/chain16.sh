@@ -16,7 +16,7 @@ start_sim --protocol pylontech --packs 16 --address-base 2 --cells 15 \
 PORT_PROTOCOL=pylontech PORT_ADDRESSES=2-17 write_config "stale_after = 3s"
 start_daemon
 
-expect_status 8 '.batteries == 16 and .stale == false and .cells == 240' \
+expect_status 15 '.batteries == 16 and .stale == false and .cells == 240' \
 	"16 packs, 240 cells read"
 status_is '.current == -64 and .parallel == 16' ||
 	fail "bank: $(ctl status --json | jq -c '{current, parallel, voltage}')"
@@ -32,3 +32,6 @@ wait_until 15 battery_is 5 '.stale == false' || fail "pack 5 not found again"
 grep -q "battery 5: lost" "$T/daemon.log" || fail "loss not logged"
 grep -q "battery 5: found" "$T/daemon.log" || fail "return not logged"
 note "ok: pack 5 found again"
+grep -q "does not answer stack reads: polling pack by pack" "$T/daemon.log" ||
+	fail "no fallback to pack-by-pack polling logged"
+note "ok: no stack read here: polled pack by pack"
