@@ -60,7 +60,9 @@ struct chain_port {
 	uint64_t reopen_at_us; /* no open attempt before this */
 	uint64_t backoff_us;   /* doubles per failure, capped */
 	uint64_t scan_start_us;
-	uint64_t activity_us; /* last request sent or answered */
+	uint64_t activity_us;              /* last request sent or answered */
+	unsigned long scan_start_requests; /* stats at the scan's start */
+	unsigned long long scan_start_bytes;
 	struct chain_port_stats stats;
 
 	unsigned first; /* first battery index */
@@ -233,6 +235,11 @@ static void port_scan_done(struct chain_port *p)
 	p->timer = sd_event_source_disable_unref(p->timer);
 	p->stats.scans++;
 	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
+	p->stats.scan_us_total += p->stats.last_scan_us;
+	p->stats.last_scan_requests =
+		p->stats.requests - p->scan_start_requests;
+	p->stats.last_scan_bytes =
+		p->stats.tx_bytes + p->stats.rx_bytes - p->scan_start_bytes;
 	p->chain->scans++;
 	notify(p->chain, true);
 }
@@ -375,6 +382,9 @@ static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 	transport_flush(p->tp);
 	p->rxlen = 0;
 	n = transport_write(p->tp, p->req, p->reqlen);
+	p->stats.requests++;
+	if (n > 0)
+		p->stats.tx_bytes += (unsigned long long)n;
 	if (n < 0 && errno != EAGAIN) {
 		port_lost(p, strerror(errno));
 		return;
@@ -571,6 +581,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		port_lost(p, n == 0 ? "device closed" : strerror(errno));
 		return 0;
 	}
+	p->stats.rx_bytes += (unsigned long long)n;
 	if (!p->busy)
 		return 0; /* nothing asked: noise or a very late answer */
 	p->rxlen += (size_t)n;
@@ -586,6 +597,8 @@ static void port_start_scan(struct chain_port *p)
 		return;
 	p->busy = true;
 	p->scan_start_us = now_us(p->chain);
+	p->scan_start_requests = p->stats.requests;
+	p->scan_start_bytes = p->stats.tx_bytes + p->stats.rx_bytes;
 	for (unsigned k = 0; k < p->nbats; k++)
 		p->chain->priv[p->first + k].have_stacked = false;
 	if (p->stackbuf && p->stack != STACK_NO)

@@ -42,10 +42,16 @@ struct chain_port_stats {
 	unsigned baud;
 	uint64_t timeout_us;
 	unsigned nbatteries;
-	unsigned long opens;   /* open attempts */
-	unsigned long scans;   /* completed scans of every battery */
-	uint64_t last_scan_us; /* duration of the last scan */
-	char last_error[256];  /* why the port is closed, or "" */
+	unsigned long opens;    /* open attempts */
+	unsigned long scans;    /* completed scans of every battery */
+	uint64_t last_scan_us;  /* duration of the last scan */
+	uint64_t scan_us_total; /* of all completed scans */
+	unsigned long requests; /* requests sent (retries too) */
+	unsigned long long tx_bytes, rx_bytes;
+	/* The last completed scan alone: requests and bytes both ways. */
+	unsigned long last_scan_requests;
+	unsigned long long last_scan_bytes;
+	char last_error[256]; /* why the port is closed, or "" */
 };
 
 /* Called after any battery's reading or stale flag changed, and (with

@@ -245,7 +245,7 @@ static json_t *port_json(const struct chain *c, unsigned i)
 	struct chain_port_stats st;
 
 	chain_port_stats(c, i, &st);
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:I,s:s,s:s,s:s,s:b,s:s?,s:I,s:f,s:I,s:I,s:I,s:o,s:s?}",
 		"index", (json_int_t)i + 1, "name", chain_port_name(c, i),
 		"device", chain_port_device(c, i), "protocol",
@@ -256,6 +256,20 @@ static json_t *port_json(const struct chain *c, unsigned i)
 		"scans", (json_int_t)st.scans, "last_scan",
 		st.scans ? num((double)st.last_scan_us / 1e6, 4) : json_null(),
 		"error", st.last_error[0] ? st.last_error : NULL);
+
+	json_object_set_new(o, "scan_time_total",
+			    num((double)st.scan_us_total / 1e6, 4));
+	json_object_set_new(o, "requests",
+			    json_integer((json_int_t)st.requests));
+	json_object_set_new(o, "tx_bytes",
+			    json_integer((json_int_t)st.tx_bytes));
+	json_object_set_new(o, "rx_bytes",
+			    json_integer((json_int_t)st.rx_bytes));
+	json_object_set_new(o, "last_scan_requests",
+			    json_integer((json_int_t)st.last_scan_requests));
+	json_object_set_new(o, "last_scan_bytes",
+			    json_integer((json_int_t)st.last_scan_bytes));
+	return o;
 }
 
 json_t *status_ports_json(const struct chain *c)

@@ -31,6 +31,7 @@ struct sim_line {
 	sd_event_source *timer;
 	struct pending *queue; /* sorted by due, FIFO among equals */
 	uint64_t rng;
+	size_t rx_bytes; /* received since the last answer (wire timing) */
 };
 
 uint64_t sim_rand_seed(uint64_t seed)
@@ -155,8 +156,10 @@ static void on_answer(void *ctx, unsigned battery, const uint8_t *frame,
 	struct sim_line *l = ctx;
 	struct sim_comm *c = &l->cfg.bats[battery]->comm;
 	struct pending *p;
-	uint64_t now;
+	uint64_t now, wire_us;
+	size_t rx = l->rx_bytes;
 
+	l->rx_bytes = 0; /* the request this answers (or does not) */
 	c->requests++;
 	if (c->silent || len == 0 || len > SIM_MAX_FRAME) {
 		if (l->cfg.verbose)
@@ -176,13 +179,16 @@ static void on_answer(void *ctx, unsigned battery, const uint8_t *frame,
 	p->len = len;
 	memcpy(p->buf, frame, len);
 	shape(l, c, p);
-	if (c->delay_ms == 0 && !l->queue) {
+	wire_us = l->cfg.baud ? (uint64_t)(rx + p->len) * 10u * 1000000u /
+					l->cfg.baud
+			      : 0;
+	if (c->delay_ms == 0 && wire_us == 0 && !l->queue) {
 		transmit(l, p);
 		free(p);
 		return;
 	}
 	sd_event_now(l->ev, CLOCK_MONOTONIC, &now);
-	p->due = now + (uint64_t)c->delay_ms * 1000u;
+	p->due = now + (uint64_t)c->delay_ms * 1000u + wire_us;
 	enqueue(l, p);
 }
 
@@ -201,6 +207,7 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	struct sim_line *l = ctx;
 
 	log_bytes(l, "rx", buf, len);
+	l->rx_bytes += len;
 	if (l->cfg.echo)
 		echo(l, buf, len);
 	l->cfg.hooks.sync(l->cfg.hooks.ctx);

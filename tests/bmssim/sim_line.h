@@ -41,6 +41,9 @@ struct sim_line_cfg {
 	/* RS485 echo: every received byte goes straight back, as a
 	 * half-duplex adapter shows the host its own request. */
 	bool echo;
+	/* Wire timing: an answer also waits (request + answer bytes) x 10 /
+	 * baud, as on a real line; 0 = none (a pty delivers at once). */
+	unsigned baud;
 	uint64_t seed;
 	bool verbose; /* log traffic to stderr */
 	struct sim_line_hooks hooks;

@@ -516,6 +516,7 @@ static int make_lines(struct sim *s)
 			.stack = s->opt.stack,
 			.capture = s->opt.replay ? &s->cap : NULL,
 			.echo = s->opt.echo,
+			.baud = s->opt.baud,
 			.seed = s->opt.seed,
 			.verbose = s->opt.verbose,
 			.hooks = {.sync = sync_models,

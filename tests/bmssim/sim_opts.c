@@ -39,6 +39,12 @@ void sim_opts_usage(FILE *f)
 		"80)\n"
 		"  --temps N          temperature sensors, 0..%u (default 2)\n"
 		"  --imbalance MV     largest per-cell offset, mV (default 3)\n"
+		"  --baud N           time the line like a real one: an "
+		"answer\n"
+		"                     also waits for the request and itself "
+		"to\n"
+		"                     cross the wire at N baud, 8N1 (default: "
+		"none)\n"
 		"  --delay MS         answer delay, real ms (default 0; the "
 		"scenario's\n"
 		"                     'delay' overrides it per battery)\n"
@@ -160,6 +166,7 @@ enum {
 	OPT_ADDRESS_BASE,
 	OPT_ADDRESSES,
 	OPT_DELAY,
+	OPT_BAUD,
 	OPT_TCP,
 	OPT_REPLAY,
 	OPT_ECHO,
@@ -184,6 +191,7 @@ static const struct option long_opts[] = {
 	{"address-base", required_argument, NULL, OPT_ADDRESS_BASE},
 	{"addresses", required_argument, NULL, OPT_ADDRESSES},
 	{"delay", required_argument, NULL, OPT_DELAY},
+	{"baud", required_argument, NULL, OPT_BAUD},
 	{"tcp", required_argument, NULL, OPT_TCP},
 	{"replay", required_argument, NULL, OPT_REPLAY},
 	{"echo", no_argument, NULL, OPT_ECHO},
@@ -250,6 +258,8 @@ static int set_opt(struct sim_opts *o, int c, const char *arg)
 				    &o->address_base);
 	case OPT_ADDRESSES:
 		return opt_addresses(name, arg, o);
+	case OPT_BAUD:
+		return opt_unsigned(name, arg, 300, 921600, &o->baud);
 	default: /* OPT_DELAY */
 		return opt_unsigned(name, arg, 0, 60000, &o->delay_ms);
 	}

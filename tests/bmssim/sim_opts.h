@@ -30,6 +30,7 @@ struct sim_opts {
 	double imbalance_mv;
 	double speed;
 	unsigned delay_ms;
+	unsigned baud; /* wire timing; 0 = none (a pty is instant) */
 	const char *link;
 	const char *tcp;
 	const char *replay;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # check-vm.sh [NN-name.sh...] - run the VM scenarios (tests/vm/scenarios/
 # NN-name.sh, in order; all of them by default), one VM boot each, and
-# print "vm: N scenarios, N passed, N failed, N skipped".
+# print "vm: N passed, N failed, N skipped" (of N scenarios, listed above).
 #
 # Exit status: 0 when none failed; 1 when any failed; 77 (with one line
 # saying why) only when no VM can start at all on this machine.
@@ -22,6 +22,8 @@ if ! vm_can_boot; then
 fi
 
 t0=$(vm_ms)
+# shellcheck disable=SC2086 # a list of package names
+vm_install $VM_GUEST_PKGS || vm_die "cannot install:$VM_GUEST_PKGS"
 SBVM_KERNEL_DIR=$(sh "$VM_DIR/build-assets.sh") || {
 	echo "vm: building the VM assets failed" >&2
 	exit 1
@@ -60,6 +62,7 @@ done
 
 echo "vm: whole run $(($(vm_ms) - t0)) ms"
 [ -z "$failures" ] || echo "vm: failed:$failures"
-echo "vm: $n scenarios, $pass passed, $failed failed, $skipped skipped"
+echo "vm: $n scenarios run"
+echo "vm: $pass passed, $failed failed, $skipped skipped"
 [ "$n" -gt 0 ] || { echo "vm: no scenario found" >&2; exit 1; }
 [ "$failed" -eq 0 ]

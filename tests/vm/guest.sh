@@ -17,15 +17,22 @@ make_chip() {
 	mkdir "$g" "$g/bank0"
 	echo 28 >"$g/bank0/num_lines"
 	[ ! -e "$g/bank0/label" ] || echo pinctrl-bcm2711 >"$g/bank0/label"
+	# One mkdir for all lines: every program started costs ~0.1 s here.
+	dirs="" i=0
+	while [ $i -lt 28 ]; do
+		dirs="$dirs $g/bank0/line$i"
+		i=$((i + 1))
+	done
+	# shellcheck disable=SC2086 # a list of paths without blanks
+	mkdir $dirs
 	i=0
 	while [ $i -lt 28 ]; do
-		mkdir "$g/bank0/line$i"
 		echo "GPIO$i" >"$g/bank0/line$i/name"
 		i=$((i + 1))
 	done
 	echo 1 >"$g/live"
-	dev=$(cat "$g/dev_name")
-	chip=$(cat "$g/bank0/chip_name")
+	read -r dev <"$g/dev_name"
+	read -r chip <"$g/bank0/chip_name"
 	[ -d "/sys/devices/platform/$dev/$chip" ] ||
 		{ say "gpio-sim: /sys/devices/platform/$dev/$chip missing"; exit 1; }
 	mkdir -p /run/sbvm
@@ -36,7 +43,10 @@ make_chip() {
 	done >/run/sbvm/lines
 	# The global GPIO number of line 0, for the kernel's gpio trace events
 	# ("gpiochip0: GPIOs 996-1023, parent: platform/gpio-sim.0, ...").
-	base=$(sed -n "s/^$chip: GPIOs \([0-9]*\)-.*/\1/p" /sys/kernel/debug/gpio)
+	base=""
+	while read -r c _ range _; do
+		[ "$c" != "$chip:" ] || base=${range%%-*}
+	done </sys/kernel/debug/gpio
 	[ -n "$base" ] || { say "gpio-sim: no base for $chip in debugfs"; exit 1; }
 	{
 		echo "SBVM_SIM_BASE=$base"

@@ -4,8 +4,15 @@
 
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$VM_DIR/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-# Everything built for the VM is cached here, never in the source tree.
+# Everything built for the VM is cached in the build tree (make check-vm
+# sets top_builddir); by hand, run from the build directory.
+if [ -z "${top_builddir:-}" ]; then
+	[ -f config.status ] || {
+		echo "vm: error: run from the build directory, or set top_builddir" >&2
+		exit 1
+	}
+	top_builddir=$(pwd)
+fi
 : "${SBVM_ASSETS:=$top_builddir/tests/vm/assets}"
 
 vm_say() { echo "vm: $*" >&2; }
@@ -24,9 +31,14 @@ vm_as_root() {
 	fi
 }
 
+# vm_have_pkg PKG[=VERSION]: installed (at exactly that version).
 vm_have_pkg() {
-	dpkg-query -W -f='${Status}' "$1" 2>/dev/null |
-		grep -q "install ok installed"
+	st=$(dpkg-query -W -f='${Status} ${Version}' "${1%%=*}" 2>/dev/null) ||
+		return 1
+	case $1 in
+	*=*) [ "$st" = "install ok installed ${1#*=}" ] ;;
+	*) [ "${st% *}" = "install ok installed" ] ;;
+	esac
 }
 
 # vm_install PKG...: install the Debian packages not installed yet
@@ -34,7 +46,7 @@ vm_have_pkg() {
 vm_install() {
 	missing=""
 	for p in "$@"; do
-		vm_have_pkg "${p%%=*}" || missing="$missing $p"
+		vm_have_pkg "$p" || missing="$missing $p"
 	done
 	[ -n "$missing" ] || return 0
 	vm_say "installing:$missing"
@@ -48,12 +60,14 @@ vm_install() {
 }
 
 # The host tools the VM needs to start at all (qemu with its qboot
-# firmware) and those the guest borrows from the host root.
-VM_QEMU=qemu-system-x86_64
-VM_QBOOT=/usr/share/qemu/qboot.rom
+# firmware), to build the assets, and those the guest borrows from the
+# host root (the scenarios run the host's programs).
+VM_GUEST_PKGS="gpiod jq socat psmisc"
 # shellcheck disable=SC2034 # used by build-assets.sh
 VM_HOST_PKGS="qemu-system-x86 busybox-static xz-utils cpio gcc make kmod \
-util-linux gpiod jq"
+util-linux $VM_GUEST_PKGS"
+VM_QEMU=qemu-system-x86_64
+VM_QBOOT=/usr/share/qemu/qboot.rom
 
 # vm_can_boot: true when qemu and its firmware are there.
 vm_can_boot() {

@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Scan benchmark: how close does a scan of N packs come to the minimum the
+# line allows — the bytes on the wire at the baud rate plus the packs'
+# answer delays? bmssim times its pty like a real 9600-baud line (--baud)
+# and answers after --delay ms; the daemon counts its requests and bytes.
+# Prints one line per case: N, baud, delay, poll interval, measured scan
+# time, the minimum, and their ratio (1.00 = no overhead at all).
+# The minimum counts the bytes of the scan itself (requests and answers,
+# both ways, 10 bits per byte) and one answer delay per request.
+# Usage: bench/scan.sh [SECONDS-PER-CASE]   (make bench)
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+SIM="$top_builddir/tests/bmssim/bmssim"
+DAEMON="$top_builddir/src/smallbmsd"
+CTL="$top_builddir/src/smallbmsctl"
+SECS=${1:-20}
+BAUD=9600
+T=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+ports() { "$CTL" --socket "$T/s.sock" ports --json; }
+
+run_case() { # N DELAY-MS STACK(yes/no)
+	n=$1 delay=$2 stack=$3
+	rm -f "$T"/sim.out
+	extra=""
+	[ "$stack" = yes ] && extra="--stack"
+	"$SIM" --protocol pylontech --packs "$n" --address-base 1 --cells 15 \
+		--temps 5 --baud $BAUD --delay "$delay" $extra >"$T/sim.out" 2>/dev/null &
+	sim=$!
+	pids="$pids $sim"
+	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
+	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	cat >"$T/c.conf" <<CONF
+[general]
+socket = $T/s.sock
+state_dir = $T
+poll_interval = 100ms
+stale_after = 1h
+dry_run = yes
+[port bench]
+device = $pty
+protocol = pylontech
+addresses = 1-$n
+timeout = 2s
+CONF
+	"$DAEMON" -c "$T/c.conf" 2>/dev/null &
+	d=$!
+	pids="$pids $d"
+	until ports >/dev/null 2>&1; do sleep 0.05; done
+	# Let the identity queries (once per pack) and any stack probe pass,
+	# then sample the last completed scan until SECS have passed.
+	until [ "$(ports | jq '.ports[0].scans')" -ge 3 ]; do sleep 0.2; done
+	: >"$T/samples"
+	t0=$(date +%s)
+	last=0
+	while [ $(($(date +%s) - t0)) -lt "$SECS" ]; do
+		p=$(ports | jq -c '.ports[0]')
+		s=$(echo "$p" | jq .scans)
+		[ "$s" != "$last" ] && echo "$p" >>"$T/samples"
+		last=$s
+		sleep 0.1
+	done
+	kill $d $sim
+	wait $d $sim 2>/dev/null || true
+	jq -rs --argjson n "$n" --argjson baud $BAUD --argjson delay "$delay" \
+		--arg stack "$stack" '
+		(map(.last_scan) | add / length) as $scan |
+		(map(.last_scan_requests) | add / length) as $req |
+		(map(.last_scan_bytes) | add / length) as $bytes |
+		($bytes * 10 / $baud) as $wire |
+		($wire + $req * $delay / 1000) as $min |
+		"N=\($n) stack=\($stack) baud=\($baud) delay=\($delay)ms: " +
+		"\(length) scans sampled, \($req) requests and \($bytes | floor) bytes per scan; " +
+		"scan \($scan * 1000 | floor) ms, minimum \($min * 1000 | floor) ms " +
+		"(wire \($wire * 1000 | floor) ms + delays \($req * $delay | floor) ms), " +
+		"ratio \($scan / $min * 1000 | floor / 1000)"' "$T/samples"
+}
+
+echo "bench/scan.sh: ${SECS} s per case"
+run_case 1 100 no
+run_case 4 100 no
+run_case 16 100 no
+run_case 16 100 yes
