@@ -559,29 +559,47 @@ static json_t *hello_json(void)
 }
 
 /*
- * Root, or the admin group as the primary group or among the supplementary
- * groups the peer process had when it connected (SO_PEERGROUPS, Linux
- * 4.13): the credentials of the connection, not of a user name.
+ * Is gid among the supplementary groups the peer had when it connected
+ * (SO_PEERGROUPS, Linux 4.13)? A process may have up to NGROUPS_MAX
+ * (65536) groups: when the first buffer is too small the kernel says
+ * ERANGE and how much it needs, and we ask again.
+ */
+static bool peer_in_group(int fd, gid_t gid)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	bool found = false;
+	int r;
+
+	r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len);
+	if (r < 0 && errno == ERANGE && len > sizeof(small)) {
+		groups = malloc(len);
+		r = groups ? getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups,
+					&len)
+			   : -1;
+	}
+	for (size_t i = 0; r == 0 && i < len / sizeof(gid_t); i++) {
+		if (groups[i] == gid)
+			found = true;
+	}
+	if (groups != small)
+		free(groups);
+	return found;
+}
+
+/*
+ * Root, or the admin group as the (effective) primary group or among the
+ * supplementary groups the peer process had when it connected: the
+ * credentials of the connection, not of a user name.
  */
 static bool peer_is_admin(const struct ctl_server *s, int fd,
 			  const struct ucred *cr)
 {
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
-
 	if (cr->uid == 0)
 		return true;
 	if (!s->have_admin_gid)
 		return false;
-	if (cr->gid == s->admin_gid)
-		return true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++) {
-		if (groups[i] == s->admin_gid)
-			return true;
-	}
-	return false;
+	return cr->gid == s->admin_gid || peer_in_group(fd, s->admin_gid);
 }
 
 void ctl_server_set_admin_group(struct ctl_server *s, gid_t gid)

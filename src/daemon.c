@@ -54,6 +54,13 @@ static void log_topology(uint32_t before, const struct bank *b)
 
 static void bank_refresh(struct daemon *d)
 {
+	const struct bank_limits lim = {
+		.string_current_abs = d->settings.string_current_tol,
+		.string_current_rel = 0.10,
+		.string_voltage = d->settings.string_voltage_tol,
+		.parallel_voltage = d->settings.parallel_voltage_tol,
+		.imbalance = d->settings.imbalance,
+	};
 	struct bank_input in[CFG_MAX_BATTERIES];
 	uint32_t warnings = d->bank.warnings;
 	unsigned n = chain_count(d->chain);
@@ -64,7 +71,7 @@ static void bank_refresh(struct daemon *d)
 		const struct chain_battery *b = chain_battery(d->chain, i);
 		in[i] = (struct bank_input){&b->reading, b->valid, b->stale};
 	}
-	bank_compute(&d->bank, in, n, d->cfg->series, NULL);
+	bank_compute(&d->bank, in, n, d->cfg->series, &lim);
 	log_topology(warnings, &d->bank);
 }
 

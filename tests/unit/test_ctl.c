@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,9 @@ static json_t *handler(void *userdata, const struct ctl_peer *peer, int argc,
 				 (json_int_t)peer->pid, "uid",
 				 (json_int_t)peer->uid, "gid",
 				 (json_int_t)peer->gid);
+	if (strcmp(argv[0], "admin") == 0)
+		return json_pack("{s:s,s:b}", "type", "admin", "admin",
+				 peer->admin);
 	if (strcmp(argv[0], "subscribe") == 0) {
 		ctl_client_subscribe(peer->client, true);
 		return json_pack("{s:s,s:b}", "type", "subscribed", "on",
@@ -635,6 +639,153 @@ START_TEST(test_peer_credentials)
 }
 END_TEST
 
+/* ---- who may change state ------------------------------------------- */
+
+#define ADMIN_GID 4242  /* the admin group in these tests */
+#define OTHER_GID 4243  /* a group that is not */
+#define NOBODY    65534 /* an unprivileged uid and gid */
+#define MANY      300   /* more groups than a small buffer holds */
+#define ADMIN_YES "{\"type\":\"admin\",\"admin\":true}"
+#define ADMIN_NO  "{\"type\":\"admin\",\"admin\":false}"
+
+/* Ask the server whether this connection may change state. */
+static void expect_admin(struct client *c, bool want)
+{
+	send_str(c, "admin\n");
+	expect_line(c, want ? ADMIN_YES : ADMIN_NO);
+}
+
+/*
+ * Connect with other credentials (needs root): effective uid and gid and
+ * the supplementary groups are switched for the connect() only, which is
+ * when the kernel records them for SO_PEERCRED and SO_PEERGROUPS.
+ */
+static struct client *client_open_as(uid_t uid, gid_t gid, const gid_t *groups,
+				     size_t n)
+{
+	gid_t saved[256];
+	int nsaved = getgroups(256, saved);
+	gid_t egid = getegid();
+	struct client *c = calloc(1, sizeof(*c));
+	int r;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_ge(nsaved, 0);
+	/* the unprivileged uid must reach the socket */
+	ck_assert_int_eq(chmod(tmpdir, 0711), 0);
+	ck_assert_int_eq(chmod(sock_path, 0666), 0);
+	ck_assert_int_eq(setgroups(n, groups), 0);
+	ck_assert_int_eq(setegid(gid), 0);
+	ck_assert_int_eq(seteuid(uid), 0);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+		r = connect(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	ck_assert_int_eq(seteuid(0), 0);
+	ck_assert_int_eq(setegid(egid), 0);
+	ck_assert_int_eq(setgroups((size_t)nsaved, saved), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
+	ck_assert_msg(r == 0, "connect as uid %u: %s", (unsigned)uid,
+		      strerror(errno));
+	expect_line(c, HELLO);
+	return c;
+}
+
+/* The parts that switch credentials run as root (as in CI) only. */
+static bool need_root(const char *test)
+{
+	if (geteuid() == 0)
+		return true;
+	fprintf(stderr,
+		"test_ctl: %s: needs root to switch credentials, skipped\n",
+		test);
+	return false;
+}
+
+START_TEST(test_admin_default)
+{
+	/* without an admin group, root only */
+	struct client *c = client_open();
+
+	expect_admin(c, geteuid() == 0);
+	client_close(c);
+	if (need_root(__func__)) {
+		gid_t g[] = {ADMIN_GID};
+		c = client_open_as(NOBODY, NOBODY, g, 1);
+		expect_admin(c, false);
+		client_close(c);
+	}
+}
+END_TEST
+
+START_TEST(test_admin_primary_group)
+{
+	struct client *c;
+
+	ctl_server_set_admin_group(srv, getegid());
+	c = client_open();
+	expect_admin(c, true);
+	client_close(c);
+	if (need_root(__func__)) {
+		ctl_server_set_admin_group(srv, ADMIN_GID);
+		c = client_open_as(NOBODY, ADMIN_GID, NULL, 0);
+		expect_admin(c, true);
+		client_close(c);
+		c = client_open_as(NOBODY, OTHER_GID, NULL, 0);
+		expect_admin(c, false);
+		client_close(c);
+	}
+}
+END_TEST
+
+START_TEST(test_admin_supplementary_group)
+{
+	gid_t member[] = {OTHER_GID, ADMIN_GID}, stranger[] = {OTHER_GID};
+	struct client *c;
+
+	if (!need_root(__func__))
+		return;
+	ctl_server_set_admin_group(srv, ADMIN_GID);
+	c = client_open_as(NOBODY, NOBODY, member, 2);
+	expect_admin(c, true);
+	client_close(c);
+	c = client_open_as(NOBODY, NOBODY, stranger, 1);
+	expect_admin(c, false);
+	/* a new admin group applies to connections accepted afterwards */
+	ctl_server_set_admin_group(srv, OTHER_GID);
+	expect_admin(c, false);
+	client_close(c);
+	c = client_open_as(NOBODY, NOBODY, stranger, 1);
+	expect_admin(c, true);
+	client_close(c);
+}
+END_TEST
+
+START_TEST(test_admin_many_groups)
+{
+	/* A member of the admin group who is also in 300 others (a
+	 * directory service): the kernel cannot fit that many into a small
+	 * buffer and says ERANGE; the member must still be recognised. */
+	static gid_t g[MANY];
+	struct client *c;
+
+	if (!need_root(__func__))
+		return;
+	for (unsigned i = 0; i < MANY; i++)
+		g[i] = 100000 + i;
+	ctl_server_set_admin_group(srv, ADMIN_GID);
+	c = client_open_as(NOBODY, NOBODY, g, MANY);
+	expect_admin(c, false);
+	client_close(c);
+	g[MANY - 1] = ADMIN_GID;
+	c = client_open_as(NOBODY, NOBODY, g, MANY);
+	expect_admin(c, true);
+	client_close(c);
+}
+END_TEST
+
 START_TEST(test_null_answer)
 {
 	struct client *c = client_open();
@@ -845,6 +996,10 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, test_broadcast_from_handler);
 	tcase_add_test(tc, test_throttle_not_drop);
 	tcase_add_test(tc, test_peer_credentials);
+	tcase_add_test(tc, test_admin_default);
+	tcase_add_test(tc, test_admin_primary_group);
+	tcase_add_test(tc, test_admin_supplementary_group);
+	tcase_add_test(tc, test_admin_many_groups);
 	tcase_add_test(tc, test_null_answer);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_idle_timeout);

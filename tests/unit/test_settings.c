@@ -28,6 +28,10 @@ static void set_all_non_default(struct settings *s)
 		{"current_threshold", "0.25"},
 		{"ttg_averaging", "60"},
 		{"prealarm_cell", "3.15"},
+		{"imbalance", "0.08"},
+		{"string_current_tolerance", "3.5"},
+		{"string_voltage_tolerance", "0.7"},
+		{"parallel_voltage_tolerance", "0.25"},
 		{"state_save_interval", "300"},
 		{"mode", "off"},
 	};
@@ -53,6 +57,10 @@ static bool same_settings(const struct settings *a, const struct settings *b)
 	       a->current_threshold == b->current_threshold &&
 	       a->ttg_averaging == b->ttg_averaging &&
 	       a->prealarm_cell == b->prealarm_cell &&
+	       a->imbalance == b->imbalance &&
+	       a->string_current_tol == b->string_current_tol &&
+	       a->string_voltage_tol == b->string_voltage_tol &&
+	       a->parallel_voltage_tol == b->parallel_voltage_tol &&
 	       a->state_save_interval == b->state_save_interval &&
 	       a->mode_on == b->mode_on;
 }
@@ -218,7 +226,9 @@ START_TEST(unknown_setting_lists_the_known_ones)
 		       "floor: unknown setting (known: charged_voltage, "
 		       "tail_current, charged_detection_time, low_soc_warning, "
 		       "discharge_floor, charge_efficiency, current_threshold, "
-		       "ttg_averaging, prealarm_cell, state_save_interval, "
+		       "ttg_averaging, prealarm_cell, imbalance, "
+		       "string_current_tolerance, string_voltage_tolerance, "
+		       "parallel_voltage_tolerance, state_save_interval, "
 		       "mode)");
 }
 END_TEST
@@ -332,7 +342,10 @@ START_TEST(json_refuses_bad_values_all_or_nothing)
 			    "tail_current, charged_detection_time, "
 			    "low_soc_warning, discharge_floor, "
 			    "charge_efficiency, current_threshold, "
-			    "ttg_averaging, prealarm_cell, "
+			    "ttg_averaging, prealarm_cell, imbalance, "
+			    "string_current_tolerance, "
+			    "string_voltage_tolerance, "
+			    "parallel_voltage_tolerance, "
 			    "state_save_interval, mode)");
 	assert_json_refused("[]", "settings: not a JSON object");
 }
