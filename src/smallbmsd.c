@@ -14,6 +14,7 @@
 #include "gpio.h"
 #include "log.h"
 #include "outputs.h"
+#include "settings.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -31,6 +32,9 @@ static void usage(FILE *out)
 		"  -k, --list-keys      list every configuration key "
 		"(section,\n"
 		"                       key, type, default, range, meaning)\n"
+		"  -K, --list-settings  list every run-time setting (name, type,\n"
+		"                       unit, default, range, reset-defaults,\n"
+		"                       meaning)\n"
 		"  -S, --safe-state     set every configured output line to\n"
 		"                       not allowed, release it, and exit "
 		"(for\n"
@@ -61,6 +65,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"check-config", no_argument, NULL, 't'},
 		{"safe-state", no_argument, NULL, 'S'},
 		{"list-keys", no_argument, NULL, 'k'},
+		{"list-settings", no_argument, NULL, 'K'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
@@ -70,7 +75,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->config = DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:tSkndhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:tSkKndhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
@@ -84,6 +89,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'k':
 			cfg_print_keys(stdout);
+			return EXIT_SUCCESS;
+		case 'K':
+			settings_print_keys(stdout);
 			return EXIT_SUCCESS;
 		case 'n':
 			o->dry_run = true;

@@ -30,4 +30,19 @@ printf '%s\n' "$documented" | while IFS="$(printf '\t')" read -r sect key; do
 		{ echo "FAIL: smallbms.conf(5) documents [$sect] $key, which the parser does not know"; exit 1; }
 done || rc=1
 [ $rc -eq 0 ] && echo "ok: $(printf '%s\n' "$keys" | wc -l) keys documented"
+
+# The same for the run-time settings and smallbmsctl(1)'s SETTINGS section.
+settings=$("$top_builddir/src/smallbmsd" --list-settings | cut -f1)
+documented=$(awk '/^\.Sh SETTINGS/ { s = 1; d = 0; next } /^\.Sh / { s = 0 }
+	/^\.Bl / { d++ } /^\.El/ { d-- }
+	s && d == 1 && /^\.It Cm / { print $3 }' "$top_srcdir/man/smallbmsctl.1")
+for k in $settings; do
+	printf '%s\n' "$documented" | grep -qx "$k" ||
+		{ echo "FAIL: setting $k is not documented in smallbmsctl(1)"; rc=1; }
+done
+for k in $documented; do
+	printf '%s\n' "$settings" | grep -qx "$k" ||
+		{ echo "FAIL: smallbmsctl(1) documents setting $k, which does not exist"; rc=1; }
+done
+[ $rc -eq 0 ] && echo "ok: $(printf '%s\n' "$settings" | wc -l) settings documented"
 exit $rc
