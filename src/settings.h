@@ -39,9 +39,9 @@ struct settings {
 	/* Protection (the guard reads these; the config file has the rest) */
 	double prealarm_cell; /* V: pre-alarm below this cell voltage */
 	/* Battery page and topology checks */
-	double imbalance;          /* V: cell spread for "imbalanced" */
-	double string_current_tol; /* A: one string's currents agree within */
-	double string_voltage_tol; /* V: one string's voltages agree within */
+	double imbalance;            /* V: cell spread for "imbalanced" */
+	double string_current_tol;   /* A: one string's currents agree within */
+	double string_voltage_tol;   /* V: one string's voltages agree within */
 	double parallel_voltage_tol; /* V: parallel strings agree within */
 	/* Daemon */
 	unsigned state_save_interval; /* s: at most one state save per */

@@ -52,8 +52,9 @@ remove_ids() {
 }
 perm_cleanup() {
 	s=$?
+	set +e # a failed step here must not skip lib.sh's cleanup
 	remove_ids
-	(exit "$s")
+	(exit "$s") # cleanup reads the test's status from $?
 	cleanup
 }
 trap perm_cleanup EXIT INT TERM

@@ -137,8 +137,11 @@ max_period=$(figure "$T/probe.out" max_period_ms)
 echo "$max_period $POLL_MS" | awk '{ exit !($1 < 2 * $2) }' ||
 	fail "a scan round came $max_period ms after the previous one"
 dropped=$(figure "$T/deaf.out" dropped_after_ms)
+# (how long it takes depends on the kernel's socket buffer, which is
+# filled first: net.core.wmem_default, 208 KiB on common kernels)
 [ "${dropped%.*}" -lt $((WINDOW * 1000)) ] ||
-	fail "the deaf subscriber was dropped only after $dropped ms"
+	fail "the deaf subscriber was dropped only after $dropped ms" \
+		"(net.core.wmem_default: $(cat /proc/sys/net/core/wmem_default))"
 
 # The daemon said what it did, and is still fine.
 grep -q 'more than 262144 bytes queued, dropping it' "$T/daemon.log" ||

@@ -19,7 +19,6 @@
  * POLL_MS. Every wait is poll() on the sockets with a deadline.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdarg.h>
