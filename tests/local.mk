@@ -22,11 +22,14 @@ TESTS += $(UNIT_TESTS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) \
 	-DTEST_DATA_DIR='"$(abs_top_srcdir)/tests/data"'
 UNIT_LDADD = src/libsmallbms.a $(DEP_LIBS) $(CHECK_LIBS)
+# Capture/expect readers and their Check assertions, for the codec tests.
+VECTOR_SOURCES = tests/unit/vectors.c tests/unit/vectors.h \
+	tests/unit/vec_assert.c tests/unit/vec_assert.h
 
-tests_unit_test_jbd_SOURCES = tests/unit/test_jbd.c tests/unit/vectors.c tests/unit/vectors.h
+tests_unit_test_jbd_SOURCES = tests/unit/test_jbd.c $(VECTOR_SOURCES)
 tests_unit_test_jbd_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jbd_LDADD = $(UNIT_LDADD)
-tests_unit_test_pylon_SOURCES = tests/unit/test_pylon.c tests/unit/vectors.c tests/unit/vectors.h
+tests_unit_test_pylon_SOURCES = tests/unit/test_pylon.c $(VECTOR_SOURCES)
 tests_unit_test_pylon_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pylon_LDADD = $(UNIT_LDADD)
 tests_unit_test_cfg_SOURCES = tests/unit/test_cfg.c

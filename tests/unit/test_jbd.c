@@ -15,6 +15,7 @@
 #include "driver.h"
 #include "jbd.h"
 #include "reading.h"
+#include "vec_assert.h"
 #include "vectors.h"
 
 #define TOL 1e-6
@@ -131,88 +132,46 @@ static unsigned decode_capture(const struct vec_capture *cap,
 typedef void (*check_fn)(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct bms_reading *r);
 
-static double kv_double(const struct vec_expect *e, const struct vec_kv *kv)
-{
-	char err[512] = "";
-	double v = 0;
-
-	ck_assert_msg(vec_kv_double(e, kv, &v, err, sizeof(err)) == 0, "%s",
-		      err);
-	return v;
-}
-
-static long kv_long(const struct vec_expect *e, const struct vec_kv *kv)
-{
-	char err[512] = "";
-	long v = 0;
-
-	ck_assert_msg(vec_kv_long(e, kv, &v, err, sizeof(err)) == 0, "%s", err);
-	return v;
-}
-
-static void near(const struct vec_kv *kv, double got, double want)
-{
-	ck_assert_msg(fabs(got - want) < TOL,
-		      "line %u: %s: got %.9g, want %.9g", kv->line, kv->key,
-		      got, want);
-}
-
-static void check_list(const struct vec_expect *e, const struct vec_kv *kv,
-		       const double *got, unsigned ngot)
-{
-	double want[64];
-	char err[512] = "";
-	size_t n = 0;
-
-	ck_assert_msg(vec_kv_doubles(e, kv, want, 64, &n, err, sizeof(err)) ==
-			      0,
-		      "%s", err);
-	ck_assert_msg(n == ngot, "line %u: %s: got %u values, want %zu",
-		      kv->line, kv->key, ngot, n);
-	for (size_t i = 0; i < n; i++)
-		near(kv, got[i], want[i]);
-}
-
 static void check_voltage(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct bms_reading *r)
 {
-	near(kv, r->voltage, kv_double(e, kv));
+	vec_assert_near(kv, r->voltage, vec_want_double(e, kv));
 }
 
 static void check_current(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct bms_reading *r)
 {
-	near(kv, r->current, kv_double(e, kv));
+	vec_assert_near(kv, r->current, vec_want_double(e, kv));
 }
 
 static void check_remaining(const struct vec_expect *e, const struct vec_kv *kv,
 			    const struct bms_reading *r)
 {
-	near(kv, r->remaining_ah, kv_double(e, kv));
+	vec_assert_near(kv, r->remaining_ah, vec_want_double(e, kv));
 }
 
 static void check_nominal(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct bms_reading *r)
 {
-	near(kv, r->nominal_ah, kv_double(e, kv));
+	vec_assert_near(kv, r->nominal_ah, vec_want_double(e, kv));
 }
 
 static void check_soc(const struct vec_expect *e, const struct vec_kv *kv,
 		      const struct bms_reading *r)
 {
-	near(kv, r->soc, kv_double(e, kv));
+	vec_assert_near(kv, r->soc, vec_want_double(e, kv));
 }
 
 static void check_cycles(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct bms_reading *r)
 {
-	ck_assert_int_eq(r->cycles, kv_long(e, kv));
+	ck_assert_int_eq(r->cycles, vec_want_long(e, kv));
 }
 
 static void check_cells(const struct vec_expect *e, const struct vec_kv *kv,
 			const struct bms_reading *r)
 {
-	ck_assert_int_eq(r->ncells, kv_long(e, kv));
+	ck_assert_int_eq(r->ncells, vec_want_long(e, kv));
 }
 
 /* JBD's bits 0-12 are the enum's bits 0-12 (see jbd.c's map). */
@@ -220,7 +179,7 @@ static void check_protection(const struct vec_expect *e,
 			     const struct vec_kv *kv,
 			     const struct bms_reading *r)
 {
-	long v = kv_long(e, kv);
+	long v = vec_want_long(e, kv);
 
 	ck_assert_uint_eq(r->protection_raw, (uint32_t)v);
 	ck_assert_uint_eq(r->protection, (uint32_t)v & 0x1fffu);
@@ -267,13 +226,13 @@ static void check_dsg_fet(const struct vec_expect *e, const struct vec_kv *kv,
 static void check_temps(const struct vec_expect *e, const struct vec_kv *kv,
 			const struct bms_reading *r)
 {
-	check_list(e, kv, r->temp_c, r->ntemps);
+	vec_assert_list(e, kv, r->temp_c, r->ntemps);
 }
 
 static void check_cell_v(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct bms_reading *r)
 {
-	check_list(e, kv, r->cell_v, r->ncells);
+	vec_assert_list(e, kv, r->cell_v, r->ncells);
 }
 
 static const struct {

@@ -18,6 +18,7 @@
 #include "driver.h"
 #include "pylon.h"
 #include "reading.h"
+#include "vec_assert.h"
 #include "vectors.h"
 
 #define TOL       1e-6
@@ -197,113 +198,71 @@ struct decoded {
 typedef void (*check_fn)(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct decoded *d);
 
-static double kv_double(const struct vec_expect *e, const struct vec_kv *kv)
-{
-	char err[512] = "";
-	double v = 0;
-
-	ck_assert_msg(vec_kv_double(e, kv, &v, err, sizeof(err)) == 0, "%s",
-		      err);
-	return v;
-}
-
-static long kv_long(const struct vec_expect *e, const struct vec_kv *kv)
-{
-	char err[512] = "";
-	long v = 0;
-
-	ck_assert_msg(vec_kv_long(e, kv, &v, err, sizeof(err)) == 0, "%s", err);
-	return v;
-}
-
-static void near(const struct vec_kv *kv, double got, double want)
-{
-	ck_assert_msg(fabs(got - want) < TOL,
-		      "line %u: %s: got %.9g, want %.9g", kv->line, kv->key,
-		      got, want);
-}
-
-static void check_list(const struct vec_expect *e, const struct vec_kv *kv,
-		       const double *got, unsigned ngot)
-{
-	double want[64];
-	char err[512] = "";
-	size_t n = 0;
-
-	ck_assert_msg(vec_kv_doubles(e, kv, want, 64, &n, err, sizeof(err)) ==
-			      0,
-		      "%s", err);
-	ck_assert_msg(n == ngot, "line %u: %s: got %u values, want %zu",
-		      kv->line, kv->key, ngot, n);
-	for (size_t i = 0; i < n; i++)
-		near(kv, got[i], want[i]);
-}
-
 static void check_voltage(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct decoded *d)
 {
-	near(kv, d->r.voltage, kv_double(e, kv));
+	vec_assert_near(kv, d->r.voltage, vec_want_double(e, kv));
 }
 
 static void check_current(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct decoded *d)
 {
-	near(kv, d->r.current, kv_double(e, kv));
+	vec_assert_near(kv, d->r.current, vec_want_double(e, kv));
 }
 
 static void check_remaining(const struct vec_expect *e, const struct vec_kv *kv,
 			    const struct decoded *d)
 {
-	near(kv, d->r.remaining_ah, kv_double(e, kv));
+	vec_assert_near(kv, d->r.remaining_ah, vec_want_double(e, kv));
 }
 
 static void check_nominal(const struct vec_expect *e, const struct vec_kv *kv,
 			  const struct decoded *d)
 {
-	near(kv, d->r.nominal_ah, kv_double(e, kv));
+	vec_assert_near(kv, d->r.nominal_ah, vec_want_double(e, kv));
 }
 
 /* No struct bms_reading field: the codec's own analog record has them. */
 static void check_full(const struct vec_expect *e, const struct vec_kv *kv,
 		       const struct decoded *d)
 {
-	near(kv, d->a.full_ah, kv_double(e, kv));
+	vec_assert_near(kv, d->a.full_ah, vec_want_double(e, kv));
 }
 
 static void check_design(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct decoded *d)
 {
-	near(kv, d->a.design_ah, kv_double(e, kv));
+	vec_assert_near(kv, d->a.design_ah, vec_want_double(e, kv));
 }
 
 static void check_soc(const struct vec_expect *e, const struct vec_kv *kv,
 		      const struct decoded *d)
 {
-	near(kv, d->r.soc, kv_double(e, kv));
+	vec_assert_near(kv, d->r.soc, vec_want_double(e, kv));
 }
 
 static void check_cycles(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct decoded *d)
 {
-	ck_assert_int_eq(d->r.cycles, kv_long(e, kv));
+	ck_assert_int_eq(d->r.cycles, vec_want_long(e, kv));
 }
 
 static void check_cells(const struct vec_expect *e, const struct vec_kv *kv,
 			const struct decoded *d)
 {
-	ck_assert_int_eq(d->r.ncells, kv_long(e, kv));
+	ck_assert_int_eq(d->r.ncells, vec_want_long(e, kv));
 }
 
 static void check_temps(const struct vec_expect *e, const struct vec_kv *kv,
 			const struct decoded *d)
 {
-	check_list(e, kv, d->r.temp_c, d->r.ntemps);
+	vec_assert_list(e, kv, d->r.temp_c, d->r.ntemps);
 }
 
 static void check_cell_v(const struct vec_expect *e, const struct vec_kv *kv,
 			 const struct decoded *d)
 {
-	check_list(e, kv, d->r.cell_v, d->r.ncells);
+	vec_assert_list(e, kv, d->r.cell_v, d->r.ncells);
 }
 
 static void check_model(const struct vec_expect *e, const struct vec_kv *kv,
