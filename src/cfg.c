@@ -672,7 +672,7 @@ static bool parse_group(const struct cfg_key *k, const char *s, char *field,
 		return false;
 	}
 	if (len > GROUP_NAME_MAX) {
-		snprintf(why, n, "'%s' is longer than %d characters", s,
+		snprintf(why, n, "'%.40s' is longer than %d characters", s,
 			 GROUP_NAME_MAX);
 		return false;
 	}

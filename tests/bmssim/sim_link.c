@@ -61,7 +61,8 @@ static int make_symlink(const char *target, const char *symlink_path, char *err,
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", symlink_path,
 		     (long)getpid()) >= (int)sizeof(tmp)) {
-		snprintf(err, errlen, "link path too long: %s", symlink_path);
+		snprintf(err, errlen, "link path too long: %.200s...",
+			 symlink_path);
 		return -1;
 	}
 	unlink(tmp);
@@ -191,7 +192,7 @@ struct sim_link *sim_link_pty_open(const char *symlink_path, char *err,
 		goto fail;
 	if (symlink_path) {
 		if (strlen(symlink_path) >= sizeof(p->base.link)) {
-			snprintf(err, errlen, "link path too long: %s",
+			snprintf(err, errlen, "link path too long: %.200s...",
 				 symlink_path);
 			goto fail;
 		}

@@ -13,12 +13,17 @@ start_sim --cells 4 --capacity 100 --soc 80 --scenario "$T/scenario"
 write_config "admin_group = $(id -gn)"
 start_daemon
 
-setting() { ctl settings --json | jq ".settings[] | select(.name == \"$1\") | .value"; }
+# setting_is NAME VALUE: compared as numbers inside jq (jq 1.6 prints 30.0
+# as 30, jq 1.7 as 30.0).
+setting_is() {
+	ctl settings --json |
+		jq -e --arg n "$1" --argjson v "$2" '.settings[] | select(.name == $n) | .value == $v' >/dev/null
+}
 
 expect_status 5 '.synchronised == false and .soc == 80' \
 	"SoC starts from the batteries, unsynchronised"
 ctl set discharge_floor 30 >/dev/null || fail "set discharge_floor"
-[ "$(setting discharge_floor)" = 30 ] || fail "discharge_floor not 30"
+setting_is discharge_floor 30 || fail "discharge_floor not 30"
 ctl set charge_efficiency 90 >/dev/null || fail "set charge_efficiency"
 set +e
 ctl set discharge_floor 120 2>"$T/err"; rc=$?
@@ -26,8 +31,8 @@ set -e
 [ $rc -eq 1 ] && grep -q "out of range" "$T/err" || fail "no range error ($rc)"
 note "ok: settings validated: $(cat "$T/err")"
 ctl reset-defaults >/dev/null || fail "reset-defaults"
-[ "$(setting discharge_floor)" != 30 ] || fail "reset-defaults kept the floor"
-[ "$(setting charge_efficiency)" = 90 ] ||
+! setting_is discharge_floor 30 || fail "reset-defaults kept the floor"
+setting_is charge_efficiency 90 ||
 	fail "reset-defaults touched charge_efficiency"
 note "ok: reset-defaults restores only its five settings"
 
@@ -47,7 +52,7 @@ ctl mode off >/dev/null || fail "mode off"
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 start_daemon
-[ "$(setting charge_efficiency)" = 90 ] || fail "setting lost in restart"
+setting_is charge_efficiency 90 || fail "setting lost in restart"
 expect_status 3 '.mode == "off" and .synchronised == true and .soc > 99' \
 	"mode, SoC and synchronisation survive a restart"
 ctl history --json | jq -e '.last_full_charge != null' >/dev/null ||
