@@ -712,6 +712,17 @@ static void accept_pause(struct ctl_server *s)
 		sd_event_source_set_enabled(s->listen, SD_EVENT_OFF);
 }
 
+/* For the reserved slots: may this new connection change state? */
+static bool connection_is_admin(const struct ctl_server *s, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	return peer_is_admin(s, fd, &cr);
+}
+
 static int on_accept(sd_event_source *es, int fd, uint32_t revents,
 		     void *userdata)
 {
@@ -733,7 +744,9 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents,
 				accept_pause(s);
 			break;
 		}
-		if (s->nclients >= CTL_MAX_CLIENTS)
+		if (s->nclients >= CTL_MAX_CLIENTS ||
+		    (s->nclients >= CTL_MAX_CLIENTS - CTL_ADMIN_RESERVED &&
+		     !connection_is_admin(s, cfd)))
 			reject_busy(s, cfd);
 		else
 			client_new(s, cfd);

@@ -24,6 +24,9 @@
 #define CTL_MAX_ARGS        16
 /* Connected clients; one more gets a "busy" error and is closed. */
 #define CTL_MAX_CLIENTS     64
+/* Of those, the last few are kept for root and the admin group, so that
+ * readers holding connections can never lock an administrator out. */
+#define CTL_ADMIN_RESERVED  4
 /*
  * Bytes queued for one client. A client whose queue would grow beyond this
  * (it does not read its answers or broadcasts) is dropped.

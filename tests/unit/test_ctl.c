@@ -497,6 +497,8 @@ START_TEST(test_busy)
 {
 	struct client *c[CTL_MAX_CLIENTS + 1];
 
+	/* These clients are admins, so the reserved slots take them too. */
+	ctl_server_set_admin_group(srv, getegid());
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
 		c[i] = client_open();
 	ck_assert_uint_eq(ctl_server_clients(srv), CTL_MAX_CLIENTS);
@@ -660,8 +662,8 @@ static void expect_admin(struct client *c, bool want)
  * the supplementary groups are switched for the connect() only, which is
  * when the kernel records them for SO_PEERCRED and SO_PEERGROUPS.
  */
-static struct client *client_open_as(uid_t uid, gid_t gid, const gid_t *groups,
-				     size_t n)
+static struct client *client_open_as_raw(uid_t uid, gid_t gid,
+					 const gid_t *groups, size_t n)
 {
 	gid_t saved[256];
 	int nsaved = getgroups(256, saved);
@@ -689,6 +691,14 @@ static struct client *client_open_as(uid_t uid, gid_t gid, const gid_t *groups,
 	ck_assert_int_eq(chmod(tmpdir, 0700), 0);
 	ck_assert_msg(r == 0, "connect as uid %u: %s", (unsigned)uid,
 		      strerror(errno));
+	return c;
+}
+
+static struct client *client_open_as(uid_t uid, gid_t gid, const gid_t *groups,
+				     size_t n)
+{
+	struct client *c = client_open_as_raw(uid, gid, groups, n);
+
 	expect_line(c, HELLO);
 	return c;
 }
@@ -783,6 +793,32 @@ START_TEST(test_admin_many_groups)
 	c = client_open_as(NOBODY, NOBODY, g, MANY);
 	expect_admin(c, true);
 	client_close(c);
+}
+END_TEST
+
+START_TEST(test_admin_slots_reserved)
+{
+	/* Readers filling the socket cannot lock an administrator out: the
+	 * last CTL_ADMIN_RESERVED slots take root and the admin group only. */
+	struct client *c[CTL_MAX_CLIENTS + 1];
+	gid_t stranger[] = {OTHER_GID};
+	int n = CTL_MAX_CLIENTS - CTL_ADMIN_RESERVED;
+
+	if (!need_root(__func__))
+		return;
+	ctl_server_set_admin_group(srv, ADMIN_GID);
+	for (int i = 0; i < n - 1; i++)
+		c[i] = client_open();
+	c[n - 1] = client_open_as(NOBODY, NOBODY, stranger, 1); /* fits */
+	c[n] = client_open_as_raw(NOBODY, NOBODY, stranger, 1);
+	expect_line(c[n], "{\"type\":\"error\",\"error\":\"busy\",\"message\":"
+			  "\"too many clients (64); try again later\"}");
+	expect_closed(c[n]);
+	c[n] = client_open_as(NOBODY, ADMIN_GID, NULL, 0); /* an admin: in */
+	expect_admin(c[n], true);
+	ck_assert_uint_eq(ctl_server_clients(srv), (unsigned)n + 1);
+	for (int i = 0; i <= n; i++)
+		client_close(c[i]);
 }
 END_TEST
 
@@ -1000,6 +1036,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, test_admin_primary_group);
 	tcase_add_test(tc, test_admin_supplementary_group);
 	tcase_add_test(tc, test_admin_many_groups);
+	tcase_add_test(tc, test_admin_slots_reserved);
 	tcase_add_test(tc, test_null_answer);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_idle_timeout);
