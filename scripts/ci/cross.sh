@@ -60,11 +60,14 @@ tests_of() {
 # Build and run test programs under qemu-user through the automake
 # harness (LOG_COMPILER runs each one; logs and summary as usual).
 # check-TESTS, unlike check, builds only the programs it runs.
+# SMALLBMS_QEMU_USER tells the tests that switch credentials around a
+# connect() (test_ctl's supplementary groups) that qemu-user does not
+# carry those into SO_PEERGROUPS; they run on every native leg and the VM.
 run_tests() {
 	local dir=$1
 	shift
 	ci_run "$ROOT" "cd $W/$dir && make -j\$(nproc) $* &&
-		make -j\$(nproc) check-TESTS TESTS='$*' LOG_COMPILER=$QEMU" || {
+		SMALLBMS_QEMU_USER=1 make -j\$(nproc) check-TESTS TESTS='$*' LOG_COMPILER=$QEMU" || {
 		ci_run "$ROOT" "cd $W/$dir && tail -n 60 test-suite.log" || true
 		return 1
 	}
