@@ -33,30 +33,6 @@ static const uint8_t doc_model_frame[] = {
 	0x35, 0x36, 0x37, 0x38, 0x39, 0xFD, 0xE9, 0x77,
 };
 
-static const char *data_path(const char *name)
-{
-	static char path[VEC_PATH_LEN];
-
-	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
-	return path;
-}
-
-static void load_capture(const char *name, struct vec_capture *cap)
-{
-	char err[512] = "";
-	int rc = vec_capture_load(data_path(name), cap, err, sizeof(err));
-
-	ck_assert_msg(rc == 0, "%s", err);
-}
-
-static void load_expect(const char *name, struct vec_expect *e)
-{
-	char err[512] = "";
-	int rc = vec_expect_load(data_path(name), e, err, sizeof(err));
-
-	ck_assert_msg(rc == 0, "%s", err);
-}
-
 static const struct drv_step *step_for(uint8_t reg)
 {
 	for (unsigned i = 0; i < jbd_driver.nsteps; i++)
@@ -282,8 +258,8 @@ START_TEST(test_doc_example)
 	struct bms_reading r;
 
 	memset(&r, 0, sizeof(r));
-	load_capture("jbd-doc-example.cap", &cap);
-	load_expect("jbd-doc-example.expect", &e);
+	vec_load_capture("jbd-doc-example.cap", &cap);
+	vec_load_expect("jbd-doc-example.expect", &e);
 	ck_assert_uint_eq(cap.n, 4);
 	ck_assert_uint_eq(decode_capture(&cap, &r), 2);
 	ck_assert_uint_ge(e.n, 14);
@@ -379,7 +355,7 @@ START_TEST(test_corruption)
 	struct vec_capture cap;
 	unsigned answers = 0;
 
-	load_capture("jbd-doc-example.cap", &cap);
+	vec_load_capture("jbd-doc-example.cap", &cap);
 	for (size_t i = 0; i < cap.n; i++) {
 		if (cap.frames[i].dir != VEC_BATTERY)
 			continue;
@@ -395,7 +371,7 @@ START_TEST(test_truncation)
 {
 	struct vec_capture cap;
 
-	load_capture("jbd-doc-example.cap", &cap);
+	vec_load_capture("jbd-doc-example.cap", &cap);
 	for (size_t i = 0; i < cap.n; i++) {
 		const struct vec_frame *a = &cap.frames[i];
 
@@ -1063,18 +1039,18 @@ START_TEST(test_vectors_files)
 	size_t n = 0;
 	char err[256];
 
-	load_capture("pace-v25.cap", &cap);
+	vec_load_capture("pace-v25.cap", &cap);
 	ck_assert_uint_eq(cap.n, 2);
 	ck_assert_int_eq(cap.frames[0].dir, VEC_HOST);
 	ck_assert_int_eq(cap.frames[1].dir, VEC_BATTERY);
 	ck_assert_uint_eq(cap.frames[0].len, 20);
 	ck_assert_mem_eq(cap.frames[0].data, "~25014642E00201FD30\r", 20);
 	vec_capture_free(&cap);
-	load_capture("pylontech-us2000.cap", &cap);
+	vec_load_capture("pylontech-us2000.cap", &cap);
 	ck_assert_uint_eq(cap.n, 12);
 	vec_capture_free(&cap);
 
-	load_expect("pylontech-us2000.expect", &e);
+	vec_load_expect("pylontech-us2000.expect", &e);
 	kv = vec_expect_find(&e, "temperatures");
 	ck_assert_ptr_nonnull(kv);
 	ck_assert_int_eq(vec_kv_doubles(&e, kv, v, 8, &n, err, sizeof(err)), 0);

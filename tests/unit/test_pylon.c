@@ -85,30 +85,6 @@ static const uint8_t seplos_syssi_info[] = {
 
 /* --- helpers ---------------------------------------------------------- */
 
-static const char *data_path(const char *name)
-{
-	static char path[VEC_PATH_LEN];
-
-	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
-	return path;
-}
-
-static void load_capture(const char *name, struct vec_capture *cap)
-{
-	char err[512] = "";
-	int rc = vec_capture_load(data_path(name), cap, err, sizeof(err));
-
-	ck_assert_msg(rc == 0, "%s", err);
-}
-
-static void load_expect(const char *name, struct vec_expect *e)
-{
-	char err[512] = "";
-	int rc = vec_expect_load(data_path(name), e, err, sizeof(err));
-
-	ck_assert_msg(rc == 0, "%s", err);
-}
-
 /* An ASCII frame constant with its implied CR, as the capture reader. */
 static size_t ascii(const char *s, uint8_t *out)
 {
@@ -399,8 +375,8 @@ START_TEST(test_pylontech_capture)
 	struct replay rp;
 
 	memset(&d, 0, sizeof(d));
-	load_capture("pylontech-us2000.cap", &cap);
-	load_expect("pylontech-us2000.expect", &e);
+	vec_load_capture("pylontech-us2000.cap", &cap);
+	vec_load_expect("pylontech-us2000.expect", &e);
 	ck_assert_uint_eq(cap.n, 12);
 	rp = replay(&cap, &pylontech_driver, PYLON_V_PYLONTECH, &d);
 	/* 0x51 0x42 0x47 0x44 0x92 built; 0x4F not */
@@ -438,7 +414,7 @@ START_TEST(test_pylontech_capture_details)
 	struct pylon_frame *fr;
 	static const uint8_t zero[15];
 
-	load_capture("pylontech-us2000.cap", &cap);
+	vec_load_capture("pylontech-us2000.cap", &cap);
 	fr = frame_of(cap.frames[9].data, cap.frames[9].len); /* 0x44 */
 	ck_assert_int_eq(
 		pylon_parse_alarm(PYLON_V_PYLONTECH, fr->info, fr->ninfo, &s),
@@ -475,8 +451,8 @@ START_TEST(test_pace_capture)
 	struct replay rp;
 
 	memset(&d, 0, sizeof(d));
-	load_capture("pace-v25.cap", &cap);
-	load_expect("pace-v25.expect", &e);
+	vec_load_capture("pace-v25.cap", &cap);
+	vec_load_expect("pace-v25.expect", &e);
 	ck_assert_uint_eq(cap.n, 2);
 	rp = replay(&cap, &pace_driver, PYLON_V_PACE, &d);
 	ck_assert_uint_eq(rp.requests_compared, 1);
@@ -1286,7 +1262,7 @@ START_TEST(test_lower_case)
 	struct vec_capture cap;
 	size_t n;
 
-	load_capture("pace-v25.cap", &cap);
+	vec_load_capture("pace-v25.cap", &cap);
 	n = cap.frames[1].len;
 	memcpy(f, cap.frames[1].data, n);
 	ck_assert_int_eq(pylon_parse_frame(f, n, &fr), DRV_OK);
@@ -1621,7 +1597,7 @@ static size_t all_answers(struct answer *out, size_t max)
 	for (size_t c = 0; c < sizeof(caps) / sizeof(*caps); c++) {
 		struct vec_capture cap;
 
-		load_capture(caps[c].file, &cap);
+		vec_load_capture(caps[c].file, &cap);
 		for (size_t i = 1; i < cap.n && n < max; i += 2) {
 			struct pylon_frame *q = frame_of(cap.frames[i - 1].data,
 							 cap.frames[i - 1].len);

@@ -4,6 +4,31 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
+
+const char *vec_data_path(const char *name)
+{
+	static char path[VEC_PATH_LEN];
+
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
+	return path;
+}
+
+void vec_load_capture(const char *name, struct vec_capture *cap)
+{
+	char err[512] = "";
+	int rc = vec_capture_load(vec_data_path(name), cap, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "%s", err);
+}
+
+void vec_load_expect(const char *name, struct vec_expect *e)
+{
+	char err[512] = "";
+	int rc = vec_expect_load(vec_data_path(name), e, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "%s", err);
+}
 
 double vec_want_double(const struct vec_expect *e, const struct vec_kv *kv)
 {

@@ -11,6 +11,12 @@
 /* Decoded values must match the expected ones within this. */
 #define VEC_TOL 1e-6
 
+/* tests/data/NAME (TEST_DATA_DIR comes from the build). */
+const char *vec_data_path(const char *name);
+/* Load tests/data/NAME or fail the test with the reader's message. */
+void vec_load_capture(const char *name, struct vec_capture *cap);
+void vec_load_expect(const char *name, struct vec_expect *e);
+
 double vec_want_double(const struct vec_expect *e, const struct vec_kv *kv);
 long vec_want_long(const struct vec_expect *e, const struct vec_kv *kv);
 /* got within VEC_TOL of want, else a failure naming kv's line and key. */
