@@ -3,8 +3,11 @@
 # CI leg trixie/libgpiod-v2: build and test the tree in a Debian trixie
 # root (libgpiod 2.x, systemd 257, libserialport 0.1.2, gcc 14): the same
 # scripts/test a developer runs (make check, warnings as errors), a check
-# that configure chose the libgpiod v2 backend, then make distcheck.
-# The root is made once with debootstrap and cached (see lib.sh).
+# that configure chose the libgpiod v2 backend, make distcheck, then the
+# VM scenarios (make check-vm) with this build: the guest boots trixie's
+# kernel and runs in this root, so src/gpio_v2.c and the libgpiod 2 tools
+# meet the kernel's gpio-sim. The root is made once with debootstrap and
+# cached (see lib.sh); so are the VM assets, inside it.
 # Usage: scripts/ci/trixie.sh      (as root)
 # Commands for the root are single-quoted on purpose: they expand there.
 # shellcheck disable=SC2016
@@ -33,3 +36,14 @@ ci_run "$ROOT" 'cd /build/smallbms/build &&
 
 ci_say "make distcheck"
 ci_run "$ROOT" 'cd /build/smallbms/build && make -j"$(nproc)" distcheck'
+
+# make check-vm runs qemu inside the root: the virtfs it shares with the
+# guest is then this root, and the VM assets are built from trixie's own
+# kernel (build-assets.sh resolves linux-image-amd64 there).
+ci_say "make check-vm (the v2 build on gpio-sim, trixie's kernel)"
+CI_ENV="SBVM_ASSETS=/var/cache/smallbms-vm" ci_run "$ROOT" \
+	'cd /build/smallbms/build && make check-vm 2>&1 | tee check-vm.log' ||
+	# As in .ci/run: only a VM that cannot start at all may be skipped.
+	grep -Eq '^vm: SKIP: (no VM can start|cannot start a VM)' \
+		"$ROOT/build/smallbms/build/check-vm.log" ||
+	ci_die "make check-vm failed with the v2 build"

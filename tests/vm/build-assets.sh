@@ -9,9 +9,10 @@
 #   modules.list       their load order
 #
 # The kernel is the one linux-image-amd64 depends on today (resolved every
-# time: a new Debian kernel means new assets). Debian builds no gpio-sim,
-# so it is built out of tree from three files of the matching
-# linux-source-6.1 against linux-headers-$ABI (see ../shared/VMTEST.md).
+# time: a new Debian kernel means new assets; on trixie it is 6.12, on
+# bookworm 6.1). Debian builds no gpio-sim, so it is built out of tree from
+# three files of the matching linux-source-X.Y against linux-headers-$ABI
+# (see ../shared/VMTEST.md).
 # Assets live under $SBVM_ASSETS (default $top_builddir/tests/vm/assets),
 # one directory per kernel version; never in the source tree.
 #
@@ -44,6 +45,9 @@ resolve_kernel() {
 	case $KVER in
 	"" | "(none)") vm_die "no candidate version for linux-image-$ABI" ;;
 	esac
+	# The source package is named after the major.minor version.
+	SRCVER=$(echo "$ABI" | sed -n 's/^\([0-9]*\.[0-9]*\)[.-].*/\1/p')
+	[ -n "$SRCVER" ] || vm_die "cannot tell the kernel version from '$ABI'"
 }
 
 # fetch PKG=VERSION: apt-get download into $W/dl, unpack into $W/$2.
@@ -56,15 +60,23 @@ fetch() {
 	dpkg -x "$W/dl/$(echo "${1%%=*}" | sed 's/:.*//')"_*.deb "$W/$2"
 }
 
-# The bzImage's payload is an XZ stream; TCG is slow at decompressing it
-# at boot, so boot the ELF vmlinux instead (qboot loads it directly).
+# The bzImage's payload is compressed (XZ on 6.1, zstd on 6.12); TCG is
+# slow at decompressing it at boot, so boot the ELF vmlinux instead (qboot
+# loads it directly). The payload is the first stream with a known magic.
 decompress_kernel() {
 	z="$W/img/boot/vmlinuz-$ABI"
 	[ -f "$z" ] || vm_die "linux-image-$ABI has no /boot/vmlinuz-$ABI"
 	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -n 1 | cut -d: -f1)
-	[ -n "$off" ] || vm_die "no XZ stream in $z"
-	tail -c +"$((off + 1))" "$z" | xz -dc --single-stream >"$W/vmlinux" ||
-		vm_die "cannot decompress $z"
+	if [ -n "$off" ]; then
+		tail -c +"$((off + 1))" "$z" | xz -dc --single-stream >"$W/vmlinux" ||
+			vm_die "cannot decompress $z"
+	else
+		off=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$z" | head -n 1 | cut -d: -f1)
+		[ -n "$off" ] || vm_die "no XZ or zstd stream in $z"
+		# zstd complains about the decompressor code after the frame;
+		# the ELF check below is what tells a good result.
+		tail -c +"$((off + 1))" "$z" | zstd -dcq >"$W/vmlinux" 2>/dev/null || true
+	fi
 	[ "$(head -c 4 "$W/vmlinux" | od -An -c | tr -d ' ')" = '177ELF' ] ||
 		vm_die "the decompressed kernel is not an ELF file"
 }
@@ -73,9 +85,9 @@ decompress_kernel() {
 # module. irq_to_desc() is not exported to modules: generic_handle_irq()
 # does the same lookup and call.
 build_gpio_sim() {
-	fetch "linux-source-6.1=$KVER" src
-	tarball=$(ls "$W"/src/usr/src/linux-source-6.1.tar.*)
-	s=linux-source-6.1
+	fetch "linux-source-$SRCVER=$KVER" src
+	tarball=$(ls "$W"/src/usr/src/linux-source-"$SRCVER".tar.*)
+	s=linux-source-$SRCVER
 	mkdir -p "$W/gs"
 	tar -xf "$tarball" -C "$W/gs" --strip-components=3 \
 		"$s/drivers/gpio/gpio-sim.c" "$s/drivers/gpio/gpiolib.h" ||
@@ -100,6 +112,8 @@ build_gpio_sim() {
 # $W/modules; write the order to $W/modules.list.
 collect_modules() {
 	root="$W/img"
+	# trixie's packages put modules under /usr/lib (merged /usr).
+	[ -e "$root/lib" ] || ln -s usr/lib "$root/lib"
 	# The package has no modules.dep (dpkg's postinst makes it).
 	depmod -b "$root" "$ABI" || vm_die "depmod failed"
 	mkdir -p "$W/modules"

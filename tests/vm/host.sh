@@ -64,7 +64,7 @@ vm_install() {
 # host root (the scenarios run the host's programs).
 VM_GUEST_PKGS="gpiod jq socat psmisc"
 # shellcheck disable=SC2034 # used by build-assets.sh
-VM_HOST_PKGS="qemu-system-x86 busybox-static xz-utils cpio gcc make kmod \
+VM_HOST_PKGS="qemu-system-x86 busybox-static xz-utils zstd cpio gcc make kmod \
 util-linux $VM_GUEST_PKGS"
 VM_QEMU=qemu-system-x86_64
 VM_QBOOT=/usr/share/qemu/qboot.rom

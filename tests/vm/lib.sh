@@ -114,11 +114,102 @@ sim_pull() {
 
 line_is() { [ "$(sim_value "$1")" = "$2" ]; }
 
-# line_free GPIO17: no process holds the line (the kernel says "unused").
-line_free() {
-	gpioinfo "$SBVM_SIM_CHIP" |
-		grep -q "line *$(sim_offset "$1"): *\"$1\" *unused"
+# --- the libgpiod tools, version 1 (bookworm) or 2 (trixie) -----------
+
+# The tools' command lines changed in libgpiod 2.0 (gpiofind is gone,
+# chips are named with -c, gpioset holds the line by default, gpioget
+# prints names unless --numeric, gpiomon reports a falling edge as 2).
+# Scenarios go through these helpers, which speak both.
+GPIOD_TOOLS=$(gpioinfo --version 2>/dev/null | sed -n '1s/.* v\([0-9]\).*/\1/p')
+case $GPIOD_TOOLS in
+1) EDGE_FALLING=0 ;;
+2) EDGE_FALLING=2 ;;
+*) fail "cannot tell the libgpiod tools' version from 'gpioinfo --version'" ;;
+esac
+# shellcheck disable=SC2034 # for the scenarios: what gpio_mon prints
+EDGE_RISING=1
+
+# gpio_find GPIO17: "CHIP OFFSET" of the line with that name.
+gpio_find() {
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		gpiofind "$1"
+	else
+		gpioinfo --unquoted "$1" | awk '{ print $1, $2 }'
+	fi
 }
+
+# gpio_chip_info: gpioinfo's listing of the simulated chip.
+gpio_chip_info() {
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		gpioinfo "$SBVM_SIM_CHIP"
+	else
+		gpioinfo -c "$SBVM_SIM_CHIP"
+	fi
+}
+
+# gpio_line GPIO17: the line's state as the kernel reports it, one line:
+# "DIRECTION CONSUMER" ("input -" when nobody holds it).
+gpio_line() {
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		# line  17:  "GPIO17"  "smallbmsd"|unused  output  active-high ...
+		gpioinfo "$SBVM_SIM_CHIP" | grep "line *$(sim_offset "$1"):" |
+			sed -n 's/.*"'"$1"'"[[:space:]]*\(unused\|"[^"]*"\)[[:space:]]*\([a-z]*\).*/\2 \1/p' |
+			sed 's/ unused$/ -/; s/"//g'
+	else
+		# gpiochip0 17  GPIO17  output active-low consumer=smallbmsd
+		gpioinfo --unquoted -c "$SBVM_SIM_CHIP" "$(sim_offset "$1")" |
+			awk '{ c = "-"; for (i = 5; i <= NF; i++)
+				if ($i ~ /^consumer=/) c = substr($i, 10)
+				print $4, c }'
+	fi
+}
+
+# gpio_dir GPIO17: input or output. gpio_user GPIO17: its consumer, or -.
+gpio_dir() { gpio_line "$1" | awk '{ print $1 }'; }
+gpio_user() { gpio_line "$1" | awk '{ print $2 }'; }
+
+# gpio_get GPIO22 [--active-low] [--bias=pull-up|pull-down]: 0 or 1.
+gpio_get() {
+	o=$(sim_offset "$1")
+	shift
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		gpioget "$@" "$SBVM_SIM_CHIP" "$o"
+	else
+		gpioget --numeric "$@" -c "$SBVM_SIM_CHIP" "$o"
+	fi
+}
+
+# gpio_set GPIO17 VALUE [--active-low]: drive the line until killed (run
+# it in the background: it execs the tool, so $! is the tool's pid).
+gpio_set() {
+	o=$(sim_offset "$1")
+	v=$2
+	shift 2
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		exec gpioset "$@" --mode=signal "$SBVM_SIM_CHIP" "$o=$v"
+	else
+		exec gpioset "$@" -c "$SBVM_SIM_CHIP" "$o=$v"
+	fi
+}
+
+# gpio_mon GPIO24 N rising|both [--active-low]: wait for N edges and print
+# one line per edge, $EDGE_RISING or $EDGE_FALLING, as each arrives (in
+# the background, like gpio_set).
+gpio_mon() {
+	o=$(sim_offset "$1")
+	n=$2 edges=$3
+	shift 3
+	if [ "$GPIOD_TOOLS" = 1 ]; then
+		[ "$edges" = both ] || set -- "$@" --rising-edge
+		exec gpiomon "$@" --num-events="$n" --format='%e' --line-buffered \
+			"$SBVM_SIM_CHIP" "$o"
+	else
+		exec gpiomon "$@" -e "$edges" -n "$n" -F '%e' -c "$SBVM_SIM_CHIP" "$o"
+	fi
+}
+
+# line_free GPIO17: no process holds the line.
+line_free() { [ "$(gpio_user "$1")" = - ]; }
 
 # expect_line SECONDS GPIO17 0|1 [what]: the line reaches the level.
 expect_line() {

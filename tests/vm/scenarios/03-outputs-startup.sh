@@ -38,8 +38,13 @@ for l in GPIO17 GPIO27 GPIO23 GPIO24; do
 done
 [ "$(trace_levels GPIO25 smallbmsd)" = 1 ] ||
 	fail "GPIO25 (active-low): smallbmsd wrote '$(trace_levels GPIO25 smallbmsd)'"
-gpioinfo "$SBVM_SIM_CHIP" | grep '"GPIO2[57]"\|"GPIO17"' | grep -q output ||
-	fail "the outputs are not requested as outputs"
+# Each line is held under the output's name, as gpioinfo shows it.
+for lo in GPIO17=load GPIO27=charge GPIO23=prealarm GPIO24=multiplus \
+	GPIO25=inverter; do
+	l=${lo%=*}
+	[ "$(gpio_line "$l")" = "output smallbmsd:${lo#*=}" ] ||
+		fail "$l: want output smallbmsd:${lo#*=}, gpioinfo says $(gpio_line "$l")"
+done
 
 # A healthy battery: load and charge allowed (active-low: driven low),
 # no pre-alarm.

@@ -15,8 +15,8 @@ add_output multiplus load-and-charge GPIO24
 add_remote GPIO22 debounce=20ms
 short_protection 4 1
 start_daemon
-gpioinfo "$SBVM_SIM_CHIP" | grep '"GPIO22"' | grep -q input ||
-	fail "the remote line is not requested as an input"
+[ "$(gpio_line GPIO22)" = "input smallbmsd:remote" ] ||
+	fail "the remote line is not requested as an input: $(gpio_line GPIO22)"
 
 cat >"$T/scenario" <<'SCN'
 0 all cells 3.30,3.31,3.29,3.30
