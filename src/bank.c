@@ -177,8 +177,20 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 
 	if (!lim)
 		lim = &defaults;
-	if (series == 0 || n % series != 0)
+	if (series == 0)
 		series = 1;
+	if (n % series != 0) {
+		/* Only with discovered batteries (the configuration checks
+		 * its own count): a string is missing a battery. */
+		bank_reset(b, n, 1);
+		b->series = series;
+		b->parallel = n / series;
+		b->complete = false;
+		b->stale = true;
+		warn(b, BANK_WARN_SERIES_COUNT, 0);
+		b->fets_allow_charge = b->fets_allow_discharge = false;
+		return;
+	}
 	bank_reset(b, n, series);
 	for (unsigned k = 0; k < n; k++) {
 		if (!usable(&in[k])) {
@@ -200,6 +212,8 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		warn(b, BANK_WARN_PARALLEL_VOLTAGE, 0);
 	take_balancer(b, in, n, lim);
 	b->voltage = s.voltage / s.strings;
+	if (n > BANK_MAX_48V && b->voltage >= BANK_48V_MIN_V)
+		warn(b, BANK_WARN_TOO_MANY, 0);
 	b->current = s.current;
 	b->power = b->voltage * b->current;
 	b->remaining_ah = s.remaining;
@@ -219,6 +233,10 @@ const char *bank_warning_name(uint32_t bit)
 		return "string_voltage_mismatch";
 	case BANK_WARN_PARALLEL_VOLTAGE:
 		return "parallel_voltage_mismatch";
+	case BANK_WARN_SERIES_COUNT:
+		return "series_count_mismatch";
+	case BANK_WARN_TOO_MANY:
+		return "too_many_batteries";
 	default:
 		return NULL;
 	}

@@ -45,8 +45,18 @@ enum bank_warning {
 	BANK_WARN_STRING_CURRENT = 1u << 0,   /* a string's currents differ */
 	BANK_WARN_STRING_VOLTAGE = 1u << 1,   /* a string's voltages differ */
 	BANK_WARN_PARALLEL_VOLTAGE = 1u << 2, /* strings' voltages differ */
+	/* The batteries found (addresses = scan) do not fill whole strings
+	 * of `series`: the bank is not used (complete stays false). */
+	BANK_WARN_SERIES_COUNT = 1u << 3,
+	/* A 48 V bank of more than BANK_MAX_48V batteries (the smallBMS NG's
+	 * limit; the configuration can check only the 50 of 12/24 V). */
+	BANK_WARN_TOO_MANY = 1u << 4,
 };
-#define BANK_WARN_COUNT 3
+#define BANK_WARN_COUNT 5
+#define BANK_MAX_48V    25
+/* A string at or above this voltage is a 48 V system (a 24 V one is at
+ * most 29.2 V, a 48 V LiFePO4 one at least 40 V). */
+#define BANK_48V_MIN_V  36.0
 
 enum bank_balancer {
 	BANK_BALANCER_UNKNOWN,

@@ -135,6 +135,10 @@ static const struct cfg_key keys[] = {
 	{GEN("series", series), .type = T_UINT, .def = "1", .min = "1",
 	 .max = "50",
 	 .desc = "batteries per series string (1 = all in parallel)"},
+	{GEN("rescan_interval", rescan_interval_ms), .type = T_DURATION,
+	 .def = "10m", .min = "10s", .max = "24h",
+	 .desc = "on ports with addresses = scan, how often the addresses "
+		 "without a battery are probed again"},
 	{GEN("socket", socket_path), .type = T_PATH,
 	 .def = RUNSTATEDIR "/smallbms/smallbms.sock",
 	 .desc = "control socket for smallbmsctl"},
@@ -171,7 +175,8 @@ static const struct cfg_key keys[] = {
 	 .max = "10s", .desc = "per-request answer timeout"},
 	{PORT("addresses", naddrs), .type = T_ADDRLIST,
 	 .desc = "battery addresses on this port, e.g. 1 or 1,3-5 (several "
-		 "only for addressed protocols)"},
+		 "only for addressed protocols); scan 1-16: the batteries are "
+		 "those of these addresses that answer"},
 	{OUTPUT("function", function), .type = T_FUNCTION, .required = true,
 	 .desc = "what drives the output: load (allowed to discharge), charge "
 		 "(allowed to charge), prealarm, load-and-charge (both "
@@ -904,14 +909,25 @@ static bool add_addrs(unsigned *addrs, unsigned *count, unsigned lo,
 	return true;
 }
 
-/* "1", "1,2,5", "1-8", "1,3-5": comma-separated addresses and ranges. */
+/* "1", "1,2,5", "1-8", "1,3-5": comma-separated addresses and ranges;
+ * "scan 1-16": the same list, of candidates to probe. */
 static bool parse_addrlist(const char *s, struct cfg_port *port, char *why,
 			   size_t n)
 {
 	unsigned addrs[CFG_MAX_ADDRS], count = 0;
-	const char *p = s;
+	const char *p = skip_blanks(s);
+	bool scan = false;
 
 	why[0] = '\0';
+	if (strncmp(p, "scan", 4) == 0 && (p[4] == ' ' || p[4] == '\t')) {
+		scan = true;
+		p += 4;
+	} else if (strcmp(p, "scan") == 0) {
+		snprintf(why, n,
+			 "'%s': give the addresses to probe, e.g. scan 1-16",
+			 s);
+		return false;
+	}
 	for (;;) {
 		unsigned lo, hi;
 
@@ -941,12 +957,13 @@ static bool parse_addrlist(const char *s, struct cfg_port *port, char *why,
 	}
 	memcpy(port->addrs, addrs, count * sizeof(addrs[0]));
 	port->naddrs = count;
+	port->scan = scan;
 	return true;
 bad:
 	if (!why[0])
 		snprintf(why, n,
-			 "'%s' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-			 "1,3-5)",
+			 "'%s' is not an address list (e.g. 1, 1,2,5, 1-8, "
+			 "1,3-5 or scan 1-16)",
 			 s);
 	return false;
 }
@@ -1649,11 +1666,13 @@ static void check_addressing(struct cfg_parse *p, unsigned i)
 	const struct cfg_port *port = &p->c->ports[i];
 	const struct bms_driver *drv = drv_find(port->protocol);
 
-	if (!drv || drv->addressed || port->naddrs <= 1)
+	if (!drv || drv->addressed || (port->naddrs <= 1 && !port->scan))
 		return;
 	report(p, key_line(p, i, "addresses"),
-	       "addresses: protocol '%s' has one battery per port: give one "
-	       "address",
+	       port->scan ? "addresses: protocol '%s' has one battery per "
+			    "port: there is nothing to scan for"
+			  : "addresses: protocol '%s' has one battery per "
+			    "port: give one address",
 	       port->protocol);
 	p->port_bad[i] = true;
 }
@@ -1662,25 +1681,31 @@ static void check_addressing(struct cfg_parse *p, unsigned i)
 static void check_counts(struct cfg_parse *p)
 {
 	unsigned total = 0;
+	bool scan = false;
 	size_t si = 0;
 
 	for (unsigned i = 0; i < p->c->nports; i++)
 		if (p->port_bad[i])
 			return;
+	/* A scanned port counts with every candidate: all may answer. */
 	for (unsigned i = 0; i < p->c->nports; i++) {
 		const struct cfg_port *port = &p->c->ports[i];
 		int line = key_line(p, i, "addresses");
 
 		total += port->naddrs ? port->naddrs : 1;
+		scan = scan || port->scan;
 		if (total > CFG_MAX_BATTERIES) {
 			report(p, line ? line : port->line,
-			       "[port %s] brings the number of batteries to "
+			       "[port %s] brings the number of %sbatteries to "
 			       "%u; at most %d are supported",
-			       port->name, total, CFG_MAX_BATTERIES);
+			       port->name, scan ? "possible " : "", total,
+			       CFG_MAX_BATTERIES);
 			return;
 		}
 	}
-	if (total % p->c->series) {
+	/* With scanned ports the count is known only at run time: the bank
+	 * then warns (series_count_mismatch) and is not used. */
+	if (!scan && total % p->c->series) {
 		find_key(SECT_GENERAL, "series", &si);
 		report(p, p->seen[0][si],
 		       "series: %u batteries cannot form strings of %u (the "

@@ -35,6 +35,9 @@ struct cfg_port {
 	unsigned timeout_ms;           /* 0 = protocol default */
 	unsigned naddrs;
 	unsigned addrs[CFG_MAX_ADDRS];
+	/* "addresses = scan LIST": addrs are candidates, probed at start and
+	 * every rescan_interval; only those that answer are batteries. */
+	bool scan;
 	int line; /* where the section starts */
 };
 
@@ -67,7 +70,8 @@ struct cfg {
 	/* [general] */
 	unsigned poll_interval_ms;
 	unsigned stale_after_ms;
-	unsigned series; /* batteries per series string */
+	unsigned series;             /* batteries per series string */
+	unsigned rescan_interval_ms; /* "addresses = scan": probe again */
 	char socket_path[CFG_PATH_LEN];
 	char state_dir[CFG_PATH_LEN];
 	bool dry_run;

@@ -65,8 +65,21 @@ struct chain_port {
 	unsigned long long scan_start_bytes;
 	struct chain_port_stats stats;
 
-	unsigned first; /* first battery index */
-	unsigned nbats;
+	unsigned first; /* first slot in chain->bats */
+	unsigned nbats; /* batteries on the port, in slots first.. */
+	unsigned cap;   /* slots reserved: configured or candidate addresses */
+
+	/* "addresses = scan": the candidates without a battery are probed in
+	 * discovery passes, at start (all at once) and every rescan_interval
+	 * (one probe per scan, so the known batteries are not held up). */
+	bool discovering;     /* a pass is in progress */
+	bool full_pass;       /* probe every candidate in this cycle */
+	bool first_pass_done; /* the port's batteries are known */
+	bool probing;         /* the battery being read is a candidate ... */
+	bool probe_answered;  /* ... that answered a request */
+	bool probed;          /* this scan probed a candidate */
+	unsigned probe_next;  /* next candidate (index into cfg->addrs) */
+	uint64_t next_rescan_us;
 
 	enum stack_mode stack;
 	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
@@ -95,9 +108,11 @@ struct chain {
 	uint64_t stale_us;
 	uint64_t scans;
 	uint64_t last_tick_us;
+	uint64_t rescan_us;
 	unsigned nports;
 	struct chain_port *ports;
-	unsigned nbats;
+	unsigned nbats;  /* batteries known (the dense numbering) */
+	unsigned nslots; /* every port's cap */
 	struct chain_battery *bats;
 	struct bat_priv *priv;
 };
@@ -107,6 +122,9 @@ static void port_send(struct chain_port *p);
 static void port_write_request(struct chain_port *p, uint64_t timeout_us);
 static uint64_t stack_timeout(const struct chain_port *p);
 static void stack_failed(struct chain_port *p);
+static void port_batteries_done(struct chain_port *p);
+static void probe_finish(struct chain_port *p);
+static void discovery_due(struct chain_port *p);
 
 static uint64_t now_us(const struct chain *c)
 {
@@ -145,6 +163,7 @@ static void port_close(struct chain_port *p)
 	transport_close(p->tp);
 	p->tp = NULL;
 	p->busy = false;
+	p->probing = false;
 	p->rxlen = 0;
 }
 
@@ -261,11 +280,15 @@ static void battery_publish(struct chain_port *p)
 
 static void port_next_battery(struct chain_port *p)
 {
+	if (p->probing) {
+		probe_finish(p);
+		return;
+	}
 	if (!p->failed)
 		battery_publish(p);
 	p->cur++;
 	if (p->cur >= p->nbats) {
-		port_scan_done(p);
+		port_batteries_done(p);
 		return;
 	}
 	p->failed = false;
@@ -336,6 +359,7 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 	struct bat_priv *bp = cur_priv(p);
 
 	cur_bat(p)->frames_good++;
+	p->probe_answered = true;
 	if (cur_step(p)->once) {
 		bms_reading_merge(&bp->info, r);
 		bp->once_done |= 1u << p->step;
@@ -355,6 +379,14 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	 * (a long answer lost once must not cost a second long timeout). */
 	if (p->stacking) {
 		stack_failed(p);
+		return 0;
+	}
+	/* Nor for a candidate's first request: an address without a battery
+	 * must not cost two timeouts. */
+	if (p->probing && !p->probe_answered) {
+		log_debug("port %s: no battery at address %u", p->cfg->name,
+			  cur_bat(p)->addr);
+		port_step_failed(p);
 		return 0;
 	}
 	if (p->tries < REQUEST_RETRIES) {
@@ -429,6 +461,10 @@ static void port_begin_batteries(struct chain_port *p)
 {
 	p->stacking = false;
 	p->timer = sd_event_source_disable_unref(p->timer);
+	if (p->nbats == 0) {
+		port_batteries_done(p);
+		return;
+	}
 	p->cur = 0;
 	p->failed = false;
 	memset(&p->pending, 0, sizeof(p->pending));
@@ -456,7 +492,7 @@ static void stack_ok(struct chain_port *p, unsigned npacks)
 		log_info("port %s: the master answers stack reads (%u packs)",
 			 p->cfg->name, npacks);
 	p->stack = STACK_YES;
-	for (unsigned i = 0; i < npacks && i < p->nbats; i++) {
+	for (unsigned i = 0; i < npacks && i < p->cap; i++) {
 		for (unsigned k = 0; k < p->nbats; k++) {
 			struct chain_battery *b = &p->chain->bats[p->first + k];
 			struct bat_priv *bp = &p->chain->priv[p->first + k];
@@ -486,13 +522,145 @@ static enum drv_decode stack_process(struct chain_port *p, const uint8_t *f,
 {
 	unsigned npacks = 0;
 	int d = p->drv->decode_stack(f, len, port_master(p), p->stackbuf,
-				     p->nbats, &npacks);
+				     p->cap, &npacks);
 
 	if (d == DRV_OK)
 		stack_ok(p, npacks);
 	else if (d == DRV_ERR_STATUS)
 		stack_failed(p);
 	return (enum drv_decode)d;
+}
+
+/* --- discovery ("addresses = scan") ----------------------------------- */
+
+static bool port_has_addr(const struct chain_port *p, unsigned addr)
+{
+	for (unsigned k = 0; k < p->nbats; k++)
+		if (p->chain->bats[p->first + k].addr == addr)
+			return true;
+	return false;
+}
+
+/* Number the known batteries port by port (configuration order), and on
+ * each port by address: the index users see. */
+static void renumber(struct chain *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct chain_port *p = &c->ports[i];
+
+		for (unsigned k = 0; k < p->nbats; k++)
+			c->bats[p->first + k].index = n++;
+	}
+	c->nbats = n;
+}
+
+/* The candidate in the port's first free slot gave a complete reading:
+ * move it to its place in address order. Only called between batteries,
+ * so no slot is in use by the scan. */
+static void battery_insert(struct chain_port *p)
+{
+	struct chain *c = p->chain;
+	struct chain_battery b = c->bats[p->first + p->nbats];
+	struct bat_priv bp = c->priv[p->first + p->nbats];
+	unsigned k = 0, at;
+
+	while (k < p->nbats && c->bats[p->first + k].addr < b.addr)
+		k++;
+	at = p->first + k;
+	memmove(&c->bats[at + 1], &c->bats[at],
+		(p->nbats - k) * sizeof(c->bats[0]));
+	memmove(&c->priv[at + 1], &c->priv[at],
+		(p->nbats - k) * sizeof(c->priv[0]));
+	c->bats[at] = b;
+	c->priv[at] = bp;
+	p->nbats++;
+	renumber(c);
+	log_notice("port %s: battery found at address %u: battery %u of %u",
+		   p->cfg->name, b.addr, c->bats[at].index + 1, c->nbats);
+	notify(c, false);
+}
+
+/* Read the battery that may be at addr like any other, in the port's
+ * first free slot (there is one: addr is a candidate without a battery).
+ * It joins the chain only with a complete reading, so a battery found
+ * never makes the bank incomplete. */
+static void probe_start(struct chain_port *p, unsigned addr)
+{
+	struct chain *c = p->chain;
+	unsigned at = p->first + p->nbats;
+
+	memset(&c->bats[at], 0, sizeof(c->bats[0]));
+	memset(&c->priv[at], 0, sizeof(c->priv[0]));
+	c->bats[at].index = c->nbats; /* for log messages */
+	c->bats[at].port = p->index;
+	c->bats[at].addr = addr;
+	c->bats[at].stale = true;
+	p->probing = true;
+	p->probe_answered = false;
+	p->probed = true;
+	p->stats.probes++;
+	p->cur = p->nbats;
+	p->failed = false;
+	memset(&p->pending, 0, sizeof(p->pending));
+	p->step = (unsigned)-1;
+	port_next_step(p);
+}
+
+static void probe_finish(struct chain_port *p)
+{
+	p->probing = false;
+	if (!p->failed) {
+		battery_publish(p);
+		battery_insert(p);
+	}
+	port_batteries_done(p);
+}
+
+/* At the start of a scan: begin a discovery pass when one is due. The
+ * first pass, and any pass while the port has no battery, probes every
+ * candidate at once; later passes one per scan. */
+static void discovery_due(struct chain_port *p)
+{
+	uint64_t now = now_us(p->chain);
+
+	if (!p->cfg->scan || p->discovering)
+		return;
+	if (p->first_pass_done && p->nbats > 0 && now < p->next_rescan_us)
+		return;
+	p->discovering = true;
+	p->full_pass = !p->first_pass_done || p->nbats == 0;
+	p->probe_next = 0;
+}
+
+static void discovery_pass_done(struct chain_port *p)
+{
+	p->discovering = false;
+	p->stats.discovery_passes++;
+	p->next_rescan_us = now_us(p->chain) + p->chain->rescan_us;
+	if (!p->first_pass_done || p->nbats == 0)
+		log_info("port %s: %u of %u addresses answered", p->cfg->name,
+			 p->nbats, p->cfg->naddrs);
+	p->first_pass_done = true;
+	notify(p->chain, false);
+}
+
+/* Every known battery was asked: probe the next candidate, or end the
+ * scan. */
+static void port_batteries_done(struct chain_port *p)
+{
+	while (p->discovering && p->probe_next < p->cfg->naddrs &&
+	       port_has_addr(p, p->cfg->addrs[p->probe_next]))
+		p->probe_next++;
+	if (p->discovering && p->probe_next >= p->cfg->naddrs)
+		discovery_pass_done(p);
+	/* One probe per scan once the port has batteries to poll. */
+	if (!p->discovering || (!p->full_pass && p->probed)) {
+		port_scan_done(p);
+		return;
+	}
+	probe_start(p, p->cfg->addrs[p->probe_next++]);
 }
 
 /* Is the frame at buf the echo of our own request (RS485 half duplex)? */
@@ -596,12 +764,15 @@ static void port_start_scan(struct chain_port *p)
 	if (!p->tp && !port_open(p))
 		return;
 	p->busy = true;
+	p->probing = false;
+	p->probed = false;
 	p->scan_start_us = now_us(p->chain);
 	p->scan_start_requests = p->stats.requests;
 	p->scan_start_bytes = p->stats.tx_bytes + p->stats.rx_bytes;
 	for (unsigned k = 0; k < p->nbats; k++)
 		p->chain->priv[p->first + k].have_stacked = false;
-	if (p->stackbuf && p->stack != STACK_NO)
+	discovery_due(p);
+	if (p->stackbuf && p->stack != STACK_NO && p->nbats > 1)
 		stack_send(p);
 	else
 		port_begin_batteries(p);
@@ -617,21 +788,30 @@ static void battery_lost(const struct chain_battery *b, uint64_t now)
 		 (unsigned long long)((now - b->last_good_us) / USEC_PER_MSEC));
 }
 
+static bool battery_check_stale(const struct chain *c, struct chain_battery *b,
+				uint64_t now)
+{
+	bool stale = !b->valid || now - b->last_good_us > c->stale_us;
+
+	if (stale == b->stale)
+		return false;
+	if (stale && b->valid)
+		battery_lost(b, now);
+	b->stale = stale;
+	return true;
+}
+
 static void update_stale(struct chain *c)
 {
 	uint64_t now = now_us(c);
 	bool changed = false;
 
-	for (unsigned i = 0; i < c->nbats; i++) {
-		struct chain_battery *b = &c->bats[i];
-		bool stale = !b->valid || now - b->last_good_us > c->stale_us;
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct chain_port *p = &c->ports[i];
 
-		if (stale == b->stale)
-			continue;
-		if (stale && b->valid)
-			battery_lost(b, now);
-		b->stale = stale;
-		changed = true;
+		for (unsigned k = 0; k < p->nbats; k++)
+			changed |= battery_check_stale(
+				c, &c->bats[p->first + k], now);
 	}
 	if (changed)
 		notify(c, false);
@@ -678,19 +858,21 @@ static int port_init(struct chain *c, unsigned i, char *err, size_t errlen)
 	p->timeout_us =
 		(cp->timeout_ms ? cp->timeout_ms : p->drv->default_timeout_ms) *
 		USEC_PER_MSEC;
-	p->first = c->nbats;
-	p->nbats = cp->naddrs ? cp->naddrs : 1;
+	p->first = c->nslots;
+	p->cap = cp->naddrs ? cp->naddrs : 1;
+	c->nslots += p->cap;
 	/* One request for every pack where the protocol has it. */
-	if (p->drv->build_stack && p->drv->decode_stack && p->nbats > 1) {
-		p->stackbuf = calloc(p->nbats, sizeof(*p->stackbuf));
+	if (p->drv->build_stack && p->drv->decode_stack && p->cap > 1) {
+		p->stackbuf = calloc(p->cap, sizeof(*p->stackbuf));
 		if (!p->stackbuf) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
+	/* Scanned ports start empty: discovery adds what answers. */
+	p->nbats = cp->scan ? 0 : p->cap;
 	for (unsigned k = 0; k < p->nbats; k++) {
-		struct chain_battery *b = &c->bats[c->nbats];
-		b->index = c->nbats++;
+		struct chain_battery *b = &c->bats[p->first + k];
 		b->port = i;
 		b->addr = cp->naddrs ? cp->addrs[k] : port_default_addr(p->drv);
 		b->stale = true;
@@ -722,6 +904,7 @@ struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
 	c->userdata = userdata;
 	c->poll_us = cfg->poll_interval_ms * USEC_PER_MSEC;
 	c->stale_us = cfg->stale_after_ms * USEC_PER_MSEC;
+	c->rescan_us = cfg->rescan_interval_ms * USEC_PER_MSEC;
 	c->nports = cfg->nports;
 	c->ports = calloc(cfg->nports ? cfg->nports : 1, sizeof(*c->ports));
 	c->bats = calloc(nb ? nb : 1, sizeof(*c->bats));
@@ -734,6 +917,7 @@ struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
 			return NULL;
 		}
 	}
+	renumber(c);
 	/* First tick now: the first scan starts as soon as the loop runs. */
 	r = sd_event_add_time(ev, &c->tick, CLOCK_MONOTONIC, now_us(c), 1000,
 			      on_tick, c);
@@ -770,9 +954,35 @@ unsigned chain_count(const struct chain *c)
 	return c->nbats;
 }
 
+/* The slot of battery i (0-based, in the numbering users see). */
+static const struct chain_battery *chain_slot(const struct chain *c, unsigned i)
+{
+	for (unsigned k = 0; k < c->nports; k++) {
+		const struct chain_port *p = &c->ports[k];
+
+		if (i < p->nbats)
+			return &c->bats[p->first + i];
+		i -= p->nbats;
+	}
+	return NULL;
+}
+
 const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
 {
-	return i < c->nbats ? &c->bats[i] : NULL;
+	return chain_slot(c, i);
+}
+
+/* Every scanned port finished its first pass and found a battery: until
+ * then the bank is not all there (see chain.h). */
+bool chain_ready(const struct chain *c)
+{
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct chain_port *p = &c->ports[i];
+
+		if (p->cfg->scan && (!p->first_pass_done || p->nbats == 0))
+			return false;
+	}
+	return true;
 }
 
 const char *chain_port_name(const struct chain *c, unsigned port)
@@ -836,5 +1046,9 @@ void chain_port_stats(const struct chain *c, unsigned port,
 	st->baud = p->baud;
 	st->timeout_us = p->timeout_us;
 	st->nbatteries = p->nbats;
+	st->scan = p->cfg->scan;
+	st->candidates = p->cfg->scan ? p->cfg->naddrs : 0;
+	st->discovering = p->discovering;
+	st->next_rescan_us = p->next_rescan_us;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", p->last_error);
 }

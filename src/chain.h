@@ -52,6 +52,13 @@ struct chain_port_stats {
 	unsigned long last_scan_requests;
 	unsigned long long last_scan_bytes;
 	char last_error[256]; /* why the port is closed, or "" */
+	/* "addresses = scan": candidates, passes, probes sent. */
+	bool scan;
+	bool discovering; /* a pass is in progress */
+	unsigned candidates;
+	unsigned long discovery_passes;
+	unsigned long probes;
+	uint64_t next_rescan_us; /* monotonic; 0 before the first pass */
 };
 
 /* Called after any battery's reading or stale flag changed, and (with
@@ -69,7 +76,14 @@ struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
 			void *userdata, char *err, size_t errlen);
 void chain_free(struct chain *c);
 
+/* Batteries known now. On ports with "addresses = scan" they are found by
+ * discovery: the count grows, and batteries are numbered port by port in
+ * configuration order, on a port by address, so a battery found later
+ * may move the numbers of those after it. */
 unsigned chain_count(const struct chain *c);
+/* False until every scanned port finished its first discovery pass with
+ * at least one battery: the bank is not all there before. */
+bool chain_ready(const struct chain *c);
 const struct chain_battery *chain_battery(const struct chain *c, unsigned i);
 const char *chain_port_name(const struct chain *c, unsigned port);
 const char *chain_port_device(const struct chain *c, unsigned port);

@@ -57,7 +57,7 @@ static json_t *cmd_battery(struct daemon *d, const struct ctl_peer *peer,
 static json_t *cmd_ports(struct daemon *d, const struct ctl_peer *peer,
 			 int argc, char **argv)
 {
-	return status_ports_json(d->chain);
+	return status_ports_json(d->chain, daemon_now(d));
 }
 
 static json_t *cmd_subscribe(struct daemon *d, const struct ctl_peer *peer,

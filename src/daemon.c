@@ -42,7 +42,20 @@ static void log_topology(uint32_t before, const struct bank *b)
 {
 	for (unsigned i = 0; i < BANK_WARN_COUNT; i++) {
 		uint32_t bit = 1u << i;
-		if ((b->warnings & bit) && !(before & bit))
+		if ((b->warnings & bit) && !(before & bit) &&
+		    bit == BANK_WARN_SERIES_COUNT)
+			log_warn("topology: %s: %u batteries do not make "
+				 "strings of %u: bank data not used until "
+				 "the missing batteries answer",
+				 bank_warning_name(bit), b->nbatteries,
+				 b->series);
+		else if ((b->warnings & bit) && !(before & bit) &&
+			 bit == BANK_WARN_TOO_MANY)
+			log_warn("topology: %s: %u batteries in a 48 V bank; "
+				 "at most %u are supported",
+				 bank_warning_name(bit), b->nbatteries,
+				 BANK_MAX_48V);
+		else if ((b->warnings & bit) && !(before & bit))
 			log_warn("topology: %s (string %u): check the wiring "
 				 "and the series setting",
 				 bank_warning_name(bit), b->warn_string);
@@ -72,6 +85,12 @@ static void bank_refresh(struct daemon *d)
 		in[i] = (struct bank_input){&b->reading, b->valid, b->stale};
 	}
 	bank_compute(&d->bank, in, n, d->cfg->series, &lim);
+	/* While discovery has not found every scanned port's batteries, the
+	 * bank is not all there: never decide on a part of it. */
+	if (!chain_ready(d->chain)) {
+		d->bank.complete = false;
+		d->bank.stale = true;
+	}
 	log_topology(warnings, &d->bank);
 }
 
@@ -289,6 +308,7 @@ json_t *daemon_status(struct daemon *d)
 		.remote = remote_configured(d->remote) ? remote_on(d->remote)
 						       : -1,
 		.outputs = outs,
+		.discovering = !chain_ready(d->chain),
 	};
 	json_t *o = status_json(&v);
 
@@ -574,10 +594,11 @@ int daemon_run(struct daemon *d)
 	int r;
 
 	sd_notify(0, "READY=1\nSTATUS=Starting: reading the batteries");
-	log_notice("started: %u batteries on %u ports, %u outputs (%s), "
+	log_notice("started: %u batteries%s on %u ports, %u outputs (%s), "
 		   "socket %s",
-		   chain_count(d->chain), d->cfg->nports,
-		   outputs_count(d->outputs), d->gpio->name,
+		   chain_count(d->chain),
+		   chain_ready(d->chain) ? "" : " (more to find by scanning)",
+		   d->cfg->nports, outputs_count(d->outputs), d->gpio->name,
 		   d->cfg->socket_path);
 	r = sd_event_loop(d->ev);
 	if (r < 0) {

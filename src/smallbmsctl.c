@@ -850,7 +850,12 @@ static int show_status(const json_t *o)
 	if (bad_key)
 		return untrusted();
 	print_rows(rows, k);
-	if (json_is_true(stale)) {
+	if (json_is_true(json_object_get(o, "discovering"))) {
+		print_padded("FINDING BATTERIES: a port with addresses = scan "
+			     "has not found its batteries yet",
+			     0, false, RED);
+		putchar('\n');
+	} else if (json_is_true(stale)) {
 		print_padded("STALE: no current data from some batteries", 0,
 			     false, RED);
 		putchar('\n');
@@ -1210,6 +1215,7 @@ enum {
 	PCOL_DEVICE,
 	PCOL_PROTO,
 	PCOL_STATE,
+	PCOL_BATS,
 	PCOL_SCANS,
 	PCOL_SCAN,
 	PCOL_ERROR,
@@ -1217,8 +1223,37 @@ enum {
 };
 
 static const char *const pcol_names[NPCOLS] = {
-	"port", "device", "protocol", "state", "scans", "last scan", "error",
+	"port",      "device", "protocol",  "state",
+	"batteries", "scans",  "last scan", "error",
 };
+
+/* "4", or on a scanned port "4 of 16 (scanning)". */
+static void port_batteries_cell(char *cell, const json_t *p)
+{
+	const json_t *scan = json_object_get(p, "scan");
+	const json_t *n = json_object_get(p, "batteries");
+	const json_t *cand = json_object_get(scan, "candidates");
+
+	if (!json_is_integer(n)) {
+		bad_key = "batteries";
+		return;
+	}
+	if (!json_is_object(scan)) {
+		snprintf(cell, CELL_LEN, "%lld",
+			 (long long)json_integer_value(n));
+		return;
+	}
+	if (!json_is_integer(cand)) {
+		bad_key = "scan";
+		return;
+	}
+	snprintf(cell, CELL_LEN, "%lld of %lld%s",
+		 (long long)json_integer_value(n),
+		 (long long)json_integer_value(cand),
+		 json_is_true(json_object_get(scan, "discovering"))
+			 ? " (scanning)"
+			 : "");
+}
 
 static void port_cells(char cells[NPCOLS][CELL_LEN], const json_t *p)
 {
@@ -1232,6 +1267,7 @@ static void port_cells(char cells[NPCOLS][CELL_LEN], const json_t *p)
 		bad_key = "open";
 	snprintf(cells[PCOL_STATE], CELL_LEN, "%s",
 		 json_is_true(open) ? "open" : "closed");
+	port_batteries_cell(cells[PCOL_BATS], p);
 	fmt_text(cells[PCOL_SCANS], CELL_LEN, p, "scans");
 	if (json_is_number(scan))
 		snprintf(cells[PCOL_SCAN], CELL_LEN, "%.0f ms",

@@ -128,6 +128,7 @@ json_t *status_json(const struct status_view *v)
 	json_object_set_new(o, "outputs",
 			    v->outputs ? json_incref(v->outputs)
 				       : json_array());
+	json_object_set_new(o, "discovering", json_boolean(v->discovering));
 	return o;
 }
 
@@ -240,7 +241,27 @@ json_t *status_batteries_json(const struct chain *c, uint64_t now_us)
 	return json_pack("{s:s,s:o}", "type", "batteries", "batteries", a);
 }
 
-static json_t *port_json(const struct chain *c, unsigned i)
+/* "addresses = scan": what discovery did; null on other ports. */
+static json_t *scan_json(const struct chain_port_stats *st, uint64_t now_us)
+{
+	if (!st->scan)
+		return json_null();
+	return json_pack(
+		"{s:I,s:I,s:I,s:b,s:o}", "candidates",
+		(json_int_t)st->candidates, "passes",
+		(json_int_t)st->discovery_passes, "probes",
+		(json_int_t)st->probes, "discovering", st->discovering,
+		"next_rescan",
+		st->next_rescan_us && !st->discovering
+			? num(st->next_rescan_us > now_us
+				      ? (double)(st->next_rescan_us - now_us) /
+						1e6
+				      : 0.0,
+			      0)
+			: json_null());
+}
+
+static json_t *port_json(const struct chain *c, unsigned i, uint64_t now_us)
 {
 	struct chain_port_stats st;
 
@@ -269,14 +290,15 @@ static json_t *port_json(const struct chain *c, unsigned i)
 			    json_integer((json_int_t)st.last_scan_requests));
 	json_object_set_new(o, "last_scan_bytes",
 			    json_integer((json_int_t)st.last_scan_bytes));
+	json_object_set_new(o, "scan", scan_json(&st, now_us));
 	return o;
 }
 
-json_t *status_ports_json(const struct chain *c)
+json_t *status_ports_json(const struct chain *c, uint64_t now_us)
 {
 	json_t *a = json_array();
 
 	for (unsigned i = 0; i < chain_port_count(c); i++)
-		json_array_append_new(a, port_json(c, i));
+		json_array_append_new(a, port_json(c, i, now_us));
 	return json_pack("{s:s,s:o}", "type", "ports", "ports", a);
 }

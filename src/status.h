@@ -21,8 +21,9 @@ struct status_view {
 	const struct guard_output *guard;
 	json_t *monitor; /* monitor_status_json(): soc, consumed_ah, ... */
 	bool mode_on;
-	int remote;      /* 1 on, 0 off, -1 not configured */
-	json_t *outputs; /* array from outputs_json(), or NULL */
+	int remote;       /* 1 on, 0 off, -1 not configured */
+	json_t *outputs;  /* array from outputs_json(), or NULL */
+	bool discovering; /* !chain_ready(): batteries still being found */
 };
 
 /* {"type":"status", voltage, current, power, soc, batteries, ...} */
@@ -35,6 +36,6 @@ json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us);
 json_t *status_batteries_json(const struct chain *c, uint64_t now_us);
 
 /* {"type":"ports","ports":[...]}: per-port transport and scan figures. */
-json_t *status_ports_json(const struct chain *c);
+json_t *status_ports_json(const struct chain *c, uint64_t now_us);
 
 #endif

@@ -83,6 +83,7 @@ tests_tools_ctlstress_LDADD = $(JANSSON_LIBS)
 E2E_TESTS = \
 	tests/e2e/status.sh \
 	tests/e2e/stale.sh \
+	tests/e2e/discovery.sh \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
 	tests/e2e/notify.sh \

@@ -54,7 +54,8 @@ start_sim() {
 
 # write_config [GENERAL-LINES]: one port per simulator pty (or TCP
 # listener), protocol $PORT_PROTOCOL (default jbd), addresses
-# $PORT_ADDRESSES (default: the protocol's).
+# $PORT_ADDRESSES (default: the protocol's; $PORT_ADDRESSES_N for port N
+# alone), and the lines of $PORT_EXTRA (e.g. "timeout = 200ms") in each.
 write_config() {
 	mkdir -p "$T/run" "$T/state"
 	{
@@ -70,8 +71,9 @@ write_config() {
 			echo "[port b$i]"
 			echo "device = $p"
 			echo "protocol = ${PORT_PROTOCOL:-jbd}"
-			[ -z "${PORT_ADDRESSES:-}" ] ||
-				echo "addresses = $PORT_ADDRESSES"
+			eval "a=\${PORT_ADDRESSES_$i:-\${PORT_ADDRESSES:-}}"
+			[ -z "$a" ] || echo "addresses = $a"
+			[ -z "${PORT_EXTRA:-}" ] || echo "$PORT_EXTRA"
 		done
 	} >"$T/smallbms.conf"
 }

@@ -222,6 +222,74 @@ START_TEST(string_and_parallel_voltages_disagree)
 }
 END_TEST
 
+/* Discovered batteries that do not fill whole strings: a string is
+ * missing a battery, so the bank's voltage would be wrong. */
+START_TEST(count_not_a_multiple_of_series_is_not_used)
+{
+	struct bms_reading r[3] = {batt(13.2, -5, 50, 100, 4, 3.3),
+				   batt(13.2, -5, 50, 100, 4, 3.3),
+				   batt(13.2, -5, 50, 100, 4, 3.3)};
+	struct bank_input in[3];
+	struct bank b;
+
+	inputs(in, r, 3);
+	bank_compute(&b, in, 3, 2, NULL);
+	ck_assert(!b.complete && b.stale);
+	ck_assert_uint_eq(b.warnings, BANK_WARN_SERIES_COUNT);
+	ck_assert(isnan(b.voltage));
+	ck_assert(!b.fets_allow_charge && !b.fets_allow_discharge);
+	ck_assert_str_eq(bank_warning_name(BANK_WARN_SERIES_COUNT),
+			 "series_count_mismatch");
+	bank_compute(&b, in, 2, 2, NULL);
+	ck_assert(b.complete);
+	ck_assert_uint_eq(b.warnings, 0);
+}
+END_TEST
+
+/* 25 batteries at most in a 48 V bank; 50 in a 12/24 V one. */
+START_TEST(too_many_batteries_for_48v)
+{
+	struct bms_reading r[26];
+	struct bank_input in[26];
+	struct bank b;
+
+	for (unsigned k = 0; k < 26; k++)
+		r[k] = batt(52.8, -1, 50, 100, 16, 3.3);
+	inputs(in, r, 26);
+	bank_compute(&b, in, 25, 1, NULL);
+	ck_assert_uint_eq(b.warnings, 0);
+	bank_compute(&b, in, 26, 1, NULL);
+	ck_assert_uint_eq(b.warnings, BANK_WARN_TOO_MANY);
+	ck_assert(b.complete); /* a warning, the data is right */
+	ck_assert_str_eq(bank_warning_name(BANK_WARN_TOO_MANY),
+			 "too_many_batteries");
+	/* 26 12 V batteries are fine in parallel and as 24 V strings of
+	 * 2; 24 of them as 48 V strings of 4 too, but not 28. */
+	for (unsigned k = 0; k < 26; k++)
+		r[k] = batt(13.2, -1, 50, 100, 4, 3.3);
+	bank_compute(&b, in, 26, 1, NULL);
+	ck_assert_uint_eq(b.warnings, 0);
+	bank_compute(&b, in, 26, 2, NULL);
+	ck_assert_uint_eq(b.warnings, 0);
+	bank_compute(&b, in, 24, 4, NULL);
+	ck_assert_uint_eq(b.warnings, 0);
+}
+END_TEST
+
+START_TEST(too_many_12v_batteries_in_48v_strings)
+{
+	struct bms_reading r[28];
+	struct bank_input in[28];
+	struct bank b;
+
+	for (unsigned k = 0; k < 28; k++)
+		r[k] = batt(13.2, -1, 50, 100, 4, 3.3);
+	inputs(in, r, 28);
+	bank_compute(&b, in, 28, 4, NULL);
+	ck_assert_uint_eq(b.warnings, BANK_WARN_TOO_MANY);
+}
+END_TEST
+
 START_TEST(balancer_status)
 {
 	struct bms_reading r[2] = {batt(13.2, 0, 50, 100, 4, 3.30),
@@ -258,6 +326,9 @@ static Suite *bank_suite(void)
 	tcase_add_test(tc, fets_and_protection_flags);
 	tcase_add_test(tc, string_currents_disagree_is_a_warning);
 	tcase_add_test(tc, string_and_parallel_voltages_disagree);
+	tcase_add_test(tc, count_not_a_multiple_of_series_is_not_used);
+	tcase_add_test(tc, too_many_batteries_for_48v);
+	tcase_add_test(tc, too_many_12v_batteries_in_48v_strings);
 	tcase_add_test(tc, balancer_status);
 	suite_add_tcase(s, tc);
 	return s;

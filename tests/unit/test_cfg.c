@@ -285,23 +285,23 @@ static const struct bad_value bad_values[] = {
 	{"timeout", "11s", "timeout: '11s' is out of range (20ms..10s)"},
 	{"timeout", "1", "timeout: '1' has no unit: add a unit: ms, s, m or h"},
 	{"addresses", "",
-	 "addresses: '' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: '' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "a",
-	 "addresses: 'a' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: 'a' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "1,,2",
-	 "addresses: '1,,2' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: '1,,2' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "1,",
-	 "addresses: '1,' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: '1,' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "1-",
-	 "addresses: '1-' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: '1-' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "1;2",
-	 "addresses: '1;2' is not an address list (e.g. 1, 1,2,5, 1-8 or "
-	 "1,3-5)"},
+	 "addresses: '1;2' is not an address list (e.g. 1, 1,2,5, 1-8, "
+	 "1,3-5 or scan 1-16)"},
 	{"addresses", "255",
 	 "addresses: '255': address 255 is out of range (0..254)"},
 	{"addresses", "1-300",
@@ -617,6 +617,59 @@ START_TEST(addrlist_forms)
 }
 END_TEST
 
+/* "scan LIST": the candidates to probe, marked as such. */
+START_TEST(addrlist_scan)
+{
+	const char *proto = addressed_protocol();
+	char text[512];
+	struct cfg c;
+
+	ck_assert_ptr_nonnull(proto);
+	snprintf(text, sizeof(text),
+		 "[general]\nrescan_interval = 1m\n"
+		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
+		 "addresses = scan 2-9, 12\n"
+		 "[port b]\ndevice = /dev/ttyUSB1\nprotocol = %s\n"
+		 "addresses = 2-3\n",
+		 proto, proto);
+	expect_valid(&c, text);
+	ck_assert(c.ports[0].scan);
+	ck_assert_uint_eq(c.ports[0].naddrs, 9);
+	ck_assert_uint_eq(c.ports[0].addrs[0], 2);
+	ck_assert_uint_eq(c.ports[0].addrs[8], 12);
+	ck_assert(!c.ports[1].scan);
+	ck_assert_uint_eq(c.rescan_interval_ms, 60000);
+	/* The default: every 10 minutes. */
+	snprintf(text, sizeof(text),
+		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
+		 "addresses = scan 1-16\n",
+		 proto);
+	expect_valid(&c, text);
+	ck_assert_uint_eq(c.rescan_interval_ms, 600000);
+	/* scan without addresses, a bad list after scan, a JBD port. */
+	snprintf(text, sizeof(text),
+		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
+		 "addresses = scan\n",
+		 proto);
+	expect_errors(text, 1,
+		      "t.conf:4: addresses: 'scan': give the addresses to "
+		      "probe, e.g. scan 1-16\n");
+	snprintf(text, sizeof(text),
+		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
+		 "addresses = scan 5-3\n",
+		 proto);
+	expect_errors(text, 1,
+		      "t.conf:4: addresses: 'scan 5-3': range 5-3 is "
+		      "reversed\n");
+	expect_errors(PORT_A "addresses = scan 1-4\n", 1,
+		      "t.conf:4: addresses: protocol 'jbd' has one battery "
+		      "per port: there is nothing to scan for\n");
+	expect_errors("[general]\nrescan_interval = 5s\n" PORT_A, 1,
+		      "t.conf:2: rescan_interval: '5s' is out of range "
+		      "(10s..24h)\n");
+}
+END_TEST
+
 START_TEST(battery_limit)
 {
 	const char *proto = addressed_protocol();
@@ -640,6 +693,16 @@ START_TEST(battery_limit)
 	expect_errors(text, 1,
 		      "t.conf:8: [port b] brings the number of batteries to "
 		      "51; at most 50 are supported\n");
+	/* Scanned candidates count: every one of them may answer. */
+	snprintf(text, sizeof(text),
+		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
+		 "addresses = scan 1-40\n"
+		 "[port b]\ndevice = /dev/ttyUSB1\nprotocol = %s\n"
+		 "addresses = 1-11\n",
+		 proto, proto);
+	expect_errors(text, 1,
+		      "t.conf:8: [port b] brings the number of possible "
+		      "batteries to 51; at most 50 are supported\n");
 }
 END_TEST
 
@@ -661,13 +724,23 @@ START_TEST(series_multiple)
 		1,
 		"t.conf:3: series: 3 batteries cannot form strings of 2 (the "
 		"number of batteries must be a multiple of series)\n");
+	/* With a scanned port the count is known only at run time. */
+	{
+		char text[256];
+		snprintf(text, sizeof(text),
+			 "[general]\nseries = 2\n[port a]\ndevice = "
+			 "/dev/ttyUSB0\nprotocol = %s\naddresses = scan "
+			 "1-3\n",
+			 addressed_protocol());
+		expect_valid(&c, text);
+	}
 	/* A port with an error makes the count meaningless: no more errors. */
 	expect_errors("[general]\nseries = 2\n" PORT_A
 		      "[port b]\ndevice = /dev/ttyUSB1\nprotocol = jbd\n"
 		      "addresses = x\n",
 		      1,
 		      "t.conf:9: addresses: 'x' is not an address list (e.g. "
-		      "1, 1,2,5, 1-8 or 1,3-5)\n");
+		      "1, 1,2,5, 1-8, 1,3-5 or scan 1-16)\n");
 }
 END_TEST
 
@@ -757,6 +830,7 @@ START_TEST(print_keys_lists_every_key)
 		{"general", "poll_interval"},
 		{"general", "stale_after"},
 		{"general", "series"},
+		{"general", "rescan_interval"},
 		{"general", "socket"},
 		{"general", "state_dir"},
 		{"general", "dry_run"},
@@ -826,7 +900,7 @@ START_TEST(print_keys_lists_every_key)
 					 "general\tpoll_interval\tduration\t1s"
 					 "\t100ms..60s\thow often each battery "
 					 "is polled");
-		if (n == 6)
+		if (n == 7)
 			ck_assert_str_eq(line,
 					 "general\tdry_run_dir\tpath\t(none: "
 					 "memory only)\t-\tin dry-run mode, "
@@ -834,14 +908,14 @@ START_TEST(print_keys_lists_every_key)
 					 "holding its physical level (1 or 0), "
 					 "and read every input from such a "
 					 "file");
-		if (n == 8)
+		if (n == 9)
 			ck_assert_str_eq(line,
 					 "general\tadmin_group\tgroup\t"
 					 "smallbms-admin\t-\tmembers of this "
 					 "group may change the daemon's state "
 					 "through smallbmsctl (root always "
 					 "may)");
-		if (n == 9)
+		if (n == 10)
 			ck_assert_str_eq(line,
 					 "port\tdevice\tdevice\t(one of device "
 					 "and usb_serial is required)\t-\t"
@@ -849,18 +923,18 @@ START_TEST(print_keys_lists_every_key)
 					 "... link is recommended), or "
 					 "tcp://HOST:PORT for an RS485-to-TCP "
 					 "gateway");
-		if (n == 10)
+		if (n == 11)
 			ck_assert_str_eq(
 				line, "port\tusb_serial\tstring\t(one of "
 				      "device and usb_serial is required)\t"
 				      "-\tfind the serial adapter by its USB "
 				      "serial number instead of giving "
 				      "device");
-		if (n == 12)
+		if (n == 13)
 			ck_assert_str_eq(line,
 					 "port\tbaud\tuint\t(protocol default)"
 					 "\t1200..921600\tserial speed");
-		if (n == 15)
+		if (n == 16)
 			ck_assert_str_eq(line,
 					 "output\tfunction\tfunction\t"
 					 "(required)\tload, charge, prealarm, "
@@ -870,35 +944,35 @@ START_TEST(print_keys_lists_every_key)
 					 "(allowed to charge), prealarm, "
 					 "load-and-charge (both allowed), "
 					 "error-led, status-led");
-		if (n == 18)
+		if (n == 19)
 			ck_assert_str_eq(line,
 					 "output\toffset\tuint\t(none)\t"
 					 "0..65535\tline offset on chip (with "
 					 "chip)");
-		if (n == 21)
+		if (n == 22)
 			ck_assert_str_eq(line,
 					 "output\tbias\tbias\tas-is\tas-is, "
 					 "disabled, pull-up, pull-down\tpull "
 					 "resistor inside the chip");
-		if (n == 27)
+		if (n == 28)
 			ck_assert_str_eq(line,
 					 "input\tdebounce\tduration\t50ms\t"
 					 "0ms..1s\tthe input must be stable "
 					 "this long before a change counts");
-		if (n == 28)
+		if (n == 29)
 			ck_assert_str_eq(line,
 					 "protection\tcell_undervoltage\t"
 					 "number\t2.80V\t2.00V..4.00V\ta cell "
 					 "below this voltage (V) disconnects "
 					 "the loads, once the pre-alarm has "
 					 "been on for prealarm_lead");
-		if (n == 31)
+		if (n == 32)
 			ck_assert_str_eq(line,
 					 "protection\tprealarm_lead\tduration"
 					 "\t30s\t0s..10m\thow long the "
 					 "pre-alarm is on before a low cell "
 					 "disconnects the loads");
-		if (n == 35)
+		if (n == 36)
 			ck_assert_str_eq(
 				line, "protection\tprealarm_mode\t"
 				      "prealarm-mode\tcontinuous\t"
@@ -906,7 +980,7 @@ START_TEST(print_keys_lists_every_key)
 				      "the pre-alarm output stays on; "
 				      "intermittent: it blinks (prealarm_on, "
 				      "prealarm_off)");
-		if (n == 41)
+		if (n == 42)
 			ck_assert_str_eq(line,
 					 "protection\tcharge_temp_low\tnumber\t"
 					 "5C\t-40C..80C\tno charging below "
@@ -1987,6 +2061,7 @@ static Suite *config_suite(void)
 	/* These need a protocol with several batteries per port. */
 	if (addressed_protocol()) {
 		tcase_add_test(tc, addrlist_forms);
+		tcase_add_test(tc, addrlist_scan);
 		tcase_add_test(tc, battery_limit);
 	} else {
 		fprintf(stderr, "test_config: no addressed protocol is "
