@@ -25,7 +25,6 @@
  */
 #include "gpio.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -33,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "gpio_find.h"
 
 struct gpio_line {
 	struct gpiod_chip *chip;      /* owned: one chip handle per line */
@@ -51,99 +52,48 @@ struct found {
 	unsigned offset;
 };
 
-struct search {
-	const char *name;
-	unsigned matches;
-	struct found first, second; /* second: only its place, for errors */
-	unsigned nchips;
-	char open_error[512]; /* the first chip that would not open */
-};
-
-static int is_chip_entry(const struct dirent *d)
+/* gpio_find_visit_fn: every line of the chip named f->name. */
+static int visit_chip(struct gpio_find *f, const char *path, void *ctx)
 {
-	return strncmp(d->d_name, "gpiochip", 8) == 0;
-}
-
-/* Look for the name on one chip; true if the chip must stay open. */
-static bool search_chip(struct search *s, struct gpiod_chip *chip)
-{
-	unsigned n = gpiod_chip_num_lines(chip);
+	struct found *out = ctx;
+	struct gpiod_chip *chip = gpiod_chip_open(path);
 	bool keep = false;
+	unsigned n;
 
+	if (!chip)
+		return -1;
+	n = gpiod_chip_num_lines(chip);
 	for (unsigned off = 0; off < n; off++) {
 		struct gpiod_line *l = gpiod_chip_get_line(chip, off);
 		const char *name = l ? gpiod_line_name(l) : NULL;
-		struct found *f;
 
-		if (!name || strcmp(name, s->name) != 0)
+		if (!name || strcmp(name, f->name) != 0)
 			continue;
-		if (++s->matches > 2)
-			continue;
-		f = s->matches == 1 ? &s->first : &s->second;
-		snprintf(f->chip_name, sizeof(f->chip_name), "%s",
-			 gpiod_chip_name(chip));
-		f->offset = off;
-		if (s->matches == 1) {
-			f->chip = chip;
-			f->line = l;
+		if (gpio_find_match(f, gpiod_chip_name(chip), off)) {
+			out->chip = chip;
+			out->line = l;
 			keep = true;
 		}
 	}
-	return keep;
+	if (!keep)
+		gpiod_chip_close(chip);
+	return 0;
 }
 
-/* Every /dev/gpiochip*, in numeric order; a name found twice is an error
- * (Raspberry Pi names are unique; a clash means an overlay or a HAT added
- * its own, and guessing could drive the wrong pin). */
 static bool find_by_name(const char *name, struct found *out, char *err,
 			 size_t errlen)
 {
-	struct search s = {.name = name};
-	struct dirent **dirs;
-	int n = scandir("/dev", &dirs, is_chip_entry, versionsort);
+	struct gpio_find f;
 
-	if (n < 0) {
-		snprintf(err, errlen, "line %s: cannot list /dev: %s", name,
-			 strerror(errno));
+	if (!gpio_find_by_name(&f, "/dev", name, visit_chip, out, err,
+			       errlen)) {
+		if (f.matches > 1)
+			gpiod_chip_close(out->chip);
 		return false;
 	}
-	for (int i = 0; i < n; i++) {
-		char path[264]; /* "/dev/" + d_name */
-		struct gpiod_chip *chip;
-
-		snprintf(path, sizeof(path), "/dev/%s", dirs[i]->d_name);
-		free(dirs[i]);
-		chip = gpiod_chip_open(path);
-		if (!chip) {
-			if (!s.open_error[0])
-				snprintf(s.open_error, sizeof(s.open_error),
-					 "; cannot open %s: %s", path,
-					 strerror(errno));
-			continue;
-		}
-		s.nchips++;
-		if (!search_chip(&s, chip))
-			gpiod_chip_close(chip);
-	}
-	free(dirs);
-	if (s.matches == 1) {
-		*out = s.first;
-		return true;
-	}
-	if (s.matches > 1) {
-		gpiod_chip_close(s.first.chip);
-		snprintf(
-			err, errlen,
-			"line %s: the name is on %s offset %u and on %s offset "
-			"%u: give chip and offset instead",
-			name, s.first.chip_name, s.first.offset,
-			s.second.chip_name, s.second.offset);
-		return false;
-	}
-	snprintf(err, errlen,
-		 "line %s: no GPIO line has this name (%u chip%s searched)%s",
-		 name, s.nchips, s.nchips == 1 ? "" : "s", s.open_error);
-	return false;
+	snprintf(out->chip_name, sizeof(out->chip_name), "%s", f.chip[0]);
+	out->offset = f.offset[0];
+	return true;
 }
 
 /* chip: a name ("gpiochip0", under /dev) or a path. */

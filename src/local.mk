@@ -14,7 +14,7 @@ src_libsmallbms_a_SOURCES = \
 	src/bank.c src/bank.h \
 	src/status.c src/status.h \
 	src/ctl.c src/ctl.h \
-	src/gpio.c src/gpio.h src/gpio_dryrun.c \
+	src/gpio.c src/gpio.h src/gpio_dryrun.c src/gpio_find.c src/gpio_find.h \
 	src/outputs.c src/outputs.h \
 	src/remote.c src/remote.h \
 	src/settings.c src/settings.h \

@@ -11,6 +11,7 @@ UNIT_TESTS = \
 	tests/unit/test_guard \
 	tests/unit/test_events \
 	tests/unit/test_gpio_dryrun \
+	tests/unit/test_gpio_find \
 	tests/unit/test_outputs \
 	tests/unit/test_remote \
 	tests/unit/test_settings \
@@ -56,6 +57,9 @@ tests_unit_test_events_LDADD = $(UNIT_LDADD)
 tests_unit_test_gpio_dryrun_SOURCES = tests/unit/test_gpio_dryrun.c
 tests_unit_test_gpio_dryrun_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gpio_dryrun_LDADD = $(UNIT_LDADD)
+tests_unit_test_gpio_find_SOURCES = tests/unit/test_gpio_find.c
+tests_unit_test_gpio_find_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gpio_find_LDADD = $(UNIT_LDADD)
 tests_unit_test_outputs_SOURCES = tests/unit/test_outputs.c
 tests_unit_test_outputs_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_outputs_LDADD = $(UNIT_LDADD)

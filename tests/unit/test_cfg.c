@@ -589,29 +589,31 @@ START_TEST(addrlist_unaddressed_protocol)
 }
 END_TEST
 
-START_TEST(addrlist_forms)
+/* One port a with an addressed protocol and "addresses = ADDRS". */
+static const char *addressed_port(const char *addrs)
 {
-	const char *proto = addressed_protocol();
-	char text[256];
-	struct cfg c;
+	static char text[256];
 
-	ck_assert_ptr_nonnull(proto);
+	ck_assert_ptr_nonnull(addressed_protocol());
 	snprintf(text, sizeof(text),
 		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = 1, 3 - 5,9\n",
-		 proto);
-	expect_valid(&c, text);
+		 "addresses = %s\n",
+		 addressed_protocol(), addrs);
+	return text;
+}
+
+START_TEST(addrlist_forms)
+{
+	struct cfg c;
+
+	expect_valid(&c, addressed_port("1, 3 - 5,9"));
 	ck_assert_uint_eq(c.ports[0].naddrs, 5);
 	ck_assert_uint_eq(c.ports[0].addrs[0], 1);
 	ck_assert_uint_eq(c.ports[0].addrs[1], 3);
 	ck_assert_uint_eq(c.ports[0].addrs[2], 4);
 	ck_assert_uint_eq(c.ports[0].addrs[3], 5);
 	ck_assert_uint_eq(c.ports[0].addrs[4], 9);
-	snprintf(text, sizeof(text),
-		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = 0-49\n",
-		 proto);
-	expect_valid(&c, text);
+	expect_valid(&c, addressed_port("0-49"));
 	ck_assert_uint_eq(c.ports[0].naddrs, 50);
 	ck_assert_uint_eq(c.ports[0].addrs[49], 49);
 }
@@ -620,18 +622,14 @@ END_TEST
 /* "scan LIST": the candidates to probe, marked as such. */
 START_TEST(addrlist_scan)
 {
-	const char *proto = addressed_protocol();
 	char text[512];
 	struct cfg c;
 
-	ck_assert_ptr_nonnull(proto);
 	snprintf(text, sizeof(text),
-		 "[general]\nrescan_interval = 1m\n"
-		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = scan 2-9, 12\n"
+		 "[general]\nrescan_interval = 1m\n%s"
 		 "[port b]\ndevice = /dev/ttyUSB1\nprotocol = %s\n"
 		 "addresses = 2-3\n",
-		 proto, proto);
+		 addressed_port("scan 2-9, 12"), addressed_protocol());
 	expect_valid(&c, text);
 	ck_assert(c.ports[0].scan);
 	ck_assert_uint_eq(c.ports[0].naddrs, 9);
@@ -640,25 +638,13 @@ START_TEST(addrlist_scan)
 	ck_assert(!c.ports[1].scan);
 	ck_assert_uint_eq(c.rescan_interval_ms, 60000);
 	/* The default: every 10 minutes. */
-	snprintf(text, sizeof(text),
-		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = scan 1-16\n",
-		 proto);
-	expect_valid(&c, text);
+	expect_valid(&c, addressed_port("scan 1-16"));
 	ck_assert_uint_eq(c.rescan_interval_ms, 600000);
 	/* scan without addresses, a bad list after scan, a JBD port. */
-	snprintf(text, sizeof(text),
-		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = scan\n",
-		 proto);
-	expect_errors(text, 1,
+	expect_errors(addressed_port("scan"), 1,
 		      "t.conf:4: addresses: 'scan': give the addresses to "
 		      "probe, e.g. scan 1-16\n");
-	snprintf(text, sizeof(text),
-		 "[port a]\ndevice = /dev/ttyUSB0\nprotocol = %s\n"
-		 "addresses = scan 5-3\n",
-		 proto);
-	expect_errors(text, 1,
+	expect_errors(addressed_port("scan 5-3"), 1,
 		      "t.conf:4: addresses: 'scan 5-3': range 5-3 is "
 		      "reversed\n");
 	expect_errors(PORT_A "addresses = scan 1-4\n", 1,
