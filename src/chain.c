@@ -80,6 +80,7 @@ struct chain_port {
 	bool probed;          /* this scan probed a candidate */
 	unsigned probe_next;  /* next candidate (index into cfg->addrs) */
 	uint64_t next_rescan_us;
+	unsigned logged_found; /* batteries in the last "answered" message */
 
 	enum stack_mode stack;
 	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
@@ -163,6 +164,9 @@ static void port_close(struct chain_port *p)
 	transport_close(p->tp);
 	p->tp = NULL;
 	p->busy = false;
+	/* A candidate cut off by the port's loss is asked again. */
+	if (p->probing && p->probe_next > 0)
+		p->probe_next--;
 	p->probing = false;
 	p->rxlen = 0;
 }
@@ -270,7 +274,9 @@ static void battery_publish(struct chain_port *p)
 	bms_reading_merge(&p->pending, &cur_priv(p)->info);
 	b->reading = p->pending;
 	if (b->valid && b->stale)
-		log_notice("battery %u: found: answering again", b->index + 1);
+		log_notice("battery %u (port %s address %u): found: answering "
+			   "again",
+			   b->index + 1, p->cfg->name, b->addr);
 	b->valid = true;
 	b->stale = false;
 	b->last_good_us = now_us(p->chain);
@@ -381,9 +387,11 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 		stack_failed(p);
 		return 0;
 	}
-	/* Nor for a candidate's first request: an address without a battery
-	 * must not cost two timeouts. */
-	if (p->probing && !p->probe_answered) {
+	/* Nor for a candidate's first request in a rescan: an address
+	 * without a battery must not cost two timeouts every time. The
+	 * first pass retries like any poll: a pack that missed it would
+	 * stay unwatched until the next rescan. */
+	if (p->probing && !p->probe_answered && !p->full_pass) {
 		log_debug("port %s: no battery at address %u", p->cfg->name,
 			  cur_bat(p)->addr);
 		port_step_failed(p);
@@ -452,9 +460,10 @@ static unsigned port_master(const struct chain_port *p)
 	return m;
 }
 
+/* Every slot: a stack answer may carry packs not found yet. */
 static uint64_t stack_timeout(const struct chain_port *p)
 {
-	return p->timeout_us + p->nbats * STACK_US_PER_PACK;
+	return p->timeout_us + p->cap * STACK_US_PER_PACK;
 }
 
 static void port_begin_batteries(struct chain_port *p)
@@ -576,6 +585,10 @@ static void battery_insert(struct chain_port *p)
 	c->bats[at] = b;
 	c->priv[at] = bp;
 	p->nbats++;
+	/* The lowest address is the master: ask again whether it answers
+	 * stack reads. */
+	if (k == 0)
+		p->stack = STACK_UNKNOWN;
 	renumber(c);
 	log_notice("port %s: battery found at address %u: battery %u of %u",
 		   p->cfg->name, b.addr, c->bats[at].index + 1, c->nbats);
@@ -639,9 +652,12 @@ static void discovery_pass_done(struct chain_port *p)
 	p->discovering = false;
 	p->stats.discovery_passes++;
 	p->next_rescan_us = now_us(p->chain) + p->chain->rescan_us;
-	if (!p->first_pass_done || p->nbats == 0)
+	/* Once, and again when a pass found another count (not at every
+	 * pass of a port where nothing answers). */
+	if (!p->first_pass_done || p->nbats != p->logged_found)
 		log_info("port %s: %u of %u addresses answered", p->cfg->name,
 			 p->nbats, p->cfg->naddrs);
+	p->logged_found = p->nbats;
 	p->first_pass_done = true;
 	notify(p->chain, false);
 }
@@ -782,9 +798,12 @@ static void port_start_scan(struct chain_port *p)
 
 /* A battery that gave no complete reading for stale_after is lost: its
  * data is no longer used. It is found again when it answers. */
-static void battery_lost(const struct chain_battery *b, uint64_t now)
+static void battery_lost(const struct chain *c, const struct chain_battery *b,
+			 uint64_t now)
 {
-	log_warn("battery %u: lost: no valid data for %llu ms", b->index + 1,
+	log_warn("battery %u (port %s address %u): lost: no valid data for "
+		 "%llu ms",
+		 b->index + 1, c->ports[b->port].cfg->name, b->addr,
 		 (unsigned long long)((now - b->last_good_us) / USEC_PER_MSEC));
 }
 
@@ -796,7 +815,7 @@ static bool battery_check_stale(const struct chain *c, struct chain_battery *b,
 	if (stale == b->stale)
 		return false;
 	if (stale && b->valid)
-		battery_lost(b, now);
+		battery_lost(c, b, now);
 	b->stale = stale;
 	return true;
 }

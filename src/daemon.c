@@ -91,6 +91,8 @@ static void bank_refresh(struct daemon *d)
 		d->bank.complete = false;
 		d->bank.stale = true;
 	}
+	if (d->bank.complete)
+		d->last_complete_us = daemon_now(d);
 	log_topology(warnings, &d->bank);
 }
 
@@ -153,12 +155,17 @@ static void monitor_refresh(struct daemon *d)
 
 /* --- bank -> guard ----------------------------------------------------- */
 
-/* Time of the oldest battery's last good reading; 0 if one never gave any
- * (comm loss then counts from start). */
+/* Time of the oldest battery's last good reading, or of the last complete
+ * bank if that is older; 0 if either never was (comm loss then counts from
+ * start). The bank can be incomplete while every battery answers (a
+ * string missing a battery found later, series_count_mismatch): comm loss
+ * must run then too, or the lines would stay as they were, unwatched. */
 static uint64_t oldest_data(const struct daemon *d)
 {
-	uint64_t t = NEVER;
+	uint64_t t = d->last_complete_us;
 
+	if (t == 0)
+		return 0;
 	for (unsigned i = 0; i < chain_count(d->chain); i++) {
 		const struct chain_battery *b = chain_battery(d->chain, i);
 		if (!b->valid)

@@ -39,6 +39,7 @@ struct daemon {
 	struct store_policy save;      /* when to write the state file */
 	sd_event_source *decide_timer; /* guard / LED wake-ups */
 	uint64_t last_status_us;       /* last STATUS= sent to systemd */
+	uint64_t last_complete_us;     /* the bank was last complete; 0 never */
 	uint64_t watchdog_us;          /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
 };

@@ -88,6 +88,8 @@ E2E_TESTS = \
 	tests/e2e/status.sh \
 	tests/e2e/stale.sh \
 	tests/e2e/discovery.sh \
+	tests/e2e/discovery_series.sh \
+	tests/e2e/discovery_retry.sh \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
 	tests/e2e/notify.sh \

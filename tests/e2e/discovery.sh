@@ -3,7 +3,7 @@
 # "addresses = scan": the daemon finds the packs on a port by probing the
 # candidate addresses, at start and again every rescan_interval.
 #
-# Port b1 has packs at addresses 2, 3, 5 and 9 (9 silent until t = 3 s);
+# Port b1 has packs at addresses 2, 3, 5 and 9 (9 silent until t = 12 s);
 # it is scanned over 1-10. Port b2 has one pack at address 2, configured.
 # Until b1's first pass is over the bank is not all there: nothing may be
 # allowed on b2's data alone. Then 3 packs are found on b1, and the silent
@@ -14,12 +14,12 @@
 cat >"$T/scenario" <<'SCN'
 0 all current -2
 0 4 silent
-3 4 answer
+12 4 answer
 SCN
 start_sim --protocol pylontech --batteries 5 --packs 4 --addresses 2,3,5,9 \
 	--cells 4 --scenario "$T/scenario"
 [ "$(echo "$SIM_PTYS" | wc -l)" -eq 2 ] || fail "want two simulator lines"
-# 400 ms per absent address: the first pass (7 absent) takes ~3 s.
+# 2 x 400 ms per absent address (the first pass retries): it takes ~6 s.
 PORT_PROTOCOL=pylontech PORT_ADDRESSES_1="scan 1-10" PORT_ADDRESSES_2=2 \
 	PORT_EXTRA="timeout = 400ms" write_config "rescan_interval = 10s"
 add_outputs
@@ -34,7 +34,7 @@ line_is GPIO17 0 || fail "load output enabled while batteries are being found"
 ctl status | grep -q "FINDING BATTERIES" ||
 	fail "smallbmsctl status does not say batteries are being found"
 
-expect_status 10 '.discovering == false and .batteries == 4 and .stale == false' \
+expect_status 15 '.discovering == false and .batteries == 4 and .stale == false' \
 	"first pass over: 3 packs on b1 and b2's"
 ctl batteries --json |
 	jq -e '[.batteries[] | [.port, .address]] == [["b1",2],["b1",3],["b1",5],["b2",2]]' \
@@ -49,9 +49,9 @@ ctl ports | grep -q "3 of 10" || fail "smallbmsctl ports: $(ctl ports)"
 expect_line 5 GPIO17 1
 note "ok: allowed once every port's batteries are known"
 
-# Address 9 answers from t = 3 s; the rescan 10 s after the first pass
+# Address 9 answers from t = 12 s; the rescan 10 s after the first pass
 # probes one address per scan and finds it.
-expect_status 25 '.batteries == 5 and .stale == false' "address 9 found at a rescan"
+expect_status 30 '.batteries == 5 and .stale == false' "address 9 found at a rescan"
 battery_is 4 '.port == "b1" and .address == 9 and .valid == true' ||
 	fail "battery 4: $(ctl battery 4 --json | jq -c '{port, address, valid}')"
 battery_is 5 '.port == "b2" and .address == 2' ||
