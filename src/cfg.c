@@ -177,6 +177,10 @@ static const struct cfg_key keys[] = {
 	 .desc = "battery addresses on this port, e.g. 1 or 1,3-5 (several "
 		 "only for addressed protocols); scan 1-16: the batteries are "
 		 "those of these addresses that answer"},
+	{PORT("expect", expect), .type = T_UINT, .min = "1", .max = "64",
+	 .unset = "(at least one)",
+	 .desc = "with addresses = scan: the bank is not used (nothing is "
+		 "allowed) while fewer batteries than this are found"},
 	{OUTPUT("function", function), .type = T_FUNCTION, .required = true,
 	 .desc = "what drives the output: load (allowed to discharge), charge "
 		 "(allowed to charge), prealarm, load-and-charge (both "
@@ -1665,6 +1669,20 @@ static void check_addressing(struct cfg_parse *p, unsigned i)
 {
 	const struct cfg_port *port = &p->c->ports[i];
 	const struct bms_driver *drv = drv_find(port->protocol);
+
+	if (port->expect && !port->scan) {
+		report(p, key_line(p, i, "expect"),
+		       "expect: only with addresses = scan");
+		p->port_bad[i] = true;
+		return;
+	}
+	if (port->expect > port->naddrs) {
+		report(p, key_line(p, i, "expect"),
+		       "expect: %u batteries cannot be found at %u addresses",
+		       port->expect, port->naddrs);
+		p->port_bad[i] = true;
+		return;
+	}
 
 	if (!drv || drv->addressed || (port->naddrs <= 1 && !port->scan))
 		return;

@@ -38,7 +38,8 @@ struct cfg_port {
 	/* "addresses = scan LIST": addrs are candidates, probed at start and
 	 * every rescan_interval; only those that answer are batteries. */
 	bool scan;
-	int line; /* where the section starts */
+	unsigned expect; /* with scan: fewer found is an incomplete bank */
+	int line;        /* where the section starts */
 };
 
 /* What an [output NAME] does; "active" is the logical (driven) state. */

@@ -542,6 +542,12 @@ static enum drv_decode stack_process(struct chain_port *p, const uint8_t *f,
 
 /* --- discovery ("addresses = scan") ----------------------------------- */
 
+/* A scanned port with fewer batteries than expected (at least one). */
+static bool port_short(const struct chain_port *p)
+{
+	return p->nbats < (p->cfg->expect ? p->cfg->expect : 1);
+}
+
 static bool port_has_addr(const struct chain_port *p, unsigned addr)
 {
 	for (unsigned k = 0; k < p->nbats; k++)
@@ -631,16 +637,18 @@ static void probe_finish(struct chain_port *p)
 	port_batteries_done(p);
 }
 
-/* At the start of a scan: begin a discovery pass when one is due. The
- * first pass, and any pass while the port has no battery, probes every
- * candidate at once; later passes one per scan. */
+/* At the start of a scan: begin a discovery pass when one is due: every
+ * rescan_interval, and at once again while the port is short of batteries
+ * (the bank is not used then). The first pass, and any pass while the
+ * port has none, probes every candidate at once; the others one per scan,
+ * so the batteries found stay polled. */
 static void discovery_due(struct chain_port *p)
 {
 	uint64_t now = now_us(p->chain);
 
 	if (!p->cfg->scan || p->discovering)
 		return;
-	if (p->first_pass_done && p->nbats > 0 && now < p->next_rescan_us)
+	if (p->first_pass_done && !port_short(p) && now < p->next_rescan_us)
 		return;
 	p->discovering = true;
 	p->full_pass = !p->first_pass_done || p->nbats == 0;
@@ -655,8 +663,10 @@ static void discovery_pass_done(struct chain_port *p)
 	/* Once, and again when a pass found another count (not at every
 	 * pass of a port where nothing answers). */
 	if (!p->first_pass_done || p->nbats != p->logged_found)
-		log_info("port %s: %u of %u addresses answered", p->cfg->name,
-			 p->nbats, p->cfg->naddrs);
+		log_info("port %s: %u of %u addresses answered%s", p->cfg->name,
+			 p->nbats, p->cfg->naddrs,
+			 port_short(p) ? ": too few, the bank is not used"
+				       : "");
 	p->logged_found = p->nbats;
 	p->first_pass_done = true;
 	notify(p->chain, false);
@@ -991,14 +1001,15 @@ const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
 	return chain_slot(c, i);
 }
 
-/* Every scanned port finished its first pass and found a battery: until
- * then the bank is not all there (see chain.h). */
+/* Every scanned port finished its first pass and found its batteries
+ * (expect, or at least one): until then the bank is not all there (see
+ * chain.h). */
 bool chain_ready(const struct chain *c)
 {
 	for (unsigned i = 0; i < c->nports; i++) {
 		const struct chain_port *p = &c->ports[i];
 
-		if (p->cfg->scan && (!p->first_pass_done || p->nbats == 0))
+		if (p->cfg->scan && (!p->first_pass_done || port_short(p)))
 			return false;
 	}
 	return true;

@@ -90,6 +90,7 @@ E2E_TESTS = \
 	tests/e2e/discovery.sh \
 	tests/e2e/discovery_series.sh \
 	tests/e2e/discovery_retry.sh \
+	tests/e2e/discovery_expect.sh \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
 	tests/e2e/notify.sh \

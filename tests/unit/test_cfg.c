@@ -653,6 +653,22 @@ START_TEST(addrlist_scan)
 	expect_errors("[general]\nrescan_interval = 5s\n" PORT_A, 1,
 		      "t.conf:2: rescan_interval: '5s' is out of range "
 		      "(10s..24h)\n");
+	/* expect: how many must be found; only with scan, at most the
+	 * candidates. */
+	snprintf(text, sizeof(text), "%sexpect = 4\n",
+		 addressed_port("scan 1-8"));
+	expect_valid(&c, text);
+	ck_assert_uint_eq(c.ports[0].expect, 4);
+	snprintf(text, sizeof(text), "%sexpect = 9\n",
+		 addressed_port("scan 1-8"));
+	expect_errors(text, 1,
+		      "t.conf:5: expect: 9 batteries cannot be found at 8 "
+		      "addresses\n");
+	snprintf(text, sizeof(text), "%sexpect = 2\n", addressed_port("1-8"));
+	expect_errors(text, 1,
+		      "t.conf:5: expect: only with addresses = scan\n");
+	expect_errors(PORT_A "expect = 0\n", 1,
+		      "t.conf:4: expect: '0' is out of range (1..64)\n");
 }
 END_TEST
 
@@ -829,6 +845,7 @@ START_TEST(print_keys_lists_every_key)
 		{"port", "baud"},
 		{"port", "timeout"},
 		{"port", "addresses"},
+		{"port", "expect"},
 		{"output", "function"},
 		{"output", "line"},
 		{"output", "chip"},
@@ -920,7 +937,7 @@ START_TEST(print_keys_lists_every_key)
 			ck_assert_str_eq(line,
 					 "port\tbaud\tuint\t(protocol default)"
 					 "\t1200..921600\tserial speed");
-		if (n == 16)
+		if (n == 17)
 			ck_assert_str_eq(line,
 					 "output\tfunction\tfunction\t"
 					 "(required)\tload, charge, prealarm, "
@@ -930,35 +947,35 @@ START_TEST(print_keys_lists_every_key)
 					 "(allowed to charge), prealarm, "
 					 "load-and-charge (both allowed), "
 					 "error-led, status-led");
-		if (n == 19)
+		if (n == 20)
 			ck_assert_str_eq(line,
 					 "output\toffset\tuint\t(none)\t"
 					 "0..65535\tline offset on chip (with "
 					 "chip)");
-		if (n == 22)
+		if (n == 23)
 			ck_assert_str_eq(line,
 					 "output\tbias\tbias\tas-is\tas-is, "
 					 "disabled, pull-up, pull-down\tpull "
 					 "resistor inside the chip");
-		if (n == 28)
+		if (n == 29)
 			ck_assert_str_eq(line,
 					 "input\tdebounce\tduration\t50ms\t"
 					 "0ms..1s\tthe input must be stable "
 					 "this long before a change counts");
-		if (n == 29)
+		if (n == 30)
 			ck_assert_str_eq(line,
 					 "protection\tcell_undervoltage\t"
 					 "number\t2.80V\t2.00V..4.00V\ta cell "
 					 "below this voltage (V) disconnects "
 					 "the loads, once the pre-alarm has "
 					 "been on for prealarm_lead");
-		if (n == 32)
+		if (n == 33)
 			ck_assert_str_eq(line,
 					 "protection\tprealarm_lead\tduration"
 					 "\t30s\t0s..10m\thow long the "
 					 "pre-alarm is on before a low cell "
 					 "disconnects the loads");
-		if (n == 36)
+		if (n == 37)
 			ck_assert_str_eq(
 				line, "protection\tprealarm_mode\t"
 				      "prealarm-mode\tcontinuous\t"
@@ -966,7 +983,7 @@ START_TEST(print_keys_lists_every_key)
 				      "the pre-alarm output stays on; "
 				      "intermittent: it blinks (prealarm_on, "
 				      "prealarm_off)");
-		if (n == 42)
+		if (n == 43)
 			ck_assert_str_eq(line,
 					 "protection\tcharge_temp_low\tnumber\t"
 					 "5C\t-40C..80C\tno charging below "
