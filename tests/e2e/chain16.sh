@@ -29,8 +29,8 @@ status_is '.stale == true and .batteries == 16' || fail "bank not marked stale"
 ctl batteries --json | jq -e '[.batteries[] | select(.stale)] | length == 1' \
 	>/dev/null || fail "only pack 5 must be lost"
 wait_until 15 battery_is 5 '.stale == false' || fail "pack 5 not found again"
-grep -q "battery 5: lost" "$T/daemon.log" || fail "loss not logged"
-grep -q "battery 5: found" "$T/daemon.log" || fail "return not logged"
+grep -q "battery 5 (port b1 address 6): lost" "$T/daemon.log" || fail "loss not logged"
+grep -q "battery 5 (port b1 address 6): found" "$T/daemon.log" || fail "return not logged"
 note "ok: pack 5 found again"
 grep -q "does not answer stack reads: polling pack by pack" "$T/daemon.log" ||
 	fail "no fallback to pack-by-pack polling logged"
