@@ -20,6 +20,7 @@ ctl ports --json | jq -e '.ports[0].transport == "tcp" and .ports[0].open' \
 	>/dev/null || fail "ports: $(ctl ports --json)"
 kill "$(cat "$T/sim.pid")"
 expect_status 8 '.stale == true' "gateway gone: stale"
-wait_until 5 sh -c "\"$CTL\" --socket \"$SOCK\" ports --json | jq -e '.ports[0].open == false and .ports[0].opens > 1' >/dev/null" ||
+retried() { ctl ports --json | jq -e '.ports[0].open == false and .ports[0].opens > 1' >/dev/null; }
+wait_until 5 retried ||
 	fail "port not retried: $(ctl ports --json)"
 note "ok: port closed and retried: $(ctl ports --json | jq -c '.ports[0] | {opens, error}')"
