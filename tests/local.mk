@@ -107,5 +107,5 @@ E2E_TESTS = \
 	tests/e2e/socket_abuse.sh \
 	tests/e2e/permissions.sh
 TESTS += $(E2E_TESTS)
-dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh
+dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

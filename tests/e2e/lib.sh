@@ -31,28 +31,8 @@ note() { echo "# $*"; }
 
 command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
 
-# jq 1.6 (bookworm) exits 0 from "jq -e" when it reads no value at all, so
-# an assertion on the output of a smallbmsctl that failed (no daemon, no
-# answer) would pass. Every "jq -e" in the tests goes through this: no
-# input value is a failure.
-jq() {
-	case " $* " in
-	*" -e "*) ;;
-	*)
-		command jq "$@"
-		return
-		;;
-	esac
-	for jq_last in "$@"; do :; done
-	if [ -f "$jq_last" ]; then
-		[ -s "$jq_last" ] || return 1
-		command jq "$@"
-		return
-	fi
-	jq_in=$(cat)
-	[ -n "$jq_in" ] || return 1
-	printf '%s\n' "$jq_in" | command jq "$@"
-}
+# "jq -e" with no input value fails (tests/jq_strict.sh).
+. "$(dirname "$0")/../jq_strict.sh"
 
 # wait_until SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds.
 wait_until() {

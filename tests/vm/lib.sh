@@ -54,28 +54,8 @@ for f in "$DAEMON" "$CTL"; do
 done
 command -v jq >/dev/null || fail "jq is not installed on the host"
 
-# jq 1.6 (bookworm) exits 0 from "jq -e" when it reads no value at all, so
-# an assertion on the output of a smallbmsctl that failed (no daemon, no
-# answer) would pass. Every "jq -e" in the tests goes through this: no
-# input value is a failure.
-jq() {
-	case " $* " in
-	*" -e "*) ;;
-	*)
-		command jq "$@"
-		return
-		;;
-	esac
-	for jq_last in "$@"; do :; done
-	if [ -f "$jq_last" ]; then
-		[ -s "$jq_last" ] || return 1
-		command jq "$@"
-		return
-	fi
-	jq_in=$(cat)
-	[ -n "$jq_in" ] || return 1
-	printf '%s\n' "$jq_in" | command jq "$@"
-}
+# "jq -e" with no input value fails (tests/jq_strict.sh).
+. "$top_srcdir/tests/jq_strict.sh"
 
 # ms: milliseconds of the monotonic-enough wall clock, for deadlines.
 ms() { echo $(($(date +%s%N) / 1000000)); }
