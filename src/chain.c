@@ -983,8 +983,8 @@ unsigned chain_count(const struct chain *c)
 	return c->nbats;
 }
 
-/* The slot of battery i (0-based, in the numbering users see). */
-static const struct chain_battery *chain_slot(const struct chain *c, unsigned i)
+/* Battery i (0-based, in the numbering users see) is in its port's slots. */
+const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
 {
 	for (unsigned k = 0; k < c->nports; k++) {
 		const struct chain_port *p = &c->ports[k];
@@ -994,11 +994,6 @@ static const struct chain_battery *chain_slot(const struct chain *c, unsigned i)
 		i -= p->nbats;
 	}
 	return NULL;
-}
-
-const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
-{
-	return chain_slot(c, i);
 }
 
 /* Every scanned port finished its first pass and found its batteries

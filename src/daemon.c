@@ -38,27 +38,32 @@ uint64_t daemon_now(const struct daemon *d)
 
 /* Topology warnings are never silently accepted: each start and end is
  * logged. */
+static void log_topology_start(uint32_t bit, const struct bank *b)
+{
+	const char *name = bank_warning_name(bit);
+
+	if (bit == BANK_WARN_SERIES_COUNT)
+		log_warn("topology: %s: %u batteries do not make strings of "
+			 "%u: bank data not used until the missing batteries "
+			 "answer",
+			 name, b->nbatteries, b->series);
+	else if (bit == BANK_WARN_TOO_MANY)
+		log_warn("topology: %s: %u batteries in a 48 V bank; at most "
+			 "%u are supported",
+			 name, b->nbatteries, BANK_MAX_48V);
+	else
+		log_warn("topology: %s (string %u): check the wiring and the "
+			 "series setting",
+			 name, b->warn_string);
+}
+
 static void log_topology(uint32_t before, const struct bank *b)
 {
 	for (unsigned i = 0; i < BANK_WARN_COUNT; i++) {
 		uint32_t bit = 1u << i;
-		if ((b->warnings & bit) && !(before & bit) &&
-		    bit == BANK_WARN_SERIES_COUNT)
-			log_warn("topology: %s: %u batteries do not make "
-				 "strings of %u: bank data not used until "
-				 "the missing batteries answer",
-				 bank_warning_name(bit), b->nbatteries,
-				 b->series);
-		else if ((b->warnings & bit) && !(before & bit) &&
-			 bit == BANK_WARN_TOO_MANY)
-			log_warn("topology: %s: %u batteries in a 48 V bank; "
-				 "at most %u are supported",
-				 bank_warning_name(bit), b->nbatteries,
-				 BANK_MAX_48V);
-		else if ((b->warnings & bit) && !(before & bit))
-			log_warn("topology: %s (string %u): check the wiring "
-				 "and the series setting",
-				 bank_warning_name(bit), b->warn_string);
+
+		if ((b->warnings & bit) && !(before & bit))
+			log_topology_start(bit, b);
 		else if (!(b->warnings & bit) && (before & bit))
 			log_notice("topology: %s ended",
 				   bank_warning_name(bit));

@@ -244,21 +244,20 @@ json_t *status_batteries_json(const struct chain *c, uint64_t now_us)
 /* "addresses = scan": what discovery did; null on other ports. */
 static json_t *scan_json(const struct chain_port_stats *st, uint64_t now_us)
 {
+	json_t *next = json_null(); /* while a pass runs, or before the first */
+
 	if (!st->scan)
 		return json_null();
-	return json_pack(
-		"{s:I,s:I,s:I,s:b,s:o}", "candidates",
-		(json_int_t)st->candidates, "passes",
-		(json_int_t)st->discovery_passes, "probes",
-		(json_int_t)st->probes, "discovering", st->discovering,
-		"next_rescan",
-		st->next_rescan_us && !st->discovering
-			? num(st->next_rescan_us > now_us
-				      ? (double)(st->next_rescan_us - now_us) /
-						1e6
-				      : 0.0,
-			      0)
-			: json_null());
+	if (st->next_rescan_us && !st->discovering)
+		next = num(st->next_rescan_us > now_us
+				   ? (double)(st->next_rescan_us - now_us) / 1e6
+				   : 0.0,
+			   0);
+	return json_pack("{s:I,s:I,s:I,s:b,s:o}", "candidates",
+			 (json_int_t)st->candidates, "passes",
+			 (json_int_t)st->discovery_passes, "probes",
+			 (json_int_t)st->probes, "discovering", st->discovering,
+			 "next_rescan", next);
 }
 
 static json_t *port_json(const struct chain *c, unsigned i, uint64_t now_us)
