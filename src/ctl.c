@@ -608,18 +608,28 @@ void ctl_server_set_admin_group(struct ctl_server *s, gid_t gid)
 	s->have_admin_gid = true;
 }
 
+static void reject_busy(struct ctl_server *s, int fd);
+
 static void client_new(struct ctl_server *s, int fd)
 {
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	struct ctl_client *c;
 	json_t *hello;
+	bool admin;
 	int r;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
 		log_warn("control socket %s: no peer credentials: %s", s->path,
 			 strerror(errno));
 		close(fd);
+		return;
+	}
+	/* The last CTL_ADMIN_RESERVED slots are kept for root and the admin
+	 * group, so readers holding connections cannot lock them out. */
+	admin = peer_is_admin(s, fd, &cr);
+	if (!admin && s->nclients >= CTL_MAX_CLIENTS - CTL_ADMIN_RESERVED) {
+		reject_busy(s, fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -630,8 +640,7 @@ static void client_new(struct ctl_server *s, int fd)
 	}
 	c->srv = s;
 	c->fd = fd;
-	c->peer = (struct ctl_peer){cr.pid, cr.uid, cr.gid, c,
-				    peer_is_admin(s, fd, &cr)};
+	c->peer = (struct ctl_peer){cr.pid, cr.uid, cr.gid, c, admin};
 	c->next = s->clients;
 	if (s->clients)
 		s->clients->prev = c;
@@ -667,8 +676,8 @@ static void reject_busy(struct ctl_server *s, int fd)
 			      CTL_MAX_CLIENTS);
 	char *txt = e ? json_dumps(e, DUMP_FLAGS) : NULL;
 
-	log_notice("control socket %s: %d clients connected, refusing one",
-		   s->path, CTL_MAX_CLIENTS);
+	log_notice("control socket %s: %u clients connected, refusing one",
+		   s->path, s->nclients);
 	if (txt) {
 		static char nl[] = "\n";
 		struct iovec iov[2] = {{txt, strlen(txt)}, {nl, 1}};
@@ -712,17 +721,6 @@ static void accept_pause(struct ctl_server *s)
 		sd_event_source_set_enabled(s->listen, SD_EVENT_OFF);
 }
 
-/* For the reserved slots: may this new connection change state? */
-static bool connection_is_admin(const struct ctl_server *s, int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
-		return false;
-	return peer_is_admin(s, fd, &cr);
-}
-
 static int on_accept(sd_event_source *es, int fd, uint32_t revents,
 		     void *userdata)
 {
@@ -744,9 +742,7 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents,
 				accept_pause(s);
 			break;
 		}
-		if (s->nclients >= CTL_MAX_CLIENTS ||
-		    (s->nclients >= CTL_MAX_CLIENTS - CTL_ADMIN_RESERVED &&
-		     !connection_is_admin(s, cfd)))
+		if (s->nclients >= CTL_MAX_CLIENTS)
 			reject_busy(s, cfd);
 		else
 			client_new(s, cfd);
