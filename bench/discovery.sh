@@ -13,6 +13,8 @@ set -eu
 SIM="$top_builddir/tests/bmssim/bmssim"
 DAEMON="$top_builddir/src/smallbmsd"
 CTL="$top_builddir/src/smallbmsctl"
+# "jq -e" with no input value fails (no daemon yet is not "done").
+. "$(dirname "$0")/../tests/jq_strict.sh"
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -20,7 +22,20 @@ trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm
 "$SIM" --protocol pylontech --packs 4 --address-base 2 --cells 15 \
 	--baud 9600 --delay 100 >"$T/sim.out" 2>/dev/null &
 pids="$pids $!"
-until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
+# wait_for SECONDS WHAT COMMAND...: poll until COMMAND succeeds, or give up.
+wait_for() {
+	end=$(($(date +%s) + $1))
+	what=$2
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || {
+			echo "bench/discovery.sh: $what" >&2
+			exit 1
+		}
+		sleep 0.05
+	done
+}
+wait_for 10 "bmssim not ready" grep -q READY "$T/sim.out"
 cat >"$T/c.conf" <<CONF
 [general]
 socket = $T/s.sock
@@ -34,12 +49,11 @@ CONF
 t0=$(date +%s%N)
 "$DAEMON" -c "$T/c.conf" 2>"$T/d.log" &
 pids="$pids $!"
-# No answer yet is not "done" (jq 1.6 -e exits 0 on empty input).
 done_discovering() {
-	st=$("$CTL" --socket "$T/s.sock" status --json 2>/dev/null) &&
-		[ -n "$st" ] && echo "$st" | jq -e '.discovering == false' >/dev/null
+	"$CTL" --socket "$T/s.sock" status --json 2>/dev/null |
+		jq -e '.discovering == false'
 }
-until done_discovering; do sleep 0.05; done
+wait_for 120 "the first pass did not end in 120 s" done_discovering
 t1=$(date +%s%N)
 p=$("$CTL" --socket "$T/s.sock" ports --json | jq -c '.ports[0]')
 echo "discovery: 16 candidates, 4 packs, timeout 1 s, baud 9600, delay 100ms:" \

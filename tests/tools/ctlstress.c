@@ -771,7 +771,7 @@ static int usage(void)
 		"       " PROG " SOCKET flood CLIENTS [EXPECTED_GREETINGS]\n"
 		"       " PROG " SOCKET deaf-subscriber TIMEOUT_S\n"
 		"       " PROG
-		" SOCKET probe SECONDS INTERVAL_MS DEADLINE_MS\n");
+		" SOCKET probe SECONDS INTERVAL_MS DEADLINE_MS POLL_MS\n");
 	return 2;
 }
 

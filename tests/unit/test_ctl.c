@@ -746,6 +746,16 @@ static bool need_root(const char *test)
 	return false;
 }
 
+/* A connection with these credentials is (or is not) an admin. */
+static void expect_admin_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+			    bool want)
+{
+	struct client *c = client_open_as(uid, gid, groups, n);
+
+	expect_admin(c, want);
+	client_close(c);
+}
+
 START_TEST(test_admin_default)
 {
 	/* without an admin group, root only */
@@ -755,9 +765,7 @@ START_TEST(test_admin_default)
 	client_close(c);
 	if (need_root(__func__)) {
 		gid_t g[] = {ADMIN_GID};
-		c = client_open_as(NOBODY, NOBODY, g, 1);
-		expect_admin(c, false);
-		client_close(c);
+		expect_admin_as(NOBODY, NOBODY, g, 1, false);
 	}
 }
 END_TEST
@@ -772,12 +780,8 @@ START_TEST(test_admin_primary_group)
 	client_close(c);
 	if (need_root(__func__)) {
 		ctl_server_set_admin_group(srv, ADMIN_GID);
-		c = client_open_as(NOBODY, ADMIN_GID, NULL, 0);
-		expect_admin(c, true);
-		client_close(c);
-		c = client_open_as(NOBODY, OTHER_GID, NULL, 0);
-		expect_admin(c, false);
-		client_close(c);
+		expect_admin_as(NOBODY, ADMIN_GID, NULL, 0, true);
+		expect_admin_as(NOBODY, OTHER_GID, NULL, 0, false);
 	}
 }
 END_TEST
@@ -790,18 +794,14 @@ START_TEST(test_admin_supplementary_group)
 	if (!need_root(__func__) || !peergroups_supported(__func__))
 		return;
 	ctl_server_set_admin_group(srv, ADMIN_GID);
-	c = client_open_as(NOBODY, NOBODY, member, 2);
-	expect_admin(c, true);
-	client_close(c);
+	expect_admin_as(NOBODY, NOBODY, member, 2, true);
 	c = client_open_as(NOBODY, NOBODY, stranger, 1);
 	expect_admin(c, false);
 	/* a new admin group applies to connections accepted afterwards */
 	ctl_server_set_admin_group(srv, OTHER_GID);
 	expect_admin(c, false);
 	client_close(c);
-	c = client_open_as(NOBODY, NOBODY, stranger, 1);
-	expect_admin(c, true);
-	client_close(c);
+	expect_admin_as(NOBODY, NOBODY, stranger, 1, true);
 }
 END_TEST
 
@@ -811,20 +811,15 @@ START_TEST(test_admin_many_groups)
 	 * directory service): the kernel cannot fit that many into a small
 	 * buffer and says ERANGE; the member must still be recognised. */
 	static gid_t g[MANY];
-	struct client *c;
 
 	if (!need_root(__func__) || !peergroups_supported(__func__))
 		return;
 	for (unsigned i = 0; i < MANY; i++)
 		g[i] = 100000 + i;
 	ctl_server_set_admin_group(srv, ADMIN_GID);
-	c = client_open_as(NOBODY, NOBODY, g, MANY);
-	expect_admin(c, false);
-	client_close(c);
+	expect_admin_as(NOBODY, NOBODY, g, MANY, false);
 	g[MANY - 1] = ADMIN_GID;
-	c = client_open_as(NOBODY, NOBODY, g, MANY);
-	expect_admin(c, true);
-	client_close(c);
+	expect_admin_as(NOBODY, NOBODY, g, MANY, true);
 }
 END_TEST
 

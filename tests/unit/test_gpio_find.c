@@ -64,36 +64,38 @@ static int visit(struct gpio_find *f, const char *path, void *ctx)
 	return -1;
 }
 
+static void touch(const char *name)
+{
+	char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+}
+
+/* A stand-in file per chip, and one that is not a chip (never visited). */
 static void make_chips(const struct chip_play *chips, size_t n)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test_gpio_find.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	for (size_t i = 0; i < n; i++) {
-		char path[128];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, chips[i].file);
-		fp = fopen(path, "w");
-		ck_assert_ptr_nonnull(fp);
-		fclose(fp);
-	}
-	/* Not a chip: never visited. */
-	{
-		char path[128];
-		FILE *fp;
-		snprintf(path, sizeof(path), "%s/ttyUSB0", dir);
-		fp = fopen(path, "w");
-		ck_assert_ptr_nonnull(fp);
-		fclose(fp);
-	}
+	for (size_t i = 0; i < n; i++)
+		touch(chips[i].file);
+	touch("ttyUSB0");
 }
 
-static void remove_chips(void)
+static void remove_chips(const struct chip_play *chips, size_t n)
 {
-	char cmd[128];
+	char path[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, chips[i].file);
+		ck_assert_int_eq(unlink(path), 0);
+	}
+	snprintf(path, sizeof(path), "%s/ttyUSB0", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 }
 
 static const struct chip_play pi_chips[] = {
@@ -106,7 +108,7 @@ static const struct chip_play pi_chips[] = {
 
 START_TEST(found_once_in_numeric_order)
 {
-	struct play p = {pi_chips, NPI, {{0}}, 0, NULL, 0};
+	struct play p = {.chips = pi_chips, .n = NPI};
 	struct gpio_find f;
 	char err[256] = "";
 
@@ -124,13 +126,13 @@ START_TEST(found_once_in_numeric_order)
 	ck_assert_str_eq(p.visited[2], "gpiochip2");
 	ck_assert_str_eq(p.visited[3], "gpiochip10");
 	ck_assert_uint_eq(f.nchips, 3);
-	remove_chips();
+	remove_chips(pi_chips, NPI);
 }
 END_TEST
 
 START_TEST(name_on_two_chips_is_refused)
 {
-	struct play p = {pi_chips, NPI, {{0}}, 0, NULL, 0};
+	struct play p = {.chips = pi_chips, .n = NPI};
 	struct gpio_find f;
 	char err[256] = "";
 
@@ -143,13 +145,13 @@ START_TEST(name_on_two_chips_is_refused)
 	/* The first match's chip is still the backend's to close. */
 	ck_assert_uint_eq(f.matches, 2);
 	ck_assert_str_eq(p.kept, "gpiochip2");
-	remove_chips();
+	remove_chips(pi_chips, NPI);
 }
 END_TEST
 
 START_TEST(not_found_names_chips_and_open_errors)
 {
-	struct play p = {pi_chips, NPI, {{0}}, 0, NULL, 0};
+	struct play p = {.chips = pi_chips, .n = NPI};
 	struct gpio_find f;
 	char err[512] = "", want[512];
 
@@ -162,13 +164,13 @@ START_TEST(not_found_names_chips_and_open_errors)
 		 dir, strerror(EACCES));
 	ck_assert_str_eq(err, want);
 	ck_assert_uint_eq(p.open, 0);
-	remove_chips();
+	remove_chips(pi_chips, NPI);
 }
 END_TEST
 
 START_TEST(no_chips_at_all)
 {
-	struct play p = {pi_chips, 0, {{0}}, 0, NULL, 0};
+	struct play p = {.chips = pi_chips, .n = 0};
 	struct gpio_find f;
 	char err[256] = "";
 
@@ -177,7 +179,7 @@ START_TEST(no_chips_at_all)
 				     sizeof(err)));
 	ck_assert_str_eq(err, "line GPIO17: no GPIO line has this name (0 "
 			      "chips searched)");
-	remove_chips();
+	remove_chips(pi_chips, 0);
 	ck_assert(!gpio_find_by_name(&f, "/nonexistent", "GPIO17", visit, &p,
 				     err, sizeof(err)));
 	ck_assert_str_eq(err, "line GPIO17: cannot list /nonexistent: No such "

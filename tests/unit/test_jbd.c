@@ -6,7 +6,6 @@
  * registry and the test-vector reader.
  */
 #include <check.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include "reading.h"
 #include "vec_assert.h"
 #include "vectors.h"
-
-#define TOL 1e-6
 
 /* The vendor's 0x03 payload (27 bytes): 58.88 V, 0 A, 7.20/10.00 Ah... */
 static const uint8_t doc_basic[] = {
@@ -523,12 +520,12 @@ START_TEST(test_basic_fields)
 	ck_assert_uint_eq(r.have, BMS_HAVE_BASIC | BMS_HAVE_TEMPS |
 					  BMS_HAVE_PROTECTION |
 					  BMS_HAVE_FIRMWARE);
-	ck_assert_double_eq_tol(r.voltage, 53.30, TOL);
-	ck_assert_double_eq_tol(r.current, -10.00, TOL);
-	ck_assert_double_eq_tol(r.remaining_ah, 100.00, TOL);
-	ck_assert_double_eq_tol(r.nominal_ah, 200.00, TOL);
+	ck_assert_double_eq_tol(r.voltage, 53.30, VEC_TOL);
+	ck_assert_double_eq_tol(r.current, -10.00, VEC_TOL);
+	ck_assert_double_eq_tol(r.remaining_ah, 100.00, VEC_TOL);
+	ck_assert_double_eq_tol(r.nominal_ah, 200.00, VEC_TOL);
 	ck_assert_int_eq(r.cycles, 300);
-	ck_assert_double_eq_tol(r.soc, 50, TOL);
+	ck_assert_double_eq_tol(r.soc, 50, VEC_TOL);
 	ck_assert_int_eq(r.charge_fet, 0);
 	ck_assert_int_eq(r.discharge_fet, 1);
 	ck_assert_uint_eq(r.balancing, 0x00028001u); /* cells 1, 16, 18 */
@@ -536,7 +533,7 @@ START_TEST(test_basic_fields)
 	ck_assert_str_eq(r.manufactured, ""); /* date 0 */
 	ck_assert_uint_eq(r.ntemps, 8);
 	for (int i = 0; i < 8; i++)
-		ck_assert_double_eq_tol(r.temp_c[i], -15.0 + i, TOL);
+		ck_assert_double_eq_tol(r.temp_c[i], -15.0 + i, VEC_TOL);
 	ck_assert_uint_eq(r.ncells, 0); /* cells come from 0x04 only */
 
 	/* rejections leave the reading untouched */
@@ -686,8 +683,8 @@ START_TEST(test_cells)
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(jbd_parse_cells(p, 2 * BMS_MAX_CELLS, &r), DRV_OK);
 	ck_assert_uint_eq(r.ncells, BMS_MAX_CELLS);
-	ck_assert_double_eq_tol(r.cell_v[0], 3.000, TOL);
-	ck_assert_double_eq_tol(r.cell_v[31], 3.031, TOL);
+	ck_assert_double_eq_tol(r.cell_v[0], 3.000, VEC_TOL);
+	ck_assert_double_eq_tol(r.cell_v[31], 3.031, VEC_TOL);
 	ck_assert_int_eq(jbd_parse_cells(p, 2, &r), DRV_OK);
 	ck_assert_uint_eq(r.ncells, 1);
 	ck_assert_double_eq(r.cell_v[1], 0); /* no stale cells left */
@@ -826,7 +823,7 @@ START_TEST(test_scan_back_to_back)
 	ck_assert_uint_eq(flen, n2);
 	ck_assert_int_eq(decode_as(4, buf + n1, flen, &r), DRV_OK);
 	ck_assert_uint_eq(r.ncells, 2);
-	ck_assert_double_eq_tol(r.cell_v[1], 3.301, TOL);
+	ck_assert_double_eq_tol(r.cell_v[1], 3.301, VEC_TOL);
 }
 END_TEST
 
@@ -844,7 +841,7 @@ START_TEST(test_scan_echo)
 	ck_assert_uint_eq(flen, 7); /* the echo is a frame of its own */
 	ck_assert_int_eq(decode_as(3, buf, flen, &r), DRV_ERR_UNEXPECTED);
 	ck_assert_int_eq(find_answer(buf, n, step_for(3), &r), 7);
-	ck_assert_double_eq_tol(r.voltage, 58.88, TOL);
+	ck_assert_double_eq_tol(r.voltage, 58.88, VEC_TOL);
 }
 END_TEST
 
@@ -860,7 +857,7 @@ START_TEST(test_scan_resync)
 	buf[10] ^= 0x40;
 	n = n1 + doc_basic_frame(buf + n1);
 	ck_assert_int_eq(find_answer(buf, n, step_for(3), &r), (long)n1);
-	ck_assert_double_eq_tol(r.voltage, 58.88, TOL);
+	ck_assert_double_eq_tol(r.voltage, 58.88, VEC_TOL);
 
 	/* a 0xDD in the payload of the damaged frame is a false start */
 	n1 = doc_basic_frame(buf);
@@ -878,7 +875,7 @@ START_TEST(test_scan_resync)
 	n = n1 + doc_basic_frame(buf + n1);
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(find_answer(buf, n, step_for(3), &r), (long)n1);
-	ck_assert_double_eq_tol(r.remaining_ah, 7.2, TOL);
+	ck_assert_double_eq_tol(r.remaining_ah, 7.2, VEC_TOL);
 
 	/* wrong length byte (too short) */
 	n1 = doc_basic_frame(buf);

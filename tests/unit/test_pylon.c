@@ -21,7 +21,6 @@
 #include "vec_assert.h"
 #include "vectors.h"
 
-#define TOL       1e-6
 #define FRAME_CAP 4200
 
 /* --- real frames from public sources --------------------------------- */
@@ -392,7 +391,7 @@ START_TEST(test_pylontech_capture)
 	ck_assert_uint_eq(d.r.protection_raw, 0);
 	ck_assert(d.r.charge_fet);
 	ck_assert(d.r.discharge_fet);
-	ck_assert_double_eq_tol(d.r.soc, 71.0, TOL);
+	ck_assert_double_eq_tol(d.r.soc, 71.0, VEC_TOL);
 	ck_assert_uint_eq(d.a.dataflag, 0);
 	ck_assert_uint_eq(d.a.udi, 2);
 	ck_assert(isnan(d.a.design_ah));
@@ -459,8 +458,8 @@ START_TEST(test_pace_capture)
 	ck_assert_uint_eq(rp.answers_decoded, 1);
 	ck_assert_uint_ge(e.n, 9);
 	check_expectations(&e, &d);
-	ck_assert_double_eq_tol(d.r.nominal_ah, 100.0, TOL); /* design */
-	ck_assert_double_eq_tol(d.r.soc, 100.0 * 48.19 / 103.46, TOL);
+	ck_assert_double_eq_tol(d.r.nominal_ah, 100.0, VEC_TOL); /* design */
+	ck_assert_double_eq_tol(d.r.soc, 100.0 * 48.19 / 103.46, VEC_TOL);
 	ck_assert_uint_eq(d.a.info_addr, 1);
 	ck_assert_uint_eq(d.a.udi, 3);
 	ck_assert(isnan(d.a.soh));
@@ -529,21 +528,21 @@ START_TEST(test_up2500_udi4)
 	ck_assert_uint_eq(a.udi, 4);
 	ck_assert_uint_eq(a.ncells, 8);
 	for (unsigned i = 0; i < 8; i++)
-		ck_assert_double_eq_tol(a.cell_v[i], cells[i], TOL);
+		ck_assert_double_eq_tol(a.cell_v[i], cells[i], VEC_TOL);
 	ck_assert_uint_eq(a.ntemps, 5);
 	for (unsigned i = 0; i < 5; i++)
-		ck_assert_double_eq_tol(a.temp_c[i], temps[i], TOL);
-	ck_assert_double_eq_tol(a.current, -0.6, TOL);
-	ck_assert_double_eq_tol(a.voltage, 26.638, TOL);
-	ck_assert_double_eq_tol(a.remaining_ah, 95.46, TOL);
-	ck_assert_double_eq_tol(a.full_ah, 111.0, TOL);
+		ck_assert_double_eq_tol(a.temp_c[i], temps[i], VEC_TOL);
+	ck_assert_double_eq_tol(a.current, -0.6, VEC_TOL);
+	ck_assert_double_eq_tol(a.voltage, 26.638, VEC_TOL);
+	ck_assert_double_eq_tol(a.remaining_ah, 95.46, VEC_TOL);
+	ck_assert_double_eq_tol(a.full_ah, 111.0, VEC_TOL);
 	ck_assert_int_eq(a.cycles, 0);
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(
 		decode_as(&pylontech_driver, PYLON_ANALOG, 2, f, n, &r),
 		DRV_OK);
-	ck_assert_double_eq_tol(r.nominal_ah, 111.0, TOL);
-	ck_assert_double_eq_tol(r.soc, 100.0 * 95.46 / 111.0, TOL);
+	ck_assert_double_eq_tol(r.nominal_ah, 111.0, VEC_TOL);
+	ck_assert_double_eq_tol(r.soc, 100.0 * 95.46 / 111.0, VEC_TOL);
 }
 END_TEST
 
@@ -599,14 +598,14 @@ START_TEST(test_udi4_synthetic)
 			 DRV_OK);
 	ck_assert_uint_eq(a.info_addr, 3);
 	ck_assert_uint_eq(a.ncells, 16);
-	ck_assert_double_eq_tol(a.cell_v[15], 3.315, TOL);
-	ck_assert_double_eq_tol(a.temp_c[0], 24.4, TOL);
-	ck_assert_double_eq_tol(a.temp_c[1], 20.7, TOL);
-	ck_assert_double_eq_tol(a.current, -12.5, TOL);
-	ck_assert_double_eq_tol(a.voltage, 50.0, TOL);
-	ck_assert_double_eq_tol(a.remaining_ah, 150.0, TOL);
-	ck_assert_double_eq_tol(a.full_ah, 200.0, TOL);
-	ck_assert_double_eq_tol(a.soc, 75.0, TOL);
+	ck_assert_double_eq_tol(a.cell_v[15], 3.315, VEC_TOL);
+	ck_assert_double_eq_tol(a.temp_c[0], 24.4, VEC_TOL);
+	ck_assert_double_eq_tol(a.temp_c[1], 20.7, VEC_TOL);
+	ck_assert_double_eq_tol(a.current, -12.5, VEC_TOL);
+	ck_assert_double_eq_tol(a.voltage, 50.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.remaining_ah, 150.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.full_ah, 200.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.soc, 75.0, VEC_TOL);
 	ck_assert_int_eq(a.cycles, 1234);
 	/* through the driver, at address 3 */
 	len = mkframe(0x20, 3, 0, info, n, f);
@@ -614,8 +613,8 @@ START_TEST(test_udi4_synthetic)
 	ck_assert_int_eq(
 		decode_as(&pylontech_driver, PYLON_ANALOG, 3, f, len, &r),
 		DRV_OK);
-	ck_assert_double_eq_tol(r.remaining_ah, 150.0, TOL);
-	ck_assert_double_eq_tol(r.nominal_ah, 200.0, TOL);
+	ck_assert_double_eq_tol(r.remaining_ah, 150.0, VEC_TOL);
+	ck_assert_double_eq_tol(r.nominal_ah, 200.0, VEC_TOL);
 	/* the 3-byte capacities cut short, or one byte too many */
 	memcpy(&before, &a, sizeof(a));
 	ck_assert_int_eq(pylon_parse_analog(PYLON_V_PYLONTECH, info, n - 1, &a),
@@ -647,26 +646,26 @@ START_TEST(test_seplos_analog)
 		DRV_OK);
 	ck_assert_uint_eq(a.info_addr, 3);
 	ck_assert_uint_eq(a.ncells, 16);
-	ck_assert_double_eq_tol(a.cell_v[0], 3.300, TOL);
-	ck_assert_double_eq_tol(a.cell_v[15], 3.301, TOL);
+	ck_assert_double_eq_tol(a.cell_v[0], 3.300, VEC_TOL);
+	ck_assert_double_eq_tol(a.cell_v[15], 3.301, VEC_TOL);
 	ck_assert_uint_eq(a.ntemps, 6);
 	for (unsigned i = 0; i < 6; i++)
-		ck_assert_double_eq_tol(a.temp_c[i], temps[i], TOL);
-	ck_assert_double_eq_tol(a.current, -18.10, TOL);
-	ck_assert_double_eq_tol(a.voltage, 52.79, TOL);
-	ck_assert_double_eq_tol(a.remaining_ah, 284.36, TOL);
+		ck_assert_double_eq_tol(a.temp_c[i], temps[i], VEC_TOL);
+	ck_assert_double_eq_tol(a.current, -18.10, VEC_TOL);
+	ck_assert_double_eq_tol(a.voltage, 52.79, VEC_TOL);
+	ck_assert_double_eq_tol(a.remaining_ah, 284.36, VEC_TOL);
 	ck_assert_uint_eq(a.udi, 10);
-	ck_assert_double_eq_tol(a.full_ah, 304.0, TOL);
-	ck_assert_double_eq_tol(a.soc, 93.5, TOL);
-	ck_assert_double_eq_tol(a.design_ah, 304.0, TOL);
+	ck_assert_double_eq_tol(a.full_ah, 304.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.soc, 93.5, VEC_TOL);
+	ck_assert_double_eq_tol(a.design_ah, 304.0, VEC_TOL);
 	ck_assert_int_eq(a.cycles, 6);
-	ck_assert_double_eq_tol(a.soh, 100.0, TOL);
-	ck_assert_double_eq_tol(a.port_v, 52.79, TOL);
+	ck_assert_double_eq_tol(a.soh, 100.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.port_v, 52.79, VEC_TOL);
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(decode_as(&seplos_driver, PYLON_ANALOG, 3, f, n, &r),
 			 DRV_OK);
-	ck_assert_double_eq_tol(r.soc, 93.5, TOL);
-	ck_assert_double_eq_tol(r.nominal_ah, 304.0, TOL);
+	ck_assert_double_eq_tol(r.soc, 93.5, VEC_TOL);
+	ck_assert_double_eq_tol(r.nominal_ah, 304.0, VEC_TOL);
 	/* the documented request (SEPLOS V2.0 table 7, address 1) */
 	n = pylon_build_request(PYLON_V_SEPLOS, PYLON_ANALOG, 1, q, sizeof(q));
 	ck_assert_uint_eq(n, ascii("~20014642E00201FD35", f));
@@ -689,14 +688,14 @@ START_TEST(test_seplos_group_byte)
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(decode_as(&seplos_driver, PYLON_ANALOG, 0, f, n, &r),
 			 DRV_OK);
-	ck_assert_double_eq_tol(r.current, -6.76, TOL);
-	ck_assert_double_eq_tol(r.voltage, 52.80, TOL);
-	ck_assert_double_eq_tol(r.remaining_ah, 133.90, TOL);
-	ck_assert_double_eq_tol(r.nominal_ah, 180.00, TOL);
-	ck_assert_double_eq_tol(r.soc, 78.7, TOL);
+	ck_assert_double_eq_tol(r.current, -6.76, VEC_TOL);
+	ck_assert_double_eq_tol(r.voltage, 52.80, VEC_TOL);
+	ck_assert_double_eq_tol(r.remaining_ah, 133.90, VEC_TOL);
+	ck_assert_double_eq_tol(r.nominal_ah, 180.00, VEC_TOL);
+	ck_assert_double_eq_tol(r.soc, 78.7, VEC_TOL);
 	ck_assert_int_eq(r.cycles, 70);
-	ck_assert_double_eq_tol(r.cell_v[3], 3.286, TOL);
-	ck_assert_double_eq_tol(r.temp_c[2], 23.6, TOL);
+	ck_assert_double_eq_tol(r.cell_v[3], 3.286, VEC_TOL);
+	ck_assert_double_eq_tol(r.temp_c[2], 23.6, VEC_TOL);
 	/* but the header address still is */
 	ck_assert_int_eq(decode_as(&seplos_driver, PYLON_ANALOG, 1, f, n, &r),
 			 DRV_ERR_UNEXPECTED);
@@ -717,7 +716,7 @@ START_TEST(test_seplos_analog_limits)
 	ck_assert_int_eq(
 		pylon_parse_analog(PYLON_V_SEPLOS, info, sizeof(info), &a),
 		DRV_OK);
-	ck_assert_double_eq_tol(a.soc, 100.0, TOL);
+	ck_assert_double_eq_tol(a.soc, 100.0, VEC_TOL);
 	info[soc_at + 1] = 0xE9;
 	ck_assert_int_eq(
 		pylon_parse_analog(PYLON_V_SEPLOS, info, sizeof(info), &a),
@@ -1297,7 +1296,7 @@ START_TEST(test_answer_errors)
 	ck_assert_int_eq(
 		decode_as(&pylontech_driver, PYLON_ANALOG, 2, f, len, &r),
 		DRV_OK);
-	ck_assert_double_eq_tol(r.soc, 50.0, TOL);
+	ck_assert_double_eq_tol(r.soc, 50.0, VEC_TOL);
 	memset(&r, 0, sizeof(r));
 	/* VER: a Pace frame is not a Pylontech answer, and back */
 	len = mkframe(0x25, 2, 0, info, n, g);
@@ -1415,9 +1414,9 @@ START_TEST(test_analog_lengths)
 	n = 2 + pylontech_block(info + 2, 1, 3300, 0, false, 51000, 50000, 3);
 	ck_assert_int_eq(pylon_parse_analog(PYLON_V_PYLONTECH, info, n, &a),
 			 DRV_OK);
-	ck_assert_double_eq_tol(a.remaining_ah, 51.0, TOL);
-	ck_assert_double_eq_tol(a.full_ah, 50.0, TOL);
-	ck_assert_double_eq_tol(a.soc, 100.0, TOL);
+	ck_assert_double_eq_tol(a.remaining_ah, 51.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.full_ah, 50.0, VEC_TOL);
+	ck_assert_double_eq_tol(a.soc, 100.0, VEC_TOL);
 }
 END_TEST
 
@@ -1433,15 +1432,15 @@ START_TEST(test_stack_real)
 	n = ascii(stack_us2000, f);
 	ck_assert_int_eq(pylon_decode_stack(f, n, 2, r, 4, &np), DRV_OK);
 	ck_assert_uint_eq(np, 3);
-	ck_assert_double_eq_tol(r[0].current, -2.6, TOL);
-	ck_assert_double_eq_tol(r[0].voltage, 49.545, TOL);
-	ck_assert_double_eq_tol(r[0].temp_c[0], 23.0, TOL); /* BMS board */
-	ck_assert_double_eq_tol(r[0].temp_c[4], 22.0, TOL);
-	ck_assert_double_eq_tol(r[1].current, -2.5, TOL);
-	ck_assert_double_eq_tol(r[1].cell_v[14], 3.305, TOL);
-	ck_assert_double_eq_tol(r[2].voltage, 49.504, TOL);
-	ck_assert_double_eq_tol(r[2].remaining_ah, 33.5, TOL);
-	ck_assert_double_eq_tol(r[2].nominal_ah, 50.0, TOL);
+	ck_assert_double_eq_tol(r[0].current, -2.6, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].voltage, 49.545, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].temp_c[0], 23.0, VEC_TOL); /* BMS board */
+	ck_assert_double_eq_tol(r[0].temp_c[4], 22.0, VEC_TOL);
+	ck_assert_double_eq_tol(r[1].current, -2.5, VEC_TOL);
+	ck_assert_double_eq_tol(r[1].cell_v[14], 3.305, VEC_TOL);
+	ck_assert_double_eq_tol(r[2].voltage, 49.504, VEC_TOL);
+	ck_assert_double_eq_tol(r[2].remaining_ah, 33.5, VEC_TOL);
+	ck_assert_double_eq_tol(r[2].nominal_ah, 50.0, VEC_TOL);
 	ck_assert_int_eq(r[2].cycles, 31);
 	ck_assert_uint_eq(r[2].ncells, 15);
 	ck_assert_uint_eq(r[2].have,
@@ -1450,16 +1449,16 @@ START_TEST(test_stack_real)
 	n = ascii(stack_us3000, f);
 	ck_assert_int_eq(pylon_decode_stack(f, n, 2, r, 4, &np), DRV_OK);
 	ck_assert_uint_eq(np, 4);
-	ck_assert_double_eq_tol(r[0].current, 0.0, TOL);
-	ck_assert_double_eq_tol(r[0].remaining_ah, 61.42, TOL);
-	ck_assert_double_eq_tol(r[0].nominal_ah, 74.0, TOL);
+	ck_assert_double_eq_tol(r[0].current, 0.0, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].remaining_ah, 61.42, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].nominal_ah, 74.0, VEC_TOL);
 	ck_assert_int_eq(r[0].cycles, 47);
-	ck_assert_double_eq_tol(r[1].remaining_ah, 62.16, TOL);
-	ck_assert_double_eq_tol(r[2].current, -7.3, TOL);
+	ck_assert_double_eq_tol(r[1].remaining_ah, 62.16, VEC_TOL);
+	ck_assert_double_eq_tol(r[2].current, -7.3, VEC_TOL);
 	ck_assert_int_eq(r[2].cycles, 113);
-	ck_assert_double_eq_tol(r[3].voltage, 49.593, TOL);
-	ck_assert_double_eq_tol(r[3].remaining_ah, 60.68, TOL);
-	ck_assert_double_eq_tol(r[3].temp_c[4], 27.0, TOL);
+	ck_assert_double_eq_tol(r[3].voltage, 49.593, VEC_TOL);
+	ck_assert_double_eq_tol(r[3].remaining_ah, 60.68, VEC_TOL);
+	ck_assert_double_eq_tol(r[3].temp_c[4], 27.0, VEC_TOL);
 	ck_assert_int_eq(r[3].cycles, 107);
 	/* not a stack answer for another master */
 	ck_assert_int_eq(pylon_decode_stack(f, n, 3, r, 4, &np),
@@ -1484,16 +1483,16 @@ START_TEST(test_stack_synthetic)
 	ck_assert_int_eq(pylon_decode_stack(f, len, 2, r, 3, &np), DRV_OK);
 	ck_assert_uint_eq(np, 2);
 	ck_assert_uint_eq(r[0].ncells, 15);
-	ck_assert_double_eq_tol(r[0].current, 2.1, TOL);
-	ck_assert_double_eq_tol(r[0].remaining_ah, 35.5, TOL);
-	ck_assert_double_eq_tol(r[0].soc, 71.0, TOL);
-	ck_assert_double_eq_tol(r[0].cell_v[14], 3.324, TOL);
+	ck_assert_double_eq_tol(r[0].current, 2.1, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].remaining_ah, 35.5, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].soc, 71.0, VEC_TOL);
+	ck_assert_double_eq_tol(r[0].cell_v[14], 3.324, VEC_TOL);
 	ck_assert_double_eq(r[0].cell_v[15], 0.0);
 	ck_assert_str_eq(r[0].model, ""); /* cleared first */
 	ck_assert_uint_eq(r[1].ncells, 16);
-	ck_assert_double_eq_tol(r[1].current, -7.3, TOL);
-	ck_assert_double_eq_tol(r[1].remaining_ah, 59.2, TOL);
-	ck_assert_double_eq_tol(r[1].nominal_ah, 74.0, TOL);
+	ck_assert_double_eq_tol(r[1].current, -7.3, VEC_TOL);
+	ck_assert_double_eq_tol(r[1].remaining_ah, 59.2, VEC_TOL);
+	ck_assert_double_eq_tol(r[1].nominal_ah, 74.0, VEC_TOL);
 	ck_assert_int_eq(r[1].cycles, 113);
 	ck_assert_uint_eq(r[2].have, 0x5a5a5a5au); /* not written */
 
@@ -1815,7 +1814,7 @@ START_TEST(test_scan_resync)
 	ck_assert(ok);
 	ck_assert_uint_eq(unexpected, 1);
 	ck_assert_uint_eq(bad, 2); /* "~\r" and the corrupted copy */
-	ck_assert_double_eq_tol(r.soc, 93.5, TOL);
+	ck_assert_double_eq_tol(r.soc, 93.5, VEC_TOL);
 }
 END_TEST
 
