@@ -185,9 +185,14 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		bank_reset(b, n, 1);
 		b->series = series;
 		b->parallel = n / series;
+		warn(b, BANK_WARN_SERIES_COUNT, 0);
+		/* No strings, but every fresh battery's extremes: a
+		 * restrictive rule acts on whatever data there is. */
+		for (unsigned k = 0; k < n; k++)
+			if (usable(&in[k]))
+				take_battery(b, &in[k], k + 1);
 		b->complete = false;
 		b->stale = true;
-		warn(b, BANK_WARN_SERIES_COUNT, 0);
 		b->fets_allow_charge = b->fets_allow_discharge = false;
 		return;
 	}
@@ -222,6 +227,77 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		b->soc = 100.0 * s.remaining / s.nominal;
 	if (!b->have_temps)
 		b->min_temp = b->max_temp = NAN;
+}
+
+/* The bank can be incomplete while every battery answers (a string
+ * missing a battery found later, series_count_mismatch): comm loss must
+ * run then too, or the lines would stay as they were, unwatched. */
+static uint64_t oldest_data(const struct bank_input *in, unsigned n,
+			    uint64_t last_complete_us)
+{
+	uint64_t t = last_complete_us;
+
+	if (t == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!in[i].valid)
+			return 0;
+		if (in[i].last_good_us < t)
+			t = in[i].last_good_us;
+	}
+	return t;
+}
+
+/* One fresh battery's flags, FETs and sensors into gi; k is 1-based. */
+static void guard_battery(const struct bank_input *in, unsigned k,
+			  struct guard_input *gi)
+{
+	const struct bms_reading *r = in->reading;
+	uint32_t c = r->protection & BMS_PROT_CHARGE_MASK;
+	uint32_t x = r->protection & BMS_PROT_DISCHARGE_MASK;
+
+	if (r->ntemps == 0 && !in->temp_optional && !gi->no_temp_battery)
+		gi->no_temp_battery = k;
+	/* Without protection data this poll (a pack that did not answer its
+	 * alarm query) its flags and FETs are unknown. */
+	if (!(r->have & BMS_HAVE_PROTECTION))
+		return;
+	if ((c || !r->charge_fet) && !gi->charge_protection_battery)
+		gi->charge_protection_battery = k;
+	if ((x || !r->discharge_fet) && !gi->discharge_protection_battery)
+		gi->discharge_protection_battery = k;
+	gi->charge_protection |= c;
+	gi->discharge_protection |= x;
+	gi->charge_fet_off = gi->charge_fet_off || !r->charge_fet;
+	gi->discharge_fet_off = gi->discharge_fet_off || !r->discharge_fet;
+}
+
+void bank_guard_input(const struct bank *b, const struct bank_input *in,
+		      unsigned n, uint64_t last_complete_us,
+		      struct guard_input *gi)
+{
+	memset(gi, 0, sizeof(*gi));
+	gi->complete = b->complete;
+	gi->data_time_us = oldest_data(in, n, last_complete_us);
+	gi->min_cell_v = b->min_cell_v;
+	gi->max_cell_v = b->max_cell_v;
+	gi->min_cell_battery = b->min_cell.battery;
+	gi->min_cell_index = b->min_cell.index;
+	gi->max_cell_battery = b->max_cell.battery;
+	gi->max_cell_index = b->max_cell.index;
+	gi->have_temps = b->have_temps;
+	gi->min_temp = b->min_temp;
+	gi->max_temp = b->max_temp;
+	gi->min_temp_battery = b->min_temp_at.battery;
+	gi->min_temp_sensor = b->min_temp_at.index;
+	gi->max_temp_battery = b->max_temp_at.battery;
+	gi->max_temp_sensor = b->max_temp_at.index;
+	/* The bank current needs every battery of every string. */
+	gi->current = b->complete ? b->current : (double)NAN;
+	for (unsigned k = 0; k < n; k++)
+		if (usable(&in[k]))
+			guard_battery(&in[k], k + 1, gi);
+	gi->soc = (double)NAN;
 }
 
 const char *bank_warning_name(uint32_t bit)

@@ -9,12 +9,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guard.h"
 #include "reading.h"
 
 struct bank_input {
 	const struct bms_reading *reading;
-	bool valid; /* the battery has had a complete reading */
-	bool stale; /* ... but not recently */
+	bool valid;            /* the battery has had a complete reading */
+	bool stale;            /* ... but not recently */
+	uint64_t last_good_us; /* monotonic time of that reading */
+	/* Its port says charge_without_temperature = yes: a reading without
+	 * a temperature does not block charging. */
+	bool temp_optional;
 };
 
 /* Where an extreme value comes from (1-based battery and cell/sensor). */
@@ -98,6 +103,19 @@ struct bank {
  */
 void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 		  unsigned series, const struct bank_limits *lim);
+
+/*
+ * The battery half of a protection decision (guard.h): b as bank_compute()
+ * left it (its extremes are over the fresh batteries, however few), every
+ * fresh battery's own protection flags, FETs and missing sensors, whether
+ * the data is complete, and the comm-loss reference: the oldest battery's
+ * last good reading, or last_complete_us (the bank was last complete) if
+ * that is older; 0 if either never was. The monitor's and the user's
+ * fields (soc, mode_on, remote_on) are the caller's.
+ */
+void bank_guard_input(const struct bank *b, const struct bank_input *in,
+		      unsigned n, uint64_t last_complete_us,
+		      struct guard_input *gi);
 
 /* Stable tokens: "string_current_mismatch", ...; "unknown", "balanced", ... */
 const char *bank_warning_name(uint32_t bit);

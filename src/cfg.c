@@ -30,6 +30,7 @@
 #include <syslog.h>
 
 #include "driver.h"
+#include "settings.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
@@ -111,9 +112,11 @@ struct cfg_key {
 	SECT_PROTECTION, k, .off = offsetof(struct guard_settings, m),         \
 			    .size = sizeof(((struct guard_settings *)0)->m)
 /* Cell voltages: a LiFePO4 cell is empty well above 2 V and full below
- * 3.65 V; anything outside 2..4 V is a typing error. */
+ * 3.65 V; anything outside 2..4 V is a typing error. The keys whose
+ * rules need tighter bounds for LiFePO4 (I6) have their own, with the
+ * reason in smallbms.conf(5). */
 #define CELL_V .type = T_DECIMAL, .unit = "V", .min = "2.00V", .max = "4.00V"
-#define TEMP_C .type = T_DECIMAL, .unit = "C", .min = "-40C", .max = "80C"
+#define TEMP_C .type = T_DECIMAL, .unit = "C"
 
 #define LINE_DESC                                                              \
 	"GPIO line name, searched on every chip, e.g. GPIO17 (or give chip "   \
@@ -181,6 +184,12 @@ static const struct cfg_key keys[] = {
 	 .unset = "(at least one)",
 	 .desc = "with addresses = scan: the bank is not used (nothing is "
 		 "allowed) while fewer batteries than this are found"},
+	{PORT("charge_without_temperature", charge_without_temperature),
+	 .type = T_BOOL, .def = "no",
+	 .desc = "charging is allowed although a battery on this port reports "
+		 "no temperature (no sensor): the cold and heat charge limits "
+		 "then cannot protect it; without this such a battery blocks "
+		 "charging (no_temperature)"},
 	{OUTPUT("function", function), .type = T_FUNCTION, .required = true,
 	 .desc = "what drives the output: load (allowed to discharge), charge "
 		 "(allowed to charge), prealarm, load-and-charge (both "
@@ -214,25 +223,38 @@ static const struct cfg_key keys[] = {
 	 .desc = "the input must be stable this long before a change counts"},
 	/* The defaults are guard_settings_default()'s, written out for the
 	 * documentation; test_cfg proves that they are equal. */
-	{PROT("cell_undervoltage", cell_undervoltage), CELL_V, .def = "2.80V",
+	{PROT("cell_undervoltage", cell_undervoltage), .type = T_DECIMAL,
+	 .unit = "V", .def = "2.80V", .min = "2.00V", .max = "3.00V",
 	 .desc = "a cell below this voltage (V) disconnects the loads, once "
-		 "the "
-		 "pre-alarm has been on for prealarm_lead"},
+		 "the pre-alarm has been on for prealarm_lead"},
+	{PROT("cell_undervoltage_hard", cell_undervoltage_hard),
+	 .type = T_DECIMAL, .unit = "V", .def = "2.50V", .min = "0V",
+	 .max = "3.00V",
+	 .desc = "a cell below this voltage (V) disconnects the loads at once, "
+		 "without the pre-alarm lead (0 = off); below "
+		 "cell_undervoltage"},
 	{PROT("cell_recover", cell_recover), CELL_V, .def = "3.20V",
 	 .desc = "after a low cell, the loads return when every cell is at or "
-		 "above this voltage (V), or when charging is detected"},
+		 "above this voltage (V), or when charging with every cell "
+		 "above cell_undervoltage + undervoltage_hysteresis"},
+	{PROT("undervoltage_hysteresis", undervoltage_hysteresis),
+	 .type = T_DECIMAL, .unit = "V", .def = "0.10V", .min = "0.05V",
+	 .max = "0.40V",
+	 .desc = "after a low cell, charging brings the loads back only when "
+		 "every cell is at or above cell_undervoltage + this (V)"},
 	{PROT("charge_detect_current", charge_detect_current),
 	 .type = T_DECIMAL, .unit = "A", .def = "0.5A", .min = "0A",
 	 .max = "100A",
 	 .desc = "charging is detected when the bank current (A) is above "
-		 "this"},
+		 "this for charge_detect_time"},
+	{PROT("charge_detect_time", charge_detect_us), .type = T_USEC,
+	 .def = "10s", .min = "1s", .max = "10m",
+	 .desc = "how long the current must stay above charge_detect_current "
+		 "to count as charging"},
 	{PROT("prealarm_lead", prealarm_lead_us), .type = T_USEC, .def = "30s",
-	 .min = "0s", .max = "10m",
+	 .min = "30s", .max = "10m",
 	 .desc = "how long the pre-alarm is on before a low cell disconnects "
-		 "the loads"},
-	{PROT("prealarm_cell", prealarm_cell), CELL_V, .def = "3.10V",
-	 .desc = "the pre-alarm comes on when a cell is below this voltage "
-		 "(V)"},
+		 "the loads (at least 30 s)"},
 	{PROT("prealarm_hysteresis", prealarm_hysteresis), .type = T_DECIMAL,
 	 .unit = "V", .def = "0.05V", .min = "0V", .max = "0.50V",
 	 .desc = "the low-cell pre-alarm ends when every cell is at or above "
@@ -255,33 +277,41 @@ static const struct cfg_key keys[] = {
 	 .unit = "%", .def = "3%", .min = "0%", .max = "20%",
 	 .desc = "after the discharge floor, the loads return when the SoC is "
 		 "above the floor + this (%)"},
-	{PROT("cell_overvoltage", cell_overvoltage), CELL_V, .def = "3.75V",
+	{PROT("cell_overvoltage", cell_overvoltage), .type = T_DECIMAL,
+	 .unit = "V", .def = "3.75V", .min = "3.40V", .max = "3.80V",
 	 .desc = "a cell at or above this voltage (V) disconnects the "
-		 "chargers"},
+		 "chargers (at most 3.80 V)"},
 	{PROT("cell_overvoltage_recover", cell_overvoltage_recover), CELL_V,
 	 .def = "3.55V",
 	 .desc = "after a high cell, the chargers return when every cell is at "
 		 "or below this voltage (V)"},
 	{PROT("charge_temp_low", charge_temp_low), TEMP_C, .def = "5C",
-	 .desc = "no charging below this temperature (degrees C)"},
+	 .min = "0C", .max = "40C",
+	 .desc = "no charging below this temperature (degrees C; at least 0)"},
 	{PROT("charge_temp_high", charge_temp_high), TEMP_C, .def = "50C",
-	 .desc = "no charging above this temperature (degrees C)"},
+	 .min = "10C", .max = "60C",
+	 .desc = "no charging above this temperature (degrees C; at most 60)"},
 	{PROT("temp_hysteresis", temp_hysteresis), .type = T_DECIMAL,
 	 .unit = "C", .def = "2C", .min = "0C", .max = "20C",
 	 .desc = "charging returns when the temperature is this far (degrees "
 		 "C) inside the limits"},
 	{PROT("comm_loss_charge", comm_loss_charge_us), .type = T_USEC,
-	 .def = "10s", .min = "1s", .max = "1h",
-	 .desc = "without fresh data from every battery this long, the "
-		 "chargers are disconnected"},
+	 .def = "10s", .min = "1s", .max = "60s",
+	 .desc = "a battery without a good reading this long disconnects the "
+		 "chargers (at most 60 s)"},
 	{PROT("comm_loss_load", comm_loss_load_us), .type = T_USEC,
-	 .def = "120s", .min = "1s", .max = "1h",
-	 .desc = "without fresh data from every battery this long, the loads "
-		 "are disconnected"},
+	 .def = "120s", .min = "1s", .max = "300s",
+	 .desc = "a battery without a good reading this long disconnects the "
+		 "loads (at most 300 s)"},
 	{PROT("restore_delay", restore_delay_us), .type = T_USEC, .def = "5s",
-	 .min = "0s", .max = "10m",
+	 .min = "1s", .max = "10m",
 	 .desc = "an output comes back on only when all its reasons have been "
 		 "clear this long (minimum off time)"},
+	{PROT("max_cycles_per_hour", max_cycles_per_hour), .type = T_UINT,
+	 .def = "10", .min = "1", .max = "60",
+	 .desc = "an output switched off for a protective reason more often "
+		 "than this within an hour stays off until the hour is over "
+		 "(cycle_limit)"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -1199,13 +1229,18 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+static bool valid_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       is_digit(c) || c == '-' || c == '_' || c == '.';
+}
+
 static bool valid_name(const char *s)
 {
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      is_digit(*s) || *s == '-' || *s == '_' || *s == '.'))
+		if (!valid_name_char(*s))
 			return false;
 	return true;
 }
@@ -1552,6 +1587,14 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	cur_target(p, &t);
 	k = find_key(t.sect, name, &i);
+	if (!k && t.sect == SECT_PROTECTION && settings_find(name)) {
+		/* One owner per parameter: the run-time settings own these. */
+		report(p, p->line,
+		       "%s is a run-time setting, not a [protection] key: "
+		       "smallbmsctl set %s VALUE",
+		       name, name);
+		goto bad;
+	}
 	if (!k) {
 		report(p, p->line, "unknown key '%s' in [%s]", name, t.title);
 		goto bad;
@@ -1895,17 +1938,47 @@ static void check_lines(struct cfg_parse *p)
 	check_line_reuse(p, ls, n);
 }
 
+/* The line of the last [protection] key the message names (a rule
+ * between keys is reported where the user last wrote one of them), or the
+ * section's line. */
+static int rule_line(const struct cfg_parse *p, const char *msg)
+{
+	int line = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *at = msg;
+		size_t len = strlen(keys[i].key);
+
+		if (keys[i].sect != SECT_PROTECTION ||
+		    !p->seen[SLOT_PROTECTION][i])
+			continue;
+		while ((at = strstr(at, keys[i].key))) {
+			bool word = (at == msg || !valid_name_char(at[-1])) &&
+				    !valid_name_char(at[len]);
+			if (word && p->seen[SLOT_PROTECTION][i] > line)
+				line = p->seen[SLOT_PROTECTION][i];
+			at += len;
+		}
+	}
+	return line ? line : p->protection_line;
+}
+
 /* The protection settings as a whole (their order, mostly). Skipped when
  * a [protection] key was refused: its default would stand in for it and
  * the message would be about a value the user did not write. */
 static void check_protection(struct cfg_parse *p)
 {
+	struct settings rt;
 	char err[256];
 
+	/* With the run-time settings' defaults: they must hold with any
+	 * valid file, so a saved value that does not is dropped back to a
+	 * default that does (settings_from_json). */
+	settings_default(&rt);
 	if (p->protection_bad ||
-	    guard_settings_check(&p->c->protection, err, sizeof(err)) == 0)
+	    settings_check(&rt, &p->c->protection, err, sizeof(err)) == 0)
 		return;
-	report(p, p->protection_line, "[protection] %s", err);
+	report(p, rule_line(p, err), "[protection] %s", err);
 }
 
 static void check_file(struct cfg_parse *p)

@@ -39,7 +39,9 @@ struct cfg_port {
 	 * every rescan_interval; only those that answer are batteries. */
 	bool scan;
 	unsigned expect; /* with scan: fewer found is an incomplete bank */
-	int line;        /* where the section starts */
+	/* A battery here without temperature does not block charging. */
+	bool charge_without_temperature;
+	int line; /* where the section starts */
 };
 
 /* What an [output NAME] does; "active" is the logical (driven) state. */
@@ -91,8 +93,10 @@ struct cfg {
 	struct cfg_input remote;
 
 	/* [protection]: every key is the field of the same name (without
-	 * _us); what is not set keeps guard_settings_default(). Valid: it
-	 * passed guard_settings_check(). */
+	 * _us); what is not set keeps guard_settings_default(). The run-time
+	 * settings' fields (prealarm_cell, low_soc_warning, discharge_floor)
+	 * stay at their defaults here: settings_to_guard() sets them. Valid:
+	 * it passed settings_check() with settings_default(). */
 	struct guard_settings protection;
 };
 

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
+#include "events.h"
 #include "log.h"
 #include "transport.h"
 
@@ -267,11 +269,47 @@ static void port_scan_done(struct chain_port *p)
 	notify(p->chain, true);
 }
 
-static void battery_publish(struct chain_port *p)
+/* A complete reading with an impossible value: counted, and said in the
+ * journal at most once per CHAIN_REJECT_LOG_US per battery. */
+static void reading_rejected(struct chain_port *p, struct chain_battery *b,
+			     const char *why)
+{
+	uint64_t now = now_us(p->chain);
+	char fbat[32], fport[CFG_NAME_LEN + 16];
+	const char *fields[] = {"SMALLBMS_EVENT=reading_rejected", fbat, fport,
+				NULL};
+
+	b->rejected++;
+	snprintf(b->last_rejection, sizeof(b->last_rejection), "%s", why);
+	if (b->rejection_logged_us &&
+	    now - b->rejection_logged_us < CHAIN_REJECT_LOG_US) {
+		b->rejections_unlogged++;
+		return;
+	}
+	snprintf(fbat, sizeof(fbat), "SMALLBMS_BATTERY=%u", b->index + 1);
+	snprintf(fport, sizeof(fport), "SMALLBMS_PORT=%s", p->cfg->name);
+	log_event(LOG_WARNING, EVENTS_MSG_READING_REJECTED, fields,
+		  "battery %u (port %s address %u): reading rejected, not "
+		  "data: %s (%lu rejected, %lu since the last warning)",
+		  b->index + 1, p->cfg->name, b->addr, why, b->rejected,
+		  b->rejections_unlogged + 1);
+	b->rejection_logged_us = now;
+	b->rejections_unlogged = 0;
+}
+
+/* The poll's reading becomes the battery's, if it is possible at all;
+ * false if it was rejected (the battery keeps its last good reading and
+ * goes stale like a silent one). */
+static bool battery_publish(struct chain_port *p)
 {
 	struct chain_battery *b = cur_bat(p);
+	char why[96];
 
 	bms_reading_merge(&p->pending, &cur_priv(p)->info);
+	if (bms_reading_check(&p->pending, why, sizeof(why)) < 0) {
+		reading_rejected(p, b, why);
+		return false;
+	}
 	b->reading = p->pending;
 	if (b->valid && b->stale)
 		log_notice("battery %u (port %s address %u): found: answering "
@@ -282,6 +320,7 @@ static void battery_publish(struct chain_port *p)
 	b->last_good_us = now_us(p->chain);
 	p->backoff_us = 0;
 	notify(p->chain, false);
+	return true;
 }
 
 static void port_next_battery(struct chain_port *p)
@@ -291,7 +330,7 @@ static void port_next_battery(struct chain_port *p)
 		return;
 	}
 	if (!p->failed)
-		battery_publish(p);
+		(void)battery_publish(p);
 	p->cur++;
 	if (p->cur >= p->nbats) {
 		port_batteries_done(p);
@@ -630,10 +669,8 @@ static void probe_start(struct chain_port *p, unsigned addr)
 static void probe_finish(struct chain_port *p)
 {
 	p->probing = false;
-	if (!p->failed) {
-		battery_publish(p);
+	if (!p->failed && battery_publish(p))
 		battery_insert(p);
-	}
 	port_batteries_done(p);
 }
 

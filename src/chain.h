@@ -31,7 +31,16 @@ struct chain_battery {
 	unsigned long frames_good;
 	unsigned long frames_bad;
 	unsigned long timeouts;
+	/* Complete readings refused as physically impossible (I5,
+	 * bms_reading_check): never published, never data. */
+	unsigned long rejected;
+	char last_rejection[96];      /* why the last one was refused, or "" */
+	uint64_t rejection_logged_us; /* rate limit of the journal warning */
+	unsigned long rejections_unlogged;
 };
+
+/* At most one such warning per battery this often (the rest are counted). */
+#define CHAIN_REJECT_LOG_US (60ULL * 1000000)
 
 struct chain;
 

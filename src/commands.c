@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,20 +87,38 @@ static json_t *settings_answer(struct daemon *d)
 			 settings_describe_json(&d->settings));
 }
 
+/*
+ * Every run-time change goes through here: the candidate settings must
+ * pass the same check as the configuration and the state file
+ * (settings_check: I3), or nothing changes and the answer names the rule.
+ */
+static json_t *apply_settings(struct daemon *d, const struct settings *cand,
+			      const char *what)
+{
+	char err[320];
+
+	if (settings_check(cand, &d->cfg->protection, err, sizeof(err)) < 0)
+		return ctl_error("invalid-argument", "%s: refused: %s", what,
+				 err);
+	d->settings = *cand;
+	daemon_state_changed(d);
+	return NULL;
+}
+
 static json_t *cmd_mode(struct daemon *d, const struct ctl_peer *peer, int argc,
 			char **argv)
 {
+	struct settings cand = d->settings;
 	char err[160];
+	json_t *e;
 
 	if (argc == 2) {
-		bool was = d->settings.mode_on;
-		if (settings_set(&d->settings, "mode", argv[1], err,
-				 sizeof(err)) < 0)
+		if (settings_set(&cand, "mode", argv[1], err, sizeof(err)) < 0)
 			return ctl_error("invalid-argument", "%s", err);
-		if (was != d->settings.mode_on)
-			log_notice("mode %s (by uid %u)", argv[1],
-				   (unsigned)peer->uid);
-		daemon_state_changed(d);
+		e = apply_settings(d, &cand, "mode");
+		if (e)
+			return e;
+		log_notice("mode %s (by uid %u)", argv[1], (unsigned)peer->uid);
 	}
 	return json_pack("{s:s,s:s}", "type", "mode", "mode",
 			 d->settings.mode_on ? "on" : "off");
@@ -114,27 +133,37 @@ static json_t *cmd_settings(struct daemon *d, const struct ctl_peer *peer,
 static json_t *cmd_set(struct daemon *d, const struct ctl_peer *peer, int argc,
 		       char **argv)
 {
-	char err[160];
+	struct settings cand = d->settings;
+	char err[160], what[96];
+	json_t *e;
 
 	if (!settings_find(argv[1]))
 		return ctl_error("invalid-argument",
 				 "no setting '%s' (see: smallbmsctl settings)",
 				 argv[1]);
-	if (settings_set(&d->settings, argv[1], argv[2], err, sizeof(err)) < 0)
+	if (settings_set(&cand, argv[1], argv[2], err, sizeof(err)) < 0)
 		return ctl_error("invalid-argument", "%s", err);
+	snprintf(what, sizeof(what), "%.40s %.40s", argv[1], argv[2]);
+	e = apply_settings(d, &cand, what);
+	if (e)
+		return e;
 	log_notice("setting %s = %s (by uid %u)", argv[1], argv[2],
 		   (unsigned)peer->uid);
-	daemon_state_changed(d);
 	return settings_answer(d);
 }
 
 static json_t *cmd_reset_defaults(struct daemon *d, const struct ctl_peer *peer,
 				  int argc, char **argv)
 {
-	settings_reset_defaults(&d->settings);
+	struct settings cand = d->settings;
+	json_t *e;
+
+	settings_reset_defaults(&cand);
+	e = apply_settings(d, &cand, "reset-defaults");
+	if (e)
+		return e;
 	log_notice("settings reset to defaults (by uid %u)",
 		   (unsigned)peer->uid);
-	daemon_state_changed(d);
 	return settings_answer(d);
 }
 

@@ -70,6 +70,27 @@ static void log_topology(uint32_t before, const struct bank *b)
 	}
 }
 
+/* Every battery's latest reading, as the bank and the rules see it. */
+static unsigned bank_inputs(const struct daemon *d, struct bank_input *in)
+{
+	unsigned n = chain_count(d->chain);
+
+	if (n > CFG_MAX_BATTERIES)
+		n = CFG_MAX_BATTERIES; /* the configuration refuses more */
+	for (unsigned i = 0; i < n; i++) {
+		const struct chain_battery *b = chain_battery(d->chain, i);
+		in[i] = (struct bank_input){
+			.reading = &b->reading,
+			.valid = b->valid,
+			.stale = b->stale,
+			.last_good_us = b->last_good_us,
+			.temp_optional = d->cfg->ports[b->port]
+						 .charge_without_temperature,
+		};
+	}
+	return n;
+}
+
 static void bank_refresh(struct daemon *d)
 {
 	const struct bank_limits lim = {
@@ -81,17 +102,11 @@ static void bank_refresh(struct daemon *d)
 	};
 	struct bank_input in[CFG_MAX_BATTERIES];
 	uint32_t warnings = d->bank.warnings;
-	unsigned n = chain_count(d->chain);
+	unsigned n = bank_inputs(d, in);
 
-	if (n > CFG_MAX_BATTERIES)
-		n = CFG_MAX_BATTERIES; /* the configuration refuses more */
-	for (unsigned i = 0; i < n; i++) {
-		const struct chain_battery *b = chain_battery(d->chain, i);
-		in[i] = (struct bank_input){&b->reading, b->valid, b->stale};
-	}
 	bank_compute(&d->bank, in, n, d->cfg->series, &lim);
 	/* While discovery has not found every scanned port's batteries, the
-	 * bank is not all there: never decide on a part of it. */
+	 * bank is not all there: never allow on a part of it. */
 	if (!chain_ready(d->chain)) {
 		d->bank.complete = false;
 		d->bank.stale = true;
@@ -160,82 +175,17 @@ static void monitor_refresh(struct daemon *d)
 
 /* --- bank -> guard ----------------------------------------------------- */
 
-/* Time of the oldest battery's last good reading, or of the last complete
- * bank if that is older; 0 if either never was (comm loss then counts from
- * start). The bank can be incomplete while every battery answers (a
- * string missing a battery found later, series_count_mismatch): comm loss
- * must run then too, or the lines would stay as they were, unwatched. */
-static uint64_t oldest_data(const struct daemon *d)
-{
-	uint64_t t = d->last_complete_us;
-
-	if (t == 0)
-		return 0;
-	for (unsigned i = 0; i < chain_count(d->chain); i++) {
-		const struct chain_battery *b = chain_battery(d->chain, i);
-		if (!b->valid)
-			return 0;
-		if (b->last_good_us < t)
-			t = b->last_good_us;
-	}
-	return t == NEVER ? 0 : t;
-}
-
-/* The batteries' own protection, and the first battery reporting it. */
-static void protection_input(const struct daemon *d, struct guard_input *in)
-{
-	for (unsigned i = 0; i < chain_count(d->chain); i++) {
-		const struct chain_battery *b = chain_battery(d->chain, i);
-		const struct bms_reading *r = &b->reading;
-		uint32_t c = r->protection & BMS_PROT_CHARGE_MASK;
-		uint32_t x = r->protection & BMS_PROT_DISCHARGE_MASK;
-
-		/* Without protection data this poll (a pack that did not
-		 * answer its alarm query) its flags and FETs are unknown. */
-		if (!b->valid || b->stale || !(r->have & BMS_HAVE_PROTECTION))
-			continue;
-		if ((c || !r->charge_fet) && !in->charge_protection_battery)
-			in->charge_protection_battery = i + 1;
-		if ((x || !r->discharge_fet) &&
-		    !in->discharge_protection_battery)
-			in->discharge_protection_battery = i + 1;
-		in->charge_protection |= c;
-		in->discharge_protection |= x;
-		in->charge_fet_off = in->charge_fet_off || !r->charge_fet;
-		in->discharge_fet_off =
-			in->discharge_fet_off || !r->discharge_fet;
-	}
-}
-
 static void guard_input_from_bank(const struct daemon *d,
 				  struct guard_input *in)
 {
-	const struct bank *b = &d->bank;
+	struct bank_input bi[CFG_MAX_BATTERIES];
+	unsigned n = bank_inputs(d, bi);
 	struct monitor_output mo;
 
-	memset(in, 0, sizeof(*in));
-	in->have_data = b->complete;
-	in->data_time_us = oldest_data(d);
-	in->min_cell_v = b->min_cell_v;
-	in->max_cell_v = b->max_cell_v;
-	in->min_cell_battery = b->min_cell.battery;
-	in->min_cell_index = b->min_cell.index;
-	in->max_cell_battery = b->max_cell.battery;
-	in->max_cell_index = b->max_cell.index;
-	in->have_temps = b->have_temps;
-	in->min_temp = b->min_temp;
-	in->max_temp = b->max_temp;
-	in->min_temp_battery = b->min_temp_at.battery;
-	in->min_temp_sensor = b->min_temp_at.index;
-	in->max_temp_battery = b->max_temp_at.battery;
-	in->max_temp_sensor = b->max_temp_at.index;
-	in->current = b->current;
-	protection_input(d, in);
+	bank_guard_input(&d->bank, bi, n, d->last_complete_us, in);
 	monitor_output(&d->monitor, &mo);
 	in->soc_valid = isfinite(mo.soc);
 	in->soc = mo.soc;
-	in->discharge_floor = d->settings.discharge_floor;
-	in->low_soc_warning = d->settings.low_soc_warning;
 	in->mode_on = d->settings.mode_on;
 	in->remote_on = remote_on(d->remote);
 }
@@ -285,7 +235,8 @@ void daemon_decide(struct daemon *d)
 
 void daemon_state_changed(struct daemon *d)
 {
-	d->guard_settings.prealarm_cell = d->settings.prealarm_cell;
+	settings_to_guard(&d->settings, &d->cfg->protection,
+			  &d->guard_settings);
 	guard_set_settings(&d->guard, &d->guard_settings);
 	store_policy_mark(&d->save, true);
 	save_state(d, false);
@@ -321,6 +272,8 @@ json_t *daemon_status(struct daemon *d)
 						       : -1,
 		.outputs = outs,
 		.discovering = !chain_ready(d->chain),
+		.state_report = &d->state_report,
+		.cfg = d->cfg,
 	};
 	json_t *o = status_json(&v);
 
@@ -501,31 +454,61 @@ static int choose_gpio(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* Settings, SoC and history from the state file; a missing or corrupt
- * file means defaults (the corrupt one is kept aside by store_load). */
+static void log_state_problem(void *userdata, const char *msg)
+{
+	(void)userdata;
+	log_warn("state file: %s", msg);
+}
+
+/* Settings, SoC and history from the state file, key by key; what cannot
+ * be read keeps its default, and a Mode that cannot be read is Off. */
 static void load_state(struct daemon *d)
 {
-	char err[512];
+	struct store_report *rep = &d->state_report;
 	enum store_load_result r;
+	const char *fields[] = {"SMALLBMS_EVENT=state_file", NULL, NULL};
+	char fres[48];
 
-	settings_default(&d->settings);
-	monitor_init(&d->monitor, &d->settings);
 	if (mkdir(d->cfg->state_dir, 0750) < 0 && errno != EEXIST)
 		log_warn("cannot create %s: %s", d->cfg->state_dir,
 			 strerror(errno));
-	r = store_load(d->cfg->state_dir, (int64_t)time(NULL), &d->settings,
-		       &d->monitor, err, sizeof(err));
-	if (r == STORE_MISSING)
-		log_notice("state file: %s", err);
-	else if (r == STORE_CORRUPT)
-		log_warn("state file: %s", err);
-	/* [protection] prealarm_cell is where the run-time setting starts;
-	 * once changed with `smallbmsctl set`, the saved value is used. */
-	if (r != STORE_LOADED)
-		d->settings.prealarm_cell = d->cfg->protection.prealarm_cell;
+	r = store_load(d->cfg->state_dir, (int64_t)time(NULL),
+		       &d->cfg->protection, &d->settings, &d->monitor, rep);
+	for (unsigned i = 0; i < rep->nproblems && i < STORE_MAX_PROBLEMS; i++)
+		log_state_problem(d, rep->problems[i]);
+	snprintf(fres, sizeof(fres), "SMALLBMS_RESULT=%s",
+		 store_result_name(r));
+	fields[1] = fres;
+	if (r == STORE_MISSING || r == STORE_LOADED)
+		log_notice("state file: %s", rep->message);
+	else
+		log_event(rep->mode_forced_off ? LOG_ERR : LOG_WARNING,
+			  EVENTS_MSG_STATE_FILE, fields, "state file: %s%s",
+			  rep->message,
+			  rep->mode_forced_off
+				  ? "; Mode could not be read: Mode is Off "
+				    "(smallbmsctl mode on to switch it on)"
+				  : "");
 	store_policy_init(&d->save, daemon_now(d));
-	d->guard_settings.prealarm_cell = d->settings.prealarm_cell;
+	/* What was read is written back at once, under a sound file. */
+	if (r == STORE_PARTIAL || r == STORE_UNUSABLE)
+		store_policy_mark(&d->save, true);
+	settings_to_guard(&d->settings, &d->cfg->protection,
+			  &d->guard_settings);
 	guard_set_settings(&d->guard, &d->guard_settings);
+}
+
+/* Ports that opted out of the temperature rule: said at every start. */
+static void warn_temperature_opt_out(const struct cfg *cfg)
+{
+	for (unsigned i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i].charge_without_temperature)
+			log_warn("port %s: charge_without_temperature = yes: "
+				 "a battery there without a temperature "
+				 "sensor does not block charging, and the "
+				 "cold and heat charge limits cannot protect "
+				 "it",
+				 cfg->ports[i].name);
 }
 
 /* Outputs first, in the not-allowed state, before anything can decide. */
@@ -572,12 +555,16 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 {
 	int r;
 
+	struct settings def;
+
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
-	d->guard_settings = cfg->protection;
+	settings_default(&def);
+	settings_to_guard(&def, &cfg->protection, &d->guard_settings);
 	if (guard_settings_check(&d->guard_settings, err, errlen) < 0)
 		return -1;
 	guard_init(&d->guard, &d->guard_settings);
+	warn_temperature_opt_out(cfg);
 	r = sd_event_default(&d->ev);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create event loop: %s",

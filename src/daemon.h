@@ -34,13 +34,14 @@ struct daemon {
 	struct bank bank;
 	struct guard_settings guard_settings;
 	struct guard guard;
-	struct settings settings;      /* run-time settings, Mode; persisted */
-	struct monitor monitor;        /* SoC, history; persisted */
-	struct store_policy save;      /* when to write the state file */
-	sd_event_source *decide_timer; /* guard / LED wake-ups */
-	uint64_t last_status_us;       /* last STATUS= sent to systemd */
-	uint64_t last_complete_us;     /* the bank was last complete; 0 never */
-	uint64_t watchdog_us;          /* WatchdogSec=, 0 = off */
+	struct settings settings; /* run-time settings, Mode; persisted */
+	struct monitor monitor;   /* SoC, history; persisted */
+	struct store_policy save; /* when to write the state file */
+	struct store_report state_report; /* what the start found in it */
+	sd_event_source *decide_timer;    /* guard / LED wake-ups */
+	uint64_t last_status_us;          /* last STATUS= sent to systemd */
+	uint64_t last_complete_us; /* the bank was last complete; 0 never */
+	uint64_t watchdog_us;      /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
 };
 

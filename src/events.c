@@ -36,10 +36,19 @@ static const char *const message_ids[GUARD_EV_KIND_COUNT] = {
 
 /* Index = bit number of enum guard_reason: "<noun> blocks charging". */
 static const char *const reason_nouns[GUARD_REASON_COUNT] = {
-	"Start-up",           "Mode Off",          "Remote off",
-	"Lost communication", "Low cell voltage",  "The discharge floor",
-	"Battery protection", "High cell voltage", "Low temperature",
+	"Start-up",
+	"Mode Off",
+	"Remote off",
+	"Lost communication",
+	"Low cell voltage",
+	"The discharge floor",
+	"Battery protection",
+	"High cell voltage",
+	"Low temperature",
 	"High temperature",
+	"Very low cell voltage",
+	"No temperature",
+	"The cycle limit",
 };
 
 const char *events_message_id(enum guard_event_kind k)
@@ -200,7 +209,48 @@ static void put_start(struct text *t, const struct guard_event *e)
 		put_sensor(t, e);
 		put(t, " is above %.1f °C", e->limit);
 		break;
+	case GUARD_R_CELL_UNDERVOLTAGE_HARD:
+		put_cell(t, e);
+		put(t,
+		    " is below the hard cutoff of %.2f V (no pre-alarm lead)",
+		    e->limit);
+		break;
+	case GUARD_R_NO_TEMPERATURE:
+		put(t,
+		    "battery %u reports no temperature, so the cold and heat "
+		    "limits cannot protect it (charge_without_temperature = "
+		    "yes on its port allows charging anyway)",
+		    e->battery);
+		break;
+	case GUARD_R_CYCLE_LIMIT:
+		put(t,
+		    "switched off %.0f times within an hour (limit %.0f): held "
+		    "off for another %.0f s",
+		    e->value, e->limit,
+		    (double)e->duration_us / (double)GUARD_USEC);
+		break;
 	}
+}
+
+/* The end of a low-cell rule (either cutoff). */
+static void put_low_cell_end(struct text *t, const struct guard_event *e)
+{
+	if (e->charging) {
+		put(t,
+		    "charging detected (%.2f A, above %.2f A, for %.0f s) and "
+		    "every cell above the cutoff (lowest: ",
+		    e->value, e->limit,
+		    (double)e->duration_us / (double)GUARD_USEC);
+		put(t, "cell %u of battery %u)", e->cell, e->battery);
+		return;
+	}
+	if (isnan(e->limit)) {
+		put(t, "the hard cutoff was switched off");
+		return;
+	}
+	put(t, "every cell is at or above %.2f V (lowest: ", e->limit);
+	put_cell(t, e);
+	put(t, ")");
 }
 
 /* ... and its end. */
@@ -220,14 +270,8 @@ static void put_end(struct text *t, const struct guard_event *e)
 		put(t, "complete data from every battery again");
 		break;
 	case GUARD_R_CELL_UNDERVOLTAGE:
-		if (e->charging) {
-			put(t, "charging detected (%.2f A, above %.2f A)",
-			    e->value, e->limit);
-			break;
-		}
-		put(t, "every cell is at or above %.2f V (lowest: ", e->limit);
-		put_cell(t, e);
-		put(t, ")");
+	case GUARD_R_CELL_UNDERVOLTAGE_HARD:
+		put_low_cell_end(t, e);
 		break;
 	case GUARD_R_DISCHARGE_FLOOR:
 		if (isnan(e->limit))
@@ -255,6 +299,14 @@ static void put_end(struct text *t, const struct guard_event *e)
 		    "every sensor is at or below %.1f °C (hottest: ", e->limit);
 		put_sensor(t, e);
 		put(t, ")");
+		break;
+	case GUARD_R_NO_TEMPERATURE:
+		put(t, "every battery reports a temperature (or may charge "
+		       "without one)");
+		break;
+	case GUARD_R_CYCLE_LIMIT:
+		put(t, "fewer than %.0f turn-offs within the last hour",
+		    e->limit);
 		break;
 	}
 }
@@ -396,6 +448,7 @@ static const char *unit_of(const struct guard_event *e)
 	case GUARD_R_COMM_LOSS:
 		return "s";
 	case GUARD_R_CELL_UNDERVOLTAGE:
+	case GUARD_R_CELL_UNDERVOLTAGE_HARD:
 	case GUARD_R_CELL_OVERVOLTAGE:
 		return "V";
 	case GUARD_R_DISCHARGE_FLOOR:

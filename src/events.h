@@ -46,6 +46,19 @@
 #define EVENTS_MAX_FIELDS 16
 
 /*
+ * The journal entries that are not guard events, with their own catalog
+ * entries (fixed: never change one):
+ *   reading_rejected  a battery's reading had a physically impossible
+ *                     value and was not used (chain.c; SMALLBMS_BATTERY,
+ *                     SMALLBMS_PORT); at most one a minute per battery
+ *   state_file        the state file could not be used in full (daemon.c;
+ *                     SMALLBMS_RESULT partial or unusable); err when Mode
+ *                     could not be read and is therefore Off
+ */
+#define EVENTS_MSG_READING_REJECTED "dac1cb4a05724734ae55c23b8f4847f6"
+#define EVENTS_MSG_STATE_FILE       "ddcd8e93616848e38f46c7a567697bac"
+
+/*
  * Where entries go. fields is a NULL-terminated list of "KEY=value"
  * strings, valid only during the call. events_log_sink() is the daemon's:
  * log_event() from src/log.h.

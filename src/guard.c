@@ -3,10 +3,10 @@
  * guard.c - the protection rules as a pure state machine (see guard.h for
  * the rules and their defaults).
  *
- * Each value-based rule is a latch: it starts on its limit and ends on its
- * recovery level, and both comparisons are written so that a NaN compares
- * false and leaves the latch as it is. A step without fresh data does not
- * evaluate them at all.
+ * Each value-based rule is a latch (latch()): it starts on its limit as
+ * soon as any fresh data shows it, and ends on its recovery level only
+ * with complete data; both comparisons are written so that a NaN compares
+ * false and leaves the latch as it is.
  */
 #include "guard.h"
 
@@ -16,10 +16,19 @@
 
 /* Index = bit number. These tokens are an API: never rename one. */
 static const char *const reason_names[GUARD_REASON_COUNT] = {
-	"starting",           "mode_off",          "remote_off",
-	"comm_loss",          "cell_undervoltage", "discharge_floor",
-	"battery_protection", "cell_overvoltage",  "low_temperature",
+	"starting",
+	"mode_off",
+	"remote_off",
+	"comm_loss",
+	"cell_undervoltage",
+	"discharge_floor",
+	"battery_protection",
+	"cell_overvoltage",
+	"low_temperature",
 	"high_temperature",
+	"cell_undervoltage_hard",
+	"no_temperature",
+	"cycle_limit",
 };
 
 static const char *const reason_texts[GUARD_REASON_COUNT] = {
@@ -33,6 +42,9 @@ static const char *const reason_texts[GUARD_REASON_COUNT] = {
 	"a cell voltage is too high",
 	"too cold to charge",
 	"too hot to charge",
+	"a cell voltage is below the hard cutoff",
+	"a battery reports no temperature",
+	"switched off too often within an hour",
 };
 
 static const char *const warning_names[GUARD_WARNING_COUNT] = {
@@ -145,11 +157,16 @@ void guard_settings_default(struct guard_settings *s)
 {
 	*s = (struct guard_settings){
 		.cell_undervoltage = 2.80,
+		.cell_undervoltage_hard = 2.50,
 		.cell_recover = 3.20,
+		.undervoltage_hysteresis = 0.10,
 		.charge_detect_current = 0.5,
+		.charge_detect_us = 10 * GUARD_USEC,
 		.prealarm_lead_us = 30 * GUARD_USEC,
 		.prealarm_cell = 3.10,
 		.prealarm_hysteresis = 0.05,
+		.low_soc_warning = 20,
+		.discharge_floor = 10,
 		.soc_warning_hysteresis = 1.0,
 		.prealarm_mode = GUARD_PREALARM_CONTINUOUS,
 		.prealarm_on_us = 1 * GUARD_USEC,
@@ -163,17 +180,115 @@ void guard_settings_default(struct guard_settings *s)
 		.comm_loss_charge_us = 10 * GUARD_USEC,
 		.comm_loss_load_us = 120 * GUARD_USEC,
 		.restore_delay_us = 5 * GUARD_USEC,
+		.max_cycles_per_hour = 10,
 	};
 }
 
-static int check_order(double lo, const char *lo_name, double hi,
-		       const char *hi_name, const char *unit, char *err,
-		       size_t errlen)
+/*
+ * The rules between parameters, one row each: lo + margin must be below
+ * (or, with or_equal, at most) hi. A row with optional set does not apply
+ * while lo or hi is 0 (the feature is off).
+ */
+struct order_rule {
+	const char *lo, *hi; /* names, as the user writes them */
+	size_t lo_off, hi_off;
+	double margin;
+	bool or_equal;
+	bool optional;
+	const char *unit;
+	const char *why; /* shown with the refusal */
+};
+
+#define F(m) offsetof(struct guard_settings, m)
+
+static const struct order_rule order_rules[] = {
+	{"cell_undervoltage_hard", "cell_undervoltage",
+	 F(cell_undervoltage_hard), F(cell_undervoltage), 0, false, true, "V",
+	 "the hard cutoff is the last resort below the ordinary one"},
+	{"cell_undervoltage", "prealarm_cell", F(cell_undervoltage),
+	 F(prealarm_cell), 0.10, true, false, "V",
+	 "the pre-alarm must start before the low-cell cutoff, or the cutoff "
+	 "would wait for a pre-alarm that never comes"},
+	{"cell_recover", "cell_overvoltage_recover", F(cell_recover),
+	 F(cell_overvoltage_recover), 0, false, false, "V", NULL},
+	{"cell_overvoltage_recover", "cell_overvoltage",
+	 F(cell_overvoltage_recover), F(cell_overvoltage), 0, false, false, "V",
+	 NULL},
+	{"prealarm_cell", "cell_overvoltage", F(prealarm_cell),
+	 F(cell_overvoltage), 0, false, false, "V",
+	 "the low-cell warning must be able to end below the high-cell limit"},
+	{"discharge_floor", "low_soc_warning", F(discharge_floor),
+	 F(low_soc_warning), 0, false, true, "%",
+	 "the low-SoC warning must come before the discharge floor"},
+};
+
+/* Values that must stay below a fixed limit once their hysteresis is
+ * added, or the reason could never end. */
+struct sum_rule {
+	const char *a, *b;
+	size_t a_off, b_off;
+	double limit;
+	bool optional; /* not while a is 0 (off) */
+	const char *unit;
+};
+
+static const struct sum_rule sum_rules[] = {
+	{"discharge_floor", "floor_hysteresis", F(discharge_floor),
+	 F(floor_hysteresis), 100, true, "%"},
+	{"low_soc_warning", "soc_warning_hysteresis", F(low_soc_warning),
+	 F(soc_warning_hysteresis), 100, true, "%"},
+};
+
+static double field_of(const struct guard_settings *s, size_t off)
 {
-	if (isfinite(lo) && isfinite(hi) && lo < hi)
+	return *(const double *)(const void *)((const char *)s + off);
+}
+
+static int check_order_rule(const struct guard_settings *s,
+			    const struct order_rule *r, char *err,
+			    size_t errlen)
+{
+	double lo = field_of(s, r->lo_off), hi = field_of(s, r->hi_off);
+	double need = lo + r->margin;
+	bool ok;
+
+	if (r->optional && (lo == 0 || hi == 0))
 		return 0;
-	snprintf(err, errlen, "%s (%.2f %s) must be below %s (%.2f %s)",
-		 lo_name, lo, unit, hi_name, hi, unit);
+	/* Values are entered with at most a few decimals: compare at a
+	 * resolution far below that, so 2.80 + 0.10 <= 2.90 holds. */
+	ok = isfinite(lo) && isfinite(hi) &&
+	     (r->or_equal ? need <= hi + 1e-9 : need < hi - 1e-9);
+	if (ok)
+		return 0;
+	if (r->margin > 0)
+		snprintf(err, errlen,
+			 "%s (%.2f %s) must be at least %s (%.2f %s) + %.2f %s",
+			 r->hi, hi, r->unit, r->lo, lo, r->unit, r->margin,
+			 r->unit);
+	else
+		snprintf(err, errlen, "%s (%.2f %s) must be %s %s (%.2f %s)",
+			 r->lo, lo, r->unit, r->or_equal ? "at most" : "below",
+			 r->hi, hi, r->unit);
+	if (r->why) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen > n ? errlen - n : 0, ": %s", r->why);
+	}
+	return -1;
+}
+
+static int check_sum_rule(const struct guard_settings *s,
+			  const struct sum_rule *r, char *err, size_t errlen)
+{
+	double a = field_of(s, r->a_off), b = field_of(s, r->b_off);
+
+	if (r->optional && a == 0)
+		return 0;
+	if (isfinite(a) && isfinite(b) && a + b < r->limit)
+		return 0;
+	snprintf(err, errlen,
+		 "%s (%.2f %s) + %s (%.2f %s) must be below %.0f %s, or it "
+		 "could never end",
+		 r->a, a, r->unit, r->b, b, r->unit, r->limit, r->unit);
 	return -1;
 }
 
@@ -185,34 +300,26 @@ static int check_nonneg(double v, const char *name, char *err, size_t errlen)
 	return -1;
 }
 
-int guard_settings_check(const struct guard_settings *s, char *err,
-			 size_t errlen)
+/* undervoltage_hysteresis joins cell_undervoltage in the row above; its
+ * own sum must stay at or below cell_recover. */
+static int check_uv_hysteresis(const struct guard_settings *s, char *err,
+			       size_t errlen)
 {
-	if (check_order(s->cell_undervoltage, "cell_undervoltage",
-			s->prealarm_cell, "prealarm_cell", "V", err, errlen) ||
-	    check_order(s->cell_undervoltage, "cell_undervoltage",
-			s->cell_recover, "cell_recover", "V", err, errlen) ||
-	    check_order(s->cell_recover, "cell_recover",
-			s->cell_overvoltage_recover, "cell_overvoltage_recover",
-			"V", err, errlen) ||
-	    check_order(s->cell_overvoltage_recover, "cell_overvoltage_recover",
-			s->cell_overvoltage, "cell_overvoltage", "V", err,
-			errlen) ||
-	    check_order(s->charge_temp_low + s->temp_hysteresis,
-			"charge_temp_low + temp_hysteresis",
-			s->charge_temp_high - s->temp_hysteresis,
-			"charge_temp_high - temp_hysteresis", "C", err,
-			errlen) ||
-	    check_nonneg(s->charge_detect_current, "charge_detect_current", err,
-			 errlen) ||
-	    check_nonneg(s->prealarm_hysteresis, "prealarm_hysteresis", err,
-			 errlen) ||
-	    check_nonneg(s->soc_warning_hysteresis, "soc_warning_hysteresis",
-			 err, errlen) ||
-	    check_nonneg(s->floor_hysteresis, "floor_hysteresis", err,
-			 errlen) ||
-	    check_nonneg(s->temp_hysteresis, "temp_hysteresis", err, errlen))
-		return -1;
+	double need = s->cell_undervoltage + s->undervoltage_hysteresis;
+
+	if (isfinite(need) && need <= s->cell_recover + 1e-9)
+		return 0;
+	snprintf(err, errlen,
+		 "cell_undervoltage (%.2f V) + undervoltage_hysteresis "
+		 "(%.2f V) must be at most cell_recover (%.2f V)",
+		 s->cell_undervoltage, s->undervoltage_hysteresis,
+		 s->cell_recover);
+	return -1;
+}
+
+static int check_prealarm(const struct guard_settings *s, char *err,
+			  size_t errlen)
+{
 	if (s->prealarm_mode != GUARD_PREALARM_CONTINUOUS &&
 	    s->prealarm_mode != GUARD_PREALARM_INTERMITTENT) {
 		snprintf(err, errlen, "prealarm_mode: unknown mode %d",
@@ -226,8 +333,59 @@ int guard_settings_check(const struct guard_settings *s, char *err,
 			 "times must both be above zero");
 		return -1;
 	}
+	if (s->max_cycles_per_hour < 1 ||
+	    s->max_cycles_per_hour > GUARD_MAX_CYCLES) {
+		snprintf(err, errlen, "max_cycles_per_hour (%u) must be 1..%d",
+			 s->max_cycles_per_hour, GUARD_MAX_CYCLES);
+		return -1;
+	}
 	return 0;
 }
+
+int guard_settings_check(const struct guard_settings *s, char *err,
+			 size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} nonneg[] = {
+		{"cell_undervoltage_hard", F(cell_undervoltage_hard)},
+		{"undervoltage_hysteresis", F(undervoltage_hysteresis)},
+		{"charge_detect_current", F(charge_detect_current)},
+		{"prealarm_hysteresis", F(prealarm_hysteresis)},
+		{"low_soc_warning", F(low_soc_warning)},
+		{"discharge_floor", F(discharge_floor)},
+		{"soc_warning_hysteresis", F(soc_warning_hysteresis)},
+		{"floor_hysteresis", F(floor_hysteresis)},
+		{"temp_hysteresis", F(temp_hysteresis)},
+	};
+
+	for (size_t i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
+		if (check_nonneg(field_of(s, nonneg[i].off), nonneg[i].name,
+				 err, errlen))
+			return -1;
+	for (size_t i = 0; i < sizeof(order_rules) / sizeof(order_rules[0]);
+	     i++)
+		if (check_order_rule(s, &order_rules[i], err, errlen))
+			return -1;
+	for (size_t i = 0; i < sizeof(sum_rules) / sizeof(sum_rules[0]); i++)
+		if (check_sum_rule(s, &sum_rules[i], err, errlen))
+			return -1;
+	if (check_uv_hysteresis(s, err, errlen))
+		return -1;
+	if (!(s->charge_temp_low + s->temp_hysteresis <
+	      s->charge_temp_high - s->temp_hysteresis)) {
+		snprintf(err, errlen,
+			 "charge_temp_low + temp_hysteresis (%.2f C) must be "
+			 "below charge_temp_high - temp_hysteresis (%.2f C)",
+			 s->charge_temp_low + s->temp_hysteresis,
+			 s->charge_temp_high - s->temp_hysteresis);
+		return -1;
+	}
+	return check_prealarm(s, err, errlen);
+}
+
+#undef F
 
 void guard_init(struct guard *g, const struct guard_settings *s)
 {
@@ -256,7 +414,8 @@ struct step {
 	const struct guard_settings *s;
 	const struct guard_input *in;
 	uint64_t now;
-	bool fresh;
+	bool have;          /* some battery has fresh cell data */
+	bool complete;      /* ... every battery */
 	uint64_t data_ref;  /* comm_loss counts from here */
 	bool lead_on;       /* the pre-alarm is (or is now becoming) on */
 	uint64_t lead_from; /* ... since */
@@ -297,12 +456,6 @@ static void push(struct step *st, const struct guard_event *e)
 	st->n++;
 }
 
-static bool fresh_data(const struct guard_input *in)
-{
-	return in->have_data && !isnan(in->min_cell_v) &&
-	       !isnan(in->max_cell_v);
-}
-
 static uint64_t comm_timeout(const struct guard_settings *s, enum guard_which w)
 {
 	return w == GUARD_CHARGE ? s->comm_loss_charge_us
@@ -316,12 +469,63 @@ static void where_min_cell(const struct guard_input *in, struct guard_event *e)
 	e->value = in->min_cell_v;
 }
 
+/* Recovery from a low cell (both cutoffs): complete data, and every cell
+ * back at cell_recover, or charging with every cell above the cutoff and
+ * its hysteresis. Loads never return onto a cell below the cutoff. */
+static bool low_cell_recovered(const struct step *st, bool *by_charging)
+{
+	const struct guard_settings *s = st->s;
+	double v = st->in->min_cell_v;
+
+	*by_charging = false;
+	if (!st->complete)
+		return false;
+	if (v >= s->cell_recover)
+		return true;
+	*by_charging = st->g->charging &&
+		       v >= s->cell_undervoltage + s->undervoltage_hysteresis;
+	return *by_charging;
+}
+
+/* The low-cell events' figures: where, and the level crossed. */
+static void low_cell_detail(const struct step *st, double start_limit,
+			    bool start, struct guard_event *e)
+{
+	const struct guard_input *in = st->in;
+	const struct guard_settings *s = st->s;
+	bool by_charging;
+
+	where_min_cell(in, e);
+	if (start) {
+		e->limit = start_limit;
+		if (st->lead_on && start_limit == s->cell_undervoltage)
+			e->duration_us = elapsed(st->now, st->lead_from);
+		return;
+	}
+	e->limit = s->cell_recover;
+	if (low_cell_recovered(st, &by_charging) && by_charging) {
+		e->charging = true;
+		e->value = in->current;
+		e->limit = s->charge_detect_current;
+		e->duration_us = elapsed(st->now, st->g->charge_since);
+	}
+}
+
+static void temp_detail(const struct guard_input *in, bool low,
+			struct guard_event *e)
+{
+	e->battery = low ? in->min_temp_battery : in->max_temp_battery;
+	e->cell = low ? in->min_temp_sensor : in->max_temp_sensor;
+	e->value = low ? in->min_temp : in->max_temp;
+}
+
 /* The figures behind a reason, for its events. */
 static void reason_detail(const struct step *st, enum guard_which w,
 			  uint32_t reason, bool start, struct guard_event *e)
 {
 	const struct guard_input *in = st->in;
 	const struct guard_settings *s = st->s;
+	const struct guard_line *l = &st->g->line[w];
 
 	e->reason = reason;
 	switch (reason) {
@@ -330,22 +534,19 @@ static void reason_detail(const struct step *st, enum guard_which w,
 		e->limit = seconds(comm_timeout(s, w));
 		break;
 	case GUARD_R_CELL_UNDERVOLTAGE:
-		where_min_cell(in, e);
-		e->limit = start ? s->cell_undervoltage : s->cell_recover;
-		if (start && st->lead_on)
-			e->duration_us = elapsed(st->now, st->lead_from);
-		if (!start && !(in->min_cell_v >= s->cell_recover)) {
-			e->charging = true;
-			e->value = in->current;
-			e->limit = s->charge_detect_current;
-		}
+		low_cell_detail(st, s->cell_undervoltage, start, e);
+		break;
+	case GUARD_R_CELL_UNDERVOLTAGE_HARD:
+		low_cell_detail(st, s->cell_undervoltage_hard, start, e);
+		if (!start && !(s->cell_undervoltage_hard > 0))
+			e->limit = (double)NAN; /* switched off */
 		break;
 	case GUARD_R_DISCHARGE_FLOOR:
 		e->value = in->soc_valid ? in->soc : (double)NAN;
-		if (!(in->discharge_floor > 0))
+		if (!(s->discharge_floor > 0))
 			break; /* ended because the feature was switched off */
-		e->limit = start ? in->discharge_floor
-				 : in->discharge_floor + s->floor_hysteresis;
+		e->limit = start ? s->discharge_floor
+				 : s->discharge_floor + s->floor_hysteresis;
 		break;
 	case GUARD_R_BATTERY_PROTECTION:
 		if (!start)
@@ -366,18 +567,25 @@ static void reason_detail(const struct step *st, enum guard_which w,
 				 : s->cell_overvoltage_recover;
 		break;
 	case GUARD_R_LOW_TEMPERATURE:
-		e->battery = in->min_temp_battery;
-		e->cell = in->min_temp_sensor;
-		e->value = in->min_temp;
+		temp_detail(in, true, e);
 		e->limit = start ? s->charge_temp_low
 				 : s->charge_temp_low + s->temp_hysteresis;
 		break;
 	case GUARD_R_HIGH_TEMPERATURE:
-		e->battery = in->max_temp_battery;
-		e->cell = in->max_temp_sensor;
-		e->value = in->max_temp;
+		temp_detail(in, false, e);
 		e->limit = start ? s->charge_temp_high
 				 : s->charge_temp_high - s->temp_hysteresis;
+		break;
+	case GUARD_R_NO_TEMPERATURE:
+		if (start)
+			e->battery = in->no_temp_battery;
+		break;
+	case GUARD_R_CYCLE_LIMIT:
+		e->value = l->noffs;
+		e->limit = s->max_cycles_per_hour;
+		if (start && l->noffs)
+			e->duration_us =
+				elapsed(l->offs[0] + GUARD_HOUR_US, st->now);
 		break;
 	default: /* starting, mode_off, remote_off: nothing to measure */
 		break;
@@ -398,10 +606,22 @@ static void warning_detail(const struct step *st, uint32_t warning, bool start,
 		return;
 	}
 	e->value = in->soc_valid ? in->soc : (double)NAN;
-	if (!(in->low_soc_warning > 0))
+	if (!(s->low_soc_warning > 0))
 		return; /* ended because the feature was switched off */
-	e->limit = start ? in->low_soc_warning
-			 : in->low_soc_warning + s->soc_warning_hysteresis;
+	e->limit = start ? s->low_soc_warning
+			 : s->low_soc_warning + s->soc_warning_hysteresis;
+}
+
+/*
+ * Every value-based rule: start on whatever fresh data shows (I1), end
+ * only on complete data. start and end are computed by the caller with
+ * comparisons that are false for NaN.
+ */
+static bool latch(const struct step *st, bool active, bool start, bool end)
+{
+	if (!active)
+		return st->have && start;
+	return !(st->complete && end);
 }
 
 /* ---- warnings ---------------------------------------------------------- */
@@ -411,25 +631,23 @@ static bool warn_low_cell(const struct step *st, bool active)
 	const struct guard_settings *s = st->s;
 	double v = st->in->min_cell_v;
 
-	if (!st->fresh)
-		return active;
-	if (active)
-		return !(v >= s->prealarm_cell + s->prealarm_hysteresis);
-	return v < s->prealarm_cell;
+	return latch(st, active, v < s->prealarm_cell,
+		     v >= s->prealarm_cell + s->prealarm_hysteresis);
 }
 
+/* The SoC is the monitor's own count: it starts the warning whenever it
+ * is known; the end, like every end, waits for complete data. */
 static bool warn_low_soc(const struct step *st, bool active)
 {
 	const struct guard_input *in = st->in;
-	double level = in->low_soc_warning;
+	double level = st->s->low_soc_warning;
 
 	if (!(level > 0))
 		return false; /* the feature is off */
-	if (!st->fresh || !in->soc_valid)
-		return active;
-	if (active)
-		return !(in->soc > level + st->s->soc_warning_hysteresis);
-	return in->soc <= level;
+	if (!active)
+		return in->soc_valid && in->soc <= level;
+	return !(st->complete && in->soc_valid &&
+		 in->soc > level + st->s->soc_warning_hysteresis);
 }
 
 static void update_warnings(struct step *st)
@@ -459,59 +677,70 @@ static void update_warnings(struct step *st)
 
 /* ---- reasons ----------------------------------------------------------- */
 
+/* Always from the oldest battery's last good reading: fresh or not, no
+ * freshness setting can stretch it. */
 static bool comm_lost(const struct step *st, enum guard_which w)
 {
-	if (st->fresh)
-		return false;
 	return elapsed(st->now, st->data_ref) >= comm_timeout(st->s, w);
 }
 
+/* The hard cutoff: no lead, whatever the other batteries say. */
+static bool rule_hard_cutoff(const struct step *st, bool active)
+{
+	double hard = st->s->cell_undervoltage_hard;
+	bool by_charging;
+
+	if (!(hard > 0))
+		return false; /* the feature is off */
+	if (!active)
+		return st->have && st->in->min_cell_v < hard;
+	return !low_cell_recovered(st, &by_charging);
+}
+
 /*
- * The low-cell cutoff. Charging detected is its recovery, so it never
- * starts while charging (else: on by charging, off by the low cell, on...).
- * With ATD on it waits for the pre-alarm lead; with ATD already off there
- * is no load left to warn about, and switching it on just to count the
- * lead would load an empty cell again.
+ * The low-cell cutoff. With ATD on it waits for the pre-alarm lead; with
+ * ATD already off (or the hard cutoff opening it now) there is no load
+ * left to warn about, and switching the pre-alarm on just to count the
+ * lead would load an empty cell again. It applies whether or not the bank
+ * is charging: its recovery needs the cells above the cutoff, so it
+ * cannot chatter.
  */
-static bool rule_cell_undervoltage(const struct step *st, bool active)
+static bool rule_cell_undervoltage(const struct step *st, bool active,
+				   bool hard)
 {
 	const struct guard_settings *s = st->s;
 	const struct guard *g = st->g;
-	double v = st->in->min_cell_v;
-	bool lead_done;
+	bool lead_done, by_charging;
 
-	if (!st->fresh)
-		return active;
 	if (active)
-		return !(v >= s->cell_recover || g->charging);
-	if (!(v < s->cell_undervoltage) || g->charging)
+		return !low_cell_recovered(st, &by_charging);
+	if (!st->have || !(st->in->min_cell_v < s->cell_undervoltage))
 		return false;
 	lead_done = st->lead_on &&
 		    elapsed(st->now, st->lead_from) >= s->prealarm_lead_us;
-	return !g->line[GUARD_DISCHARGE].allow || lead_done;
+	return !g->line[GUARD_DISCHARGE].allow || hard || lead_done;
 }
 
 static bool rule_discharge_floor(const struct step *st, bool active)
 {
 	const struct guard_input *in = st->in;
-	double floor = in->discharge_floor;
+	double floor = st->s->discharge_floor;
 
 	if (!(floor > 0))
 		return false; /* the feature is off */
-	if (!st->fresh || !in->soc_valid)
-		return active;
-	if (active)
-		return !(in->soc > floor + st->s->floor_hysteresis);
-	return in->soc <= floor;
+	if (!active)
+		return in->soc_valid && in->soc <= floor;
+	return !(st->complete && in->soc_valid &&
+		 in->soc > floor + st->s->floor_hysteresis);
 }
 
 /* The battery's own decision: no hysteresis of ours on top of its own. */
 static bool rule_battery(const struct step *st, bool active, uint32_t prot,
 			 bool fet_off)
 {
-	if (!st->fresh)
-		return active;
-	return prot != 0 || fet_off;
+	bool on = prot != 0 || fet_off;
+
+	return latch(st, active, on, !on);
 }
 
 static bool rule_cell_overvoltage(const struct step *st, bool active)
@@ -519,35 +748,64 @@ static bool rule_cell_overvoltage(const struct step *st, bool active)
 	const struct guard_settings *s = st->s;
 	double v = st->in->max_cell_v;
 
-	if (!st->fresh)
-		return active;
-	if (active)
-		return !(v <= s->cell_overvoltage_recover);
-	return v >= s->cell_overvoltage;
+	return latch(st, active, v >= s->cell_overvoltage,
+		     v <= s->cell_overvoltage_recover);
 }
 
+/* Without any sensor the temperature rules end (the no_temperature rule,
+ * or the user's opt-out, then decide); with one they need it in range. */
 static bool rule_low_temperature(const struct step *st, bool active)
 {
+	const struct guard_input *in = st->in;
 	const struct guard_settings *s = st->s;
-	double t = st->in->min_temp;
 
-	if (!st->fresh || !st->in->have_temps)
-		return active;
-	if (active)
-		return !(t >= s->charge_temp_low + s->temp_hysteresis);
-	return t < s->charge_temp_low;
+	return latch(
+		st, active, in->have_temps && in->min_temp < s->charge_temp_low,
+		!in->have_temps || in->min_temp >= s->charge_temp_low +
+							   s->temp_hysteresis);
 }
 
 static bool rule_high_temperature(const struct step *st, bool active)
 {
+	const struct guard_input *in = st->in;
 	const struct guard_settings *s = st->s;
-	double t = st->in->max_temp;
 
-	if (!st->fresh || !st->in->have_temps)
-		return active;
-	if (active)
-		return !(t <= s->charge_temp_high - s->temp_hysteresis);
-	return t > s->charge_temp_high;
+	return latch(st, active,
+		     in->have_temps && in->max_temp > s->charge_temp_high,
+		     !in->have_temps ||
+			     in->max_temp <=
+				     s->charge_temp_high - s->temp_hysteresis);
+}
+
+static bool rule_no_temperature(const struct step *st, bool active)
+{
+	bool missing = st->in->no_temp_battery != 0;
+
+	return latch(st, active, missing, !missing);
+}
+
+/* Drop the turn-offs older than an hour; how many are left. */
+static unsigned recent_offs(struct guard_line *l, uint64_t now)
+{
+	unsigned k = 0;
+
+	while (k < l->noffs && elapsed(now, l->offs[k]) >= GUARD_HOUR_US)
+		k++;
+	if (k) {
+		memmove(l->offs, l->offs + k,
+			(l->noffs - k) * sizeof(*l->offs));
+		l->noffs -= k;
+	}
+	return l->noffs;
+}
+
+/* Holds an output that is off; it never switches one off. */
+static bool rule_cycle_limit(const struct step *st, enum guard_which w)
+{
+	struct guard_line *l = &st->g->line[w];
+
+	return !l->allow &&
+	       recent_offs(l, st->now) >= st->s->max_cycles_per_hour;
 }
 
 static uint32_t common_reasons(const struct step *st, enum guard_which w)
@@ -562,6 +820,8 @@ static uint32_t common_reasons(const struct step *st, enum guard_which w)
 		r |= GUARD_R_REMOTE_OFF;
 	if (comm_lost(st, w))
 		r |= GUARD_R_COMM_LOSS;
+	if (rule_cycle_limit(st, w))
+		r |= GUARD_R_CYCLE_LIMIT;
 	return r;
 }
 
@@ -570,8 +830,11 @@ static uint32_t discharge_reasons(const struct step *st)
 	const struct guard_input *in = st->in;
 	uint32_t old = st->g->line[GUARD_DISCHARGE].reasons;
 	uint32_t r = common_reasons(st, GUARD_DISCHARGE);
+	bool hard = rule_hard_cutoff(st, old & GUARD_R_CELL_UNDERVOLTAGE_HARD);
 
-	if (rule_cell_undervoltage(st, old & GUARD_R_CELL_UNDERVOLTAGE))
+	if (hard)
+		r |= GUARD_R_CELL_UNDERVOLTAGE_HARD;
+	if (rule_cell_undervoltage(st, old & GUARD_R_CELL_UNDERVOLTAGE, hard))
 		r |= GUARD_R_CELL_UNDERVOLTAGE;
 	if (rule_discharge_floor(st, old & GUARD_R_DISCHARGE_FLOOR))
 		r |= GUARD_R_DISCHARGE_FLOOR;
@@ -596,6 +859,8 @@ static uint32_t charge_reasons(const struct step *st)
 		r |= GUARD_R_LOW_TEMPERATURE;
 	if (rule_high_temperature(st, old & GUARD_R_HIGH_TEMPERATURE))
 		r |= GUARD_R_HIGH_TEMPERATURE;
+	if (rule_no_temperature(st, old & GUARD_R_NO_TEMPERATURE))
+		r |= GUARD_R_NO_TEMPERATURE;
 	return r;
 }
 
@@ -619,9 +884,32 @@ static void reason_events(struct step *st, enum guard_which w, uint32_t old,
 	}
 }
 
+/* The reason an output_off names: the most important of those that
+ * started now, in bit order, but the hard cutoff before the ordinary one
+ * that starts with it. */
+static uint32_t main_reason(uint32_t started)
+{
+	if (started & GUARD_R_CELL_UNDERVOLTAGE_HARD)
+		return GUARD_R_CELL_UNDERVOLTAGE_HARD;
+	return lowest_bit(started);
+}
+
+/* A protective turn-off, for cycle_limit (the oldest is forgotten when
+ * the history is full: it cannot matter any more). */
+static void count_off(struct guard_line *l, uint64_t now)
+{
+	if (l->noffs == GUARD_MAX_CYCLES) {
+		memmove(l->offs, l->offs + 1,
+			(GUARD_MAX_CYCLES - 1) * sizeof(*l->offs));
+		l->noffs--;
+	}
+	l->offs[l->noffs++] = now;
+}
+
 /*
  * Off at once on any reason; on again only after every reason has been
- * clear for restore_delay.
+ * clear, with complete data, for restore_delay (I1: only allowing needs
+ * every battery).
  */
 static void update_line(struct step *st, enum guard_which w, uint32_t reasons)
 {
@@ -635,16 +923,19 @@ static void update_line(struct step *st, enum guard_which w, uint32_t reasons)
 		if (!l->allow)
 			return;
 		l->allow = false;
+		if (reasons & ~GUARD_R_NOT_ALARM)
+			count_off(l, st->now);
 		e = event(st, GUARD_EV_OUTPUT_OFF, w);
-		reason_detail(st, w, lowest_bit(reasons & ~old), true, &e);
+		reason_detail(st, w, main_reason(reasons & ~old), true, &e);
 		e.reasons = reasons;
 		push(st, &e);
 		return;
 	}
-	if (old)
+	if (old || !st->complete)
 		l->clear_since = st->now;
 	if (l->allow ||
-	    elapsed(st->now, l->clear_since) < st->s->restore_delay_us)
+	    elapsed(st->now, l->clear_since) < st->s->restore_delay_us ||
+	    !st->complete)
 		return;
 	l->allow = true;
 	e = event(st, GUARD_EV_OUTPUT_ON, w);
@@ -714,6 +1005,28 @@ static bool prealarm_line(const struct guard *g, uint64_t now, uint64_t *next)
 	return false;
 }
 
+/* ---- charging ---------------------------------------------------------- */
+
+/* Charging is a current above the threshold, sustained, on complete data
+ * (the bank current needs every battery; unknown is not charging). */
+static void update_charging(struct step *st)
+{
+	struct guard *g = st->g;
+	bool above =
+		st->complete && st->in->current > st->s->charge_detect_current;
+
+	if (!above) {
+		g->charge_current = g->charging = false;
+		return;
+	}
+	if (!g->charge_current) {
+		g->charge_current = true;
+		g->charge_since = st->now;
+	}
+	g->charging =
+		elapsed(st->now, g->charge_since) >= st->s->charge_detect_us;
+}
+
 /* ---- when to look again ------------------------------------------------ */
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -728,21 +1041,27 @@ static uint64_t line_wakeup(const struct step *st, enum guard_which w)
 
 	if (!l->allow && l->reasons == 0)
 		t = l->clear_since + st->s->restore_delay_us;
-	if (!st->fresh && !(l->reasons & GUARD_R_COMM_LOSS))
+	if (!(l->reasons & GUARD_R_COMM_LOSS))
 		t = earliest(t, st->data_ref + comm_timeout(st->s, w));
+	if ((l->reasons & GUARD_R_CYCLE_LIMIT) && l->noffs)
+		t = earliest(t, l->offs[0] + GUARD_HOUR_US);
 	return t;
 }
 
-/* A low cell waiting for the pre-alarm lead. */
+/* A low cell waiting for the pre-alarm lead; a charge current waiting to
+ * count as charging. */
 static uint64_t lead_wakeup(const struct step *st)
 {
 	const struct guard *g = st->g;
 	const struct guard_line *l = &g->line[GUARD_DISCHARGE];
+	uint64_t t = GUARD_NEVER;
 
-	if (!st->fresh || !g->prealarm || !l->allow || g->charging ||
+	if (g->charge_current && !g->charging)
+		t = g->charge_since + st->s->charge_detect_us;
+	if (!st->have || !g->prealarm || !l->allow ||
 	    !(st->in->min_cell_v < st->s->cell_undervoltage))
-		return GUARD_NEVER;
-	return g->prealarm_since + st->s->prealarm_lead_us;
+		return t;
+	return earliest(t, g->prealarm_since + st->s->prealarm_lead_us);
 }
 
 static void finish_output(struct step *st)
@@ -781,13 +1100,12 @@ void guard_step(struct guard *g, const struct guard_input *in, uint64_t now,
 		g->stepped = true;
 		g->first_step_us = now;
 	}
-	st.fresh = fresh_data(in);
+	st.have = !isnan(in->min_cell_v) && !isnan(in->max_cell_v);
+	st.complete = in->complete && st.have;
 	st.data_ref = in->data_time_us ? in->data_time_us : g->first_step_us;
-	if (st.fresh) {
+	if (st.complete)
 		g->seen_data = true;
-		/* NaN compares false: unknown current is not charging. */
-		g->charging = in->current > g->set.charge_detect_current;
-	}
+	update_charging(&st);
 	update_warnings(&st);
 	prealarm_lead(&st);
 	update_line(&st, GUARD_CHARGE, charge_reasons(&st));

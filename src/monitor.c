@@ -552,50 +552,64 @@ static int field_from_json(const struct field *f, const json_t *j, char *err,
 	return -1;
 }
 
-/* Every key of o must be one of fields[]; missing keys keep their value. */
+static void problem(settings_problem_fn fn, void *ud, const char *what,
+		    const char *msg)
+{
+	char buf[320];
+
+	snprintf(buf, sizeof(buf), "%s: %s; dropped", what, msg);
+	if (fn)
+		fn(ud, buf);
+}
+
+/* Every key of o that is one of fields[] and valid is taken; the others
+ * are reported and dropped. Missing keys keep their value. */
 static int fields_from_json(const struct field *fields, size_t n,
-			    const json_t *o, const char *what, char *err,
-			    size_t errlen)
+			    const json_t *o, const char *what,
+			    settings_problem_fn fn, void *ud)
 {
 	const char *key;
 	json_t *j;
+	int bad = 0;
 
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "%s: not a JSON object", what);
-		return -1;
-	}
 	/* jansson's iteration macro casts away const; o is only read. */
 	json_object_foreach((json_t *)(uintptr_t)o, key, j)
 	{
+		char err[160];
 		size_t k;
 
 		for (k = 0; k < n; k++)
 			if (strcmp(fields[k].name, key) == 0)
 				break;
 		if (k == n) {
-			snprintf(err, errlen, "%s: unknown key '%s'", what,
-				 key);
-			return -1;
+			snprintf(err, sizeof(err), "unknown key '%s'", key);
+			problem(fn, ud, what, err);
+			bad++;
+		} else if (field_from_json(&fields[k], j, err, sizeof(err)) <
+			   0) {
+			problem(fn, ud, what, err);
+			bad++;
 		}
-		if (field_from_json(&fields[k], j, err, errlen) < 0)
-			return -1;
 	}
-	return 0;
+	return bad;
 }
 
-static int min_max_ok(const char *name, double lo, double hi, char *err,
-		      size_t errlen)
+/* A minimum above its maximum, or one without the other: both go. */
+static int min_max_ok(const char *name, double *lo, double *hi,
+		      settings_problem_fn fn, void *ud)
 {
-	if (known(lo) != known(hi) || (known(lo) && lo > hi)) {
-		snprintf(err, errlen, "history: min_%s and max_%s disagree",
-			 name, name);
-		return -1;
-	}
-	return 0;
+	char err[160];
+
+	if (known(*lo) == known(*hi) && !(known(*lo) && *lo > *hi))
+		return 0;
+	snprintf(err, sizeof(err), "min_%s and max_%s disagree", name, name);
+	problem(fn, ud, "history", err);
+	*lo = *hi = NAN;
+	return 1;
 }
 
 static int history_from_json(struct monitor_history *h, const json_t *o,
-			     char *err, size_t errlen)
+			     settings_problem_fn fn, void *ud)
 {
 	const struct field f[] = {
 		{"deepest_discharge_ah", F_NUMBER, -1e9, 0,
@@ -616,45 +630,48 @@ static int history_from_json(struct monitor_history *h, const json_t *o,
 		{"min_temperature", F_OPTIONAL, -100, 200, &h->min_temp},
 		{"max_temperature", F_OPTIONAL, -100, 200, &h->max_temp},
 	};
+	int bad;
 
-	if (fields_from_json(f, sizeof(f) / sizeof(f[0]), o, "history", err,
-			     errlen) < 0)
-		return -1;
-	if (min_max_ok("voltage", h->min_voltage, h->max_voltage, err, errlen) <
-		    0 ||
-	    min_max_ok("cell_voltage", h->min_cell_v, h->max_cell_v, err,
-		       errlen) < 0 ||
-	    min_max_ok("temperature", h->min_temp, h->max_temp, err, errlen) <
-		    0)
-		return -1;
-	return 0;
+	if (!json_is_object(o)) {
+		problem(fn, ud, "history", "not a JSON object");
+		return 1;
+	}
+	bad = fields_from_json(f, sizeof(f) / sizeof(f[0]), o, "history", fn,
+			       ud);
+	bad += min_max_ok("voltage", &h->min_voltage, &h->max_voltage, fn, ud);
+	bad += min_max_ok("cell_voltage", &h->min_cell_v, &h->max_cell_v, fn,
+			  ud);
+	bad += min_max_ok("temperature", &h->min_temp, &h->max_temp, fn, ud);
+	return bad;
 }
 
-int monitor_from_json(struct monitor *m, const json_t *o, char *err,
-		      size_t errlen)
+int monitor_from_json(struct monitor *m, const json_t *o,
+		      settings_problem_fn fn, void *ud)
 {
-	struct monitor t = *m;
-	const json_t *h =
-		json_is_object(o) ? json_object_get(o, "history") : NULL;
+	const json_t *h;
+	int bad;
 	const struct field f[] = {
-		{"soc", F_OPTIONAL, 0, 100, &t.soc},
-		{"synchronised", F_BOOL, 0, 0, &t.synchronised},
-		{"nbatteries", F_COUNT, 0, MAX_BATTERY, &t.nbatteries},
-		{"battery_added", F_BOOL, 0, 0, &t.battery_added},
-		{"last_full_charge", F_WALL, 0, 0, &t.last_full_wall},
-		{"cycle_armed", F_BOOL, 0, 0, &t.h.cycle_armed},
+		{"soc", F_OPTIONAL, 0, 100, &m->soc},
+		{"synchronised", F_BOOL, 0, 0, &m->synchronised},
+		{"nbatteries", F_COUNT, 0, MAX_BATTERY, &m->nbatteries},
+		{"battery_added", F_BOOL, 0, 0, &m->battery_added},
+		{"last_full_charge", F_WALL, 0, 0, &m->last_full_wall},
+		{"cycle_armed", F_BOOL, 0, 0, &m->h.cycle_armed},
 		{"history", F_SKIP, 0, 0, NULL},
 	};
 
-	if (fields_from_json(f, sizeof(f) / sizeof(f[0]), o, "monitor", err,
-			     errlen) < 0)
+	if (!json_is_object(o))
 		return -1;
-	if (h && history_from_json(&t.h, h, err, errlen) < 0)
-		return -1;
-	if (t.synchronised && !known(t.soc)) {
-		snprintf(err, errlen, "monitor: synchronised without a soc");
-		return -1;
+	bad = fields_from_json(f, sizeof(f) / sizeof(f[0]), o, "monitor", fn,
+			       ud);
+	h = json_object_get(o, "history");
+	if (h)
+		bad += history_from_json(&m->h, h, fn, ud);
+	if (m->synchronised && !known(m->soc)) {
+		problem(fn, ud, "monitor",
+			"synchronised without a soc: unsynchronised");
+		m->synchronised = false;
+		bad++;
 	}
-	*m = t;
-	return 0;
+	return bad;
 }

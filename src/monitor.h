@@ -221,12 +221,15 @@ json_t *monitor_status_json(const struct monitor *m);
 json_t *monitor_to_json(const struct monitor *m);
 
 /*
- * Restore what monitor_to_json() wrote into an initialised monitor. All
- * or nothing: a wrong type, a value out of range or an unknown key is an
- * error naming the key and *m is left as it was; a missing key keeps the
- * value monitor_init() gives.
+ * Restore what monitor_to_json() wrote into an initialised monitor, key by
+ * key: a wrong type, a value out of range or an unknown key is dropped
+ * (that value keeps what monitor_init() gives) and reported by name
+ * through problem; so are values that contradict each other (a history
+ * minimum above its maximum: both dropped; "synchronised" without a SoC:
+ * unsynchronised). A missing key keeps its initial value. Returns the
+ * number of problems, or -1 (nothing restored) when o is not an object.
  */
-int monitor_from_json(struct monitor *m, const json_t *o, char *err,
-		      size_t errlen);
+int monitor_from_json(struct monitor *m, const json_t *o,
+		      settings_problem_fn problem, void *userdata);
 
 #endif

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reading.c - helpers over struct bms_reading: protection names and the
- * merge of partial readings (one per request of a poll) into one.
+ * reading.c - helpers over struct bms_reading: protection names, the
+ * merge of partial readings (one per request of a poll) into one, and the
+ * check that a reading is physically possible.
  */
 #include "reading.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Index = bit number of enum bms_protection. These tokens are an API
@@ -85,4 +88,75 @@ void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src)
 	if (h & BMS_HAVE_FIRMWARE)
 		merge_text(dst->firmware, src->firmware);
 	dst->have |= h;
+}
+
+static int cells_check(const struct bms_reading *r, char *why, size_t len)
+{
+	if (!(r->have & BMS_HAVE_CELLS) || r->ncells == 0 ||
+	    r->ncells > BMS_MAX_CELLS) {
+		snprintf(why, len, "cells: no cell voltages");
+		return -1;
+	}
+	for (unsigned i = 0; i < r->ncells; i++) {
+		double v = r->cell_v[i];
+
+		if (isfinite(v) && v >= BMS_CELL_MIN_V && v <= BMS_CELL_MAX_V)
+			continue;
+		snprintf(why, len, "cell %u: %.3f V is outside %.1f..%.1f V",
+			 i + 1, v, BMS_CELL_MIN_V, BMS_CELL_MAX_V);
+		return -1;
+	}
+	return 0;
+}
+
+static int temps_check(const struct bms_reading *r, char *why, size_t len)
+{
+	if (r->ntemps > BMS_MAX_TEMPS) {
+		snprintf(why, len, "temperatures: %u sensors", r->ntemps);
+		return -1;
+	}
+	for (unsigned i = 0; i < r->ntemps; i++) {
+		double t = r->temp_c[i];
+
+		if (isfinite(t) && t >= BMS_TEMP_MIN_C && t <= BMS_TEMP_MAX_C)
+			continue;
+		snprintf(why, len,
+			 "temperature %u: %.1f C is outside %.0f..%.0f C",
+			 i + 1, t, BMS_TEMP_MIN_C, BMS_TEMP_MAX_C);
+		return -1;
+	}
+	return 0;
+}
+
+/* SoC and pack voltage, where the reading has them (NaN: not reported). */
+static int basic_check(const struct bms_reading *r, char *why, size_t len)
+{
+	double sum = 0;
+
+	if (!(r->have & BMS_HAVE_BASIC))
+		return 0;
+	if (!isnan(r->soc) && !(r->soc >= 0 && r->soc <= 100)) {
+		snprintf(why, len, "soc: %.1f %% is outside 0..100 %%", r->soc);
+		return -1;
+	}
+	if (isnan(r->voltage))
+		return 0;
+	for (unsigned i = 0; i < r->ncells; i++)
+		sum += r->cell_v[i];
+	if (isfinite(r->voltage) &&
+	    fabs(r->voltage - sum) <= BMS_PACK_SUM_FRAC * sum)
+		return 0;
+	snprintf(why, len,
+		 "voltage: %.2f V is more than %.0f %% away from the sum of "
+		 "the cells, %.2f V",
+		 r->voltage, BMS_PACK_SUM_FRAC * 100, sum);
+	return -1;
+}
+
+int bms_reading_check(const struct bms_reading *r, char *why, size_t len)
+{
+	if (cells_check(r, why, len) < 0 || temps_check(r, why, len) < 0 ||
+	    basic_check(r, why, len) < 0)
+		return -1;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #define SMALLBMS_READING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BMS_MAX_CELLS 32
@@ -83,6 +84,29 @@ struct bms_reading {
 
 /* Stable token for one protection bit ("cell_overvoltage", ...), or NULL. */
 const char *bms_protection_name(uint32_t bit);
+
+/*
+ * Physically possible values (I5): a reading outside them is not data.
+ * Cells: a LiFePO4, NMC or LTO cell reads between 1.0 and 4.5 V, whatever
+ * its state (below 1 V it is a dead cell or a broken sense wire, above
+ * 4.5 V a decoding fault); temperatures between -40 and 120 degrees C (the
+ * range of the NTCs used); SoC 0-100 %; the pack voltage within 5 % of the
+ * sum of its cells when both are reported (the sense wires and the pack
+ * terminals measure the same string).
+ */
+#define BMS_CELL_MIN_V    1.0
+#define BMS_CELL_MAX_V    4.5
+#define BMS_TEMP_MIN_C    (-40.0)
+#define BMS_TEMP_MAX_C    120.0
+#define BMS_PACK_SUM_FRAC 0.05
+
+/*
+ * 0 if every value of a complete reading is possible; -1 and, in why, the
+ * first that is not, by field and value ("cell 3: 65.535 V is outside
+ * 1.0..4.5 V"). A reading without cell voltages is refused too: the rules
+ * cannot be kept without them.
+ */
+int bms_reading_check(const struct bms_reading *r, char *why, size_t len);
 
 /* Merge the parts of src that it has into dst. */
 void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src);

@@ -17,6 +17,7 @@
 #include "settings.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -407,35 +408,110 @@ static int key_from_json(const struct settings_key *k, const json_t *j,
 	return -1;
 }
 
-int settings_from_json(struct settings *s, const json_t *o, char *err,
-		       size_t errlen)
+void settings_to_guard(const struct settings *s,
+		       const struct guard_settings *base,
+		       struct guard_settings *out)
 {
-	struct settings tmp;
+	*out = *base;
+	out->prealarm_cell = s->prealarm_cell;
+	out->low_soc_warning = s->low_soc_warning;
+	out->discharge_floor = s->discharge_floor;
+}
+
+int settings_check(const struct settings *s, const struct guard_settings *base,
+		   char *err, size_t errlen)
+{
+	struct guard_settings g;
+
+	settings_to_guard(s, base, &g);
+	return guard_settings_check(&g, err, errlen);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+report(settings_problem_fn fn, void *ud, const char *fmt, ...)
+{
+	char msg[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (fn)
+		fn(ud, msg);
+}
+
+/* The run-time settings the rules read, in the order they are given up
+ * when a saved combination breaks a rule with the configuration. */
+static const char *const guard_keys[] = {"prealarm_cell", "low_soc_warning",
+					 "discharge_floor"};
+#define NGUARD_KEYS (sizeof(guard_keys) / sizeof(guard_keys[0]))
+
+/* Back to the default, one guard key after the other, until the rules
+ * hold (the defaults hold with any valid configuration: cfg.c checks). */
+static int drop_conflicts(struct settings *s, const struct guard_settings *base,
+			  settings_problem_fn fn, void *ud)
+{
+	char err[256], was[32], def[32];
+	int n = 0;
+
+	for (size_t i = 0; i < NGUARD_KEYS; i++) {
+		const struct settings_key *k = settings_find(guard_keys[i]);
+		struct settings d;
+
+		if (settings_check(s, base, err, sizeof(err)) == 0)
+			break;
+		settings_default(&d);
+		settings_format(s, k, was, sizeof(was));
+		settings_format(&d, k, def, sizeof(def));
+		if (strcmp(was, def) == 0)
+			continue;
+		report(fn, ud,
+		       "%s: %s %s breaks a rule with the configuration (%s): "
+		       "using the default %s %s",
+		       k->name, was, k->unit, err, def, k->unit);
+		put_value(s, k, get_value(&d, k));
+		n++;
+	}
+	return n;
+}
+
+int settings_from_json(struct settings *s, const json_t *o,
+		       const struct guard_settings *base,
+		       settings_problem_fn problem, void *userdata,
+		       bool *mode_read)
+{
 	const char *name;
 	json_t *j;
+	int n = 0;
 
-	if (!json_is_object(o)) {
-		snprintf(err, errlen, "settings: not a JSON object");
+	*mode_read = false;
+	settings_default(s);
+	if (!json_is_object(o))
 		return -1;
-	}
-	settings_default(&tmp);
 	/* jansson's iteration macro casts away const; the object is only
 	 * read. */
 	json_object_foreach((json_t *)(uintptr_t)o, name, j)
 	{
 		const struct settings_key *k = settings_find(name);
+		char err[160];
 		double v;
 
 		if (!k) {
-			unknown_setting(name, err, errlen);
-			return -1;
+			report(problem, userdata,
+			       "%s: unknown setting, dropped", name);
+			n++;
+			continue;
 		}
-		if (key_from_json(k, j, &v, err, errlen) < 0)
-			return -1;
-		put_value(&tmp, k, v);
+		if (key_from_json(k, j, &v, err, sizeof(err)) < 0) {
+			report(problem, userdata, "%s; using the default", err);
+			n++;
+			continue;
+		}
+		put_value(s, k, v);
+		if (k->off == offsetof(struct settings, mode_on))
+			*mode_read = true;
 	}
-	*s = tmp;
-	return 0;
+	return n + drop_conflicts(s, base, problem, userdata);
 }
 
 json_t *settings_describe_json(const struct settings *s)

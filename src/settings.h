@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "guard.h"
+
 struct settings {
 	/* Battery monitor */
 	double charged_voltage;          /* V per cell (x cells in series) */
@@ -95,13 +97,40 @@ void settings_format(const struct settings *s, const struct settings_key *k,
 json_t *settings_to_json(const struct settings *s);
 
 /*
- * The reverse, all or nothing: a missing name keeps its default (an older
- * file), an unknown name, a wrong type, a value out of range or with too
- * many decimals is an error naming the setting; *s is written only when
- * the whole object is valid.
+ * The guard's whole settings: base (the configuration's [protection])
+ * with the run-time settings the rules read (prealarm_cell,
+ * low_soc_warning, discharge_floor) copied in from s.
  */
-int settings_from_json(struct settings *s, const json_t *o, char *err,
-		       size_t errlen);
+void settings_to_guard(const struct settings *s,
+		       const struct guard_settings *base,
+		       struct guard_settings *out);
+
+/*
+ * The one check of every path a run-time setting comes by (`set`,
+ * reset-defaults, the state file; the configuration checks itself against
+ * settings_default()): s with base must pass guard_settings_check(). 0, or
+ * -1 with the rule it breaks in err.
+ */
+int settings_check(const struct settings *s, const struct guard_settings *base,
+		   char *err, size_t errlen);
+
+/* A problem found while loading, for the caller to log: one per key. */
+typedef void (*settings_problem_fn)(void *userdata, const char *message);
+
+/*
+ * The reverse, key by key (a state file): every valid key is taken; an
+ * unknown key, a wrong type, a value out of range or with too many
+ * decimals is dropped (the setting keeps its default) and reported by
+ * name through problem. Then the whole must pass settings_check() with
+ * base: a saved value that breaks a rule with the configuration is
+ * dropped the same way. *s is always written (defaults + what was valid);
+ * *mode_read says whether "mode" itself was read. Returns the number of
+ * problems reported (-1 with nothing reported when o is not an object).
+ */
+int settings_from_json(struct settings *s, const json_t *o,
+		       const struct guard_settings *base,
+		       settings_problem_fn problem, void *userdata,
+		       bool *mode_read);
 
 /*
  * For `smallbmsctl settings`: [{"name","value","unit","default","min",

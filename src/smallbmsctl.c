@@ -725,9 +725,13 @@ static const char *fmt_decision(struct row *r, const json_t *o, const char *key,
 		  guard_reason_text, GUARD_REASON_COUNT);
 	if (json_is_false(json_object_get(o, key))) {
 		size_t n = strlen(r->value);
-		/* No reason left: the restore delay is running. */
+		/* No reason left: the restore delay is running, or waits for
+		 * fresh data from every battery (only that may allow). */
 		snprintf(r->value + n, sizeof(r->value) - n, " (%s)",
-			 why[0] ? why : "reconnecting after the restore delay");
+			 why[0] ? why
+			 : json_is_true(json_object_get(o, "stale"))
+				 ? "waiting for fresh data from every battery"
+				 : "reconnecting after the restore delay");
 	}
 	return color;
 }
@@ -755,6 +759,33 @@ static void fmt_outputs(char *buf, size_t len, const json_t *o)
 		used += (size_t)snprintf(
 			buf + used, used < len ? len - used : 0, "%s%s %s",
 			i ? ", " : "", name, json_is_true(act) ? "on" : "off");
+	}
+}
+
+/* A state file that could not be used in full: said until the next
+ * start, and loudly when Mode was switched off because of it. */
+static void show_state_file(const json_t *sf)
+{
+	const char *res = json_string_value(json_object_get(sf, "result"));
+	const json_t *problems = json_object_get(sf, "problems");
+	char line[512];
+	size_t i;
+	json_t *p;
+
+	if (!res || (strcmp(res, "partial") && strcmp(res, "unusable")))
+		return;
+	snprintf(line, sizeof(line), "STATE FILE %s at start%s",
+		 strcmp(res, "partial") ? "NOT USED" : "PARTLY USED",
+		 json_is_true(json_object_get(sf, "mode_forced_off"))
+			 ? ": Mode could not be read and is Off (smallbmsctl "
+			   "mode on)"
+			 : "");
+	print_padded(line, 0, false, RED);
+	putchar('\n');
+	json_array_foreach(problems, i, p)
+	{
+		if (json_is_string(p))
+			printf("  %s\n", json_string_value(p));
 	}
 }
 
@@ -845,11 +876,18 @@ static int show_status(const json_t *o)
 					 o, "protection");
 		k++;
 	}
+	if (json_array_size(json_object_get(o, "charge_without_temperature"))) {
+		rows[k].label = "Charging without temperature";
+		fmt_list(rows[k].value, sizeof(rows[0].value), o,
+			 "charge_without_temperature");
+		rows[k++].color = RED;
+	}
 	if (stale && !json_is_boolean(stale))
 		bad_key = "stale";
 	if (bad_key)
 		return untrusted();
 	print_rows(rows, k);
+	show_state_file(json_object_get(o, "state_file"));
 	if (json_is_true(json_object_get(o, "discovering"))) {
 		print_padded("FINDING BATTERIES: a port with addresses = scan "
 			     "has not found its batteries yet",
@@ -1072,6 +1110,8 @@ static const struct field fields[] = {
 	{"frames_good", "Good frames", K_NUM, 0, ""},
 	{"frames_bad", "Bad frames", K_NUM, 0, ""},
 	{"timeouts", "Timeouts", K_NUM, 0, ""},
+	{"readings_rejected", "Rejected readings", K_NUM, 0, ""},
+	{"last_rejection", "Last rejected", K_TEXT, 0, ""},
 };
 
 static const struct field *find_field(const char *key)

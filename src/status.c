@@ -109,6 +109,35 @@ static void decision(json_t *o, const struct guard_output *g)
 	json_object_set_new(o, "charging", json_boolean(g->charging));
 }
 
+/* What the start found in the state file: a user must see that Mode was
+ * switched off because the file could not be read. */
+static json_t *state_file_json(const struct store_report *r)
+{
+	json_t *problems = json_array();
+
+	if (!r)
+		return json_null();
+	for (unsigned i = 0; i < r->nproblems && i < STORE_MAX_PROBLEMS; i++)
+		json_array_append_new(problems, json_string(r->problems[i]));
+	return json_pack("{s:s,s:b,s:I,s:o,s:s}", "result",
+			 store_result_name(r->result), "mode_forced_off",
+			 r->mode_forced_off, "nproblems",
+			 (json_int_t)r->nproblems, "problems", problems,
+			 "message", r->message);
+}
+
+/* The ports whose batteries may charge without a temperature. */
+static json_t *opt_out_json(const struct cfg *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; cfg && i < cfg->nports; i++)
+		if (cfg->ports[i].charge_without_temperature)
+			json_array_append_new(a,
+					      json_string(cfg->ports[i].name));
+	return a;
+}
+
 json_t *status_json(const struct status_view *v)
 {
 	json_t *o = json_object();
@@ -129,6 +158,9 @@ json_t *status_json(const struct status_view *v)
 			    v->outputs ? json_incref(v->outputs)
 				       : json_array());
 	json_object_set_new(o, "discovering", json_boolean(v->discovering));
+	json_object_set_new(o, "state_file", state_file_json(v->state_report));
+	json_object_set_new(o, "charge_without_temperature",
+			    opt_out_json(v->cfg));
 	return o;
 }
 
@@ -229,6 +261,12 @@ json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us)
 	json_object_set_new(o, "frames_good", json_integer(b->frames_good));
 	json_object_set_new(o, "frames_bad", json_integer(b->frames_bad));
 	json_object_set_new(o, "timeouts", json_integer(b->timeouts));
+	json_object_set_new(o, "readings_rejected",
+			    json_integer((json_int_t)b->rejected));
+	json_object_set_new(o, "last_rejection",
+			    b->last_rejection[0]
+				    ? json_string(b->last_rejection)
+				    : json_null());
 	return o;
 }
 

@@ -12,8 +12,10 @@
 #include <stdint.h>
 
 #include "bank.h"
+#include "cfg.h"
 #include "chain.h"
 #include "guard.h"
+#include "store.h"
 
 /* Everything the status answer is made of; pointers are borrowed. */
 struct status_view {
@@ -24,6 +26,9 @@ struct status_view {
 	int remote;       /* 1 on, 0 off, -1 not configured */
 	json_t *outputs;  /* array from outputs_json(), or NULL */
 	bool discovering; /* !chain_ready(): batteries still being found */
+	/* What the start found in the state file; NULL: not shown. */
+	const struct store_report *state_report;
+	const struct cfg *cfg; /* ports with charge_without_temperature */
 };
 
 /* {"type":"status", voltage, current, power, soc, batteries, ...} */

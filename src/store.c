@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,35 +28,80 @@ static int path_in(char *buf, size_t n, const char *dir, const char *name,
 
 /* ---- loading ----------------------------------------------------------- */
 
-/* The whole file into a NUL-terminated buffer; -1 and errno on error. */
-static char *read_file(const char *path, size_t *len, bool *too_big)
+const char *store_result_name(enum store_load_result r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	switch (r) {
+	case STORE_LOADED:
+		return "loaded";
+	case STORE_PARTIAL:
+		return "partial";
+	case STORE_MISSING:
+		return "missing";
+	case STORE_UNUSABLE:
+		return "unusable";
+	}
+	return "unknown";
+}
+
+/* snprintf into a fixed buffer where cutting a long path is fine. */
+__attribute__((format(printf, 3, 4))) static void text(char *buf, size_t n,
+						       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+}
+
+static void add_problem(void *userdata, const char *msg)
+{
+	struct store_report *rep = userdata;
+
+	if (rep->nproblems < STORE_MAX_PROBLEMS)
+		text(rep->problems[rep->nproblems], STORE_PROBLEM_LEN, "%s",
+		     msg);
+	rep->nproblems++;
+}
+
+/*
+ * The whole file into a NUL-terminated buffer; NULL with a reason in why.
+ * Non-blocking and without following a link: a FIFO, a device or a
+ * symbolic link put there is refused, never waited on.
+ */
+static char *read_file(const char *path, size_t *len, char *why, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	int saved;
 
-	*too_big = false;
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(why, n, "cannot open: %s",
+			 errno == ELOOP ? "it is a symbolic link"
+					: strerror(errno));
 		return NULL;
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || st.st_size > STORE_MAX_BYTES) {
-		*too_big = true;
-		errno = EFBIG;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > STORE_MAX_BYTES) {
+		snprintf(why, n, "not a regular file of at most %d bytes",
+			 STORE_MAX_BYTES);
 		goto fail;
 	}
 	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
+	if (!buf) {
+		snprintf(why, n, "out of memory");
 		goto fail;
+	}
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
+			snprintf(why, n, "cannot read: %s", strerror(errno));
 			goto fail;
+		}
 		if (r == 0)
 			break; /* shrank meanwhile: what we have is checked */
 		got += (size_t)r;
@@ -65,94 +111,78 @@ static char *read_file(const char *path, size_t *len, bool *too_big)
 	*len = got;
 	return buf;
 fail:
-	saved = errno;
 	free(buf);
 	close(fd);
-	errno = saved;
 	return NULL;
 }
 
-/* The parsed file's content into s and m; -1 and a message otherwise. */
-static int apply_state(const json_t *root, struct settings *s,
-		       struct monitor *m, char *err, size_t errlen)
-{
-	struct settings ns;
-	struct monitor nm;
-	const char *key;
-	json_t *v, *ver;
-
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "not a JSON object");
-		return -1;
-	}
-	ver = json_object_get(root, "version");
-	if (!json_is_integer(ver)) {
-		snprintf(err, errlen, "no version number");
-		return -1;
-	}
-	if (json_integer_value(ver) != STORE_VERSION) {
-		snprintf(err, errlen,
-			 "version %lld is not supported (this smallbmsd "
-			 "reads version %d)",
-			 (long long)json_integer_value(ver), STORE_VERSION);
-		return -1;
-	}
-	json_object_foreach((json_t *)(uintptr_t)root, key, v)
-	{
-		if (strcmp(key, "version") && strcmp(key, "settings") &&
-		    strcmp(key, "monitor")) {
-			snprintf(err, errlen, "unknown key '%s'", key);
-			return -1;
-		}
-	}
-	if (!json_object_get(root, "settings") ||
-	    !json_object_get(root, "monitor")) {
-		snprintf(err, errlen, "\"settings\" or \"monitor\" is missing");
-		return -1;
-	}
-	if (settings_from_json(&ns, json_object_get(root, "settings"), err,
-			       errlen) < 0)
-		return -1;
-	/* The monitor keeps pointing at the caller's settings. */
-	monitor_init(&nm, s);
-	if (monitor_from_json(&nm, json_object_get(root, "monitor"), err,
-			      errlen) < 0)
-		return -1;
-	*s = ns;
-	*m = nm;
-	return 0;
-}
-
-static int parse_state(const char *path, struct settings *s, struct monitor *m,
-		       char *why, size_t n)
+/* The file as a JSON object of our version; NULL with a reason. */
+static json_t *parse_root(const char *path, char *why, size_t n)
 {
 	json_error_t jerr;
 	size_t len = 0;
-	bool too_big;
-	char *text = read_file(path, &len, &too_big);
-	json_t *root;
-	int r;
+	char *text = read_file(path, &len, why, n);
+	json_t *root, *ver;
 
-	if (!text) {
-		if (too_big)
-			snprintf(why, n,
-				 "not a regular file of at most %d "
-				 "bytes",
-				 STORE_MAX_BYTES);
-		else
-			snprintf(why, n, "cannot read: %s", strerror(errno));
-		return -1;
-	}
+	if (!text)
+		return NULL;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (!root) {
 		snprintf(why, n, "not valid JSON (line %d, column %d: %s)",
 			 jerr.line, jerr.column, jerr.text);
-		return -1;
+		return NULL;
 	}
-	r = apply_state(root, s, m, why, n);
+	ver = json_object_get(root, "version");
+	if (!json_is_object(root) || !json_is_integer(ver)) {
+		snprintf(why, n, "not a state file (no version number)");
+	} else if (json_integer_value(ver) != STORE_VERSION) {
+		snprintf(why, n,
+			 "version %lld is not supported (this smallbmsd reads "
+			 "version %d)",
+			 (long long)json_integer_value(ver), STORE_VERSION);
+	} else {
+		return root;
+	}
 	json_decref(root);
-	return r;
+	return NULL;
+}
+
+/* Every part of a parsed file that can be used, key by key. */
+static void apply_state(const json_t *root, const struct guard_settings *base,
+			struct settings *s, struct monitor *m,
+			struct store_report *rep)
+{
+	const json_t *js = json_object_get(root, "settings");
+	const json_t *jm = json_object_get(root, "monitor");
+	bool mode_read = false;
+	const char *key;
+	json_t *v;
+	char msg[STORE_PROBLEM_LEN];
+
+	json_object_foreach((json_t *)(uintptr_t)root, key, v)
+	{
+		if (strcmp(key, "version") && strcmp(key, "settings") &&
+		    strcmp(key, "monitor")) {
+			snprintf(msg, sizeof(msg), "%s: unknown key, dropped",
+				 key);
+			add_problem(rep, msg);
+		}
+	}
+	if (settings_from_json(s, js, base, add_problem, rep, &mode_read) < 0)
+		add_problem(rep, "settings: missing or not an object; using "
+				 "the defaults");
+	/* The monitor keeps pointing at the caller's settings. */
+	monitor_init(m, s);
+	if (monitor_from_json(m, jm, add_problem, rep) < 0)
+		add_problem(rep, "monitor: missing or not an object; SoC and "
+				 "history start afresh");
+	if (!mode_read) {
+		rep->mode_forced_off = true;
+		s->mode_on = false;
+		add_problem(rep, "mode: could not be read: Mode is Off until "
+				 "set again (smallbmsctl mode on)");
+	}
 }
 
 /* Rename path aside as path.corrupt-YYYYmmddTHHMMSS[-N]; aside gets it. */
@@ -189,37 +219,72 @@ static void use_defaults(struct settings *s, struct monitor *m)
 	monitor_init(m, s);
 }
 
+/* Unusable as a whole: defaults, and Mode Off (it could not be read). */
+static void unusable(const char *why, struct settings *s, struct monitor *m,
+		     struct store_report *rep)
+{
+	use_defaults(s, m);
+	s->mode_on = false;
+	rep->mode_forced_off = true;
+	rep->result = STORE_UNUSABLE;
+	add_problem(rep, why);
+}
+
 enum store_load_result store_load(const char *dir, int64_t wall_s,
+				  const struct guard_settings *base,
 				  struct settings *s, struct monitor *m,
-				  char *err, size_t errlen)
+				  struct store_report *rep)
 {
 	char path[STORE_PATH_LEN], aside[STORE_PATH_LEN + 64], why[512];
 	struct stat st;
+	json_t *root;
 
+	memset(rep, 0, sizeof(*rep));
 	if (path_in(path, sizeof(path), dir, STORE_FILE, "") < 0) {
-		use_defaults(s, m);
-		snprintf(err, errlen, "%s/%s: path too long; using defaults",
-			 dir, STORE_FILE);
-		return STORE_CORRUPT;
+		unusable("path too long", s, m, rep);
+		text(rep->message, sizeof(rep->message),
+		     "%s/%s: path too long; using defaults, Mode Off", dir,
+		     STORE_FILE);
+		return rep->result;
 	}
 	if (lstat(path, &st) < 0 && errno == ENOENT) {
 		use_defaults(s, m);
-		snprintf(err, errlen, "%s: no saved state; using defaults",
-			 path);
-		return STORE_MISSING;
+		rep->result = STORE_MISSING;
+		text(rep->message, sizeof(rep->message),
+		     "%s: no saved state; using defaults", path);
+		return rep->result;
 	}
-	if (parse_state(path, s, m, why, sizeof(why)) == 0)
-		return STORE_LOADED;
-	use_defaults(s, m);
+	root = parse_root(path, why, sizeof(why));
+	if (root) {
+		apply_state(root, base, s, m, rep);
+		json_decref(root);
+		rep->result = rep->nproblems ? STORE_PARTIAL : STORE_LOADED;
+		if (!rep->nproblems) {
+			text(rep->message, sizeof(rep->message), "%s: loaded",
+			     path);
+			return rep->result;
+		}
+	} else {
+		unusable(why, s, m, rep);
+	}
 	if (keep_aside(path, wall_s, aside, sizeof(aside)) == 0)
-		snprintf(err, errlen, "%s: %s; kept as %s; using defaults",
-			 path, why, aside);
+		text(rep->message, sizeof(rep->message), "%s: %s%s; kept as %s",
+		     path,
+		     rep->result == STORE_PARTIAL ? "partly used: "
+						  : "not used: ",
+		     rep->problems[0], aside);
 	else
-		snprintf(err, errlen,
-			 "%s: %s; using defaults (could not keep it aside: "
-			 "%s)",
-			 path, why, strerror(errno));
-	return STORE_CORRUPT;
+		text(rep->message, sizeof(rep->message),
+		     "%s: %s%s (could not keep it aside: %s)", path,
+		     rep->result == STORE_PARTIAL ? "partly used: "
+						  : "not used: ",
+		     rep->problems[0], strerror(errno));
+	if (rep->nproblems > 1) {
+		size_t k = strlen(rep->message);
+		text(rep->message + k, sizeof(rep->message) - k,
+		     " (%u problems)", rep->nproblems);
+	}
+	return rep->result;
 }
 
 /* ---- saving ------------------------------------------------------------ */
@@ -252,14 +317,23 @@ static int write_all(int fd, const char *buf, size_t len)
 /* text -> tmp, on disk; -1 with errno and *what. */
 static int write_tmp(const char *tmp, const char *text, const char **what)
 {
-	int fd =
-		open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		     0644);
+	/* O_NONBLOCK: a FIFO put in its place fails at once (ENXIO) rather
+	 * than hanging the daemon; anything but a regular file is refused. */
+	int fd = open(tmp,
+		      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW |
+			      O_NONBLOCK,
+		      0644);
+	struct stat st;
 	int saved;
 
 	*what = "cannot create";
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
 	*what = "cannot write";
 	/* json_dumps() leaves no final newline; the file gets one. */
 	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0)

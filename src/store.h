@@ -10,11 +10,19 @@
  * is fsync()ed, rename()d over state.json, and the directory is fsync()ed
  * so the rename itself is on disk.
  *
- * A missing file means defaults (first start). A file that cannot be used
- * (unreadable, not JSON, another version, an invalid value) means defaults
- * too, and the file is renamed aside to state.json.corrupt-YYYYmmddTHHMMSS
- * (UTC) for inspection; err says what was wrong and where it went. Nothing
- * of a bad file is used: not even its valid parts.
+ * A missing file means defaults (first start). Otherwise the file is read
+ * key by key (I8): a bad or unknown key is dropped with a problem naming
+ * it, and the rest is kept. A file that cannot be read as a state file at
+ * all (not a regular file, unreadable, not JSON, another version) means
+ * defaults. Either way the file is renamed aside to
+ * state.json.corrupt-YYYYmmddTHHMMSS (UTC) for inspection. And if Mode
+ * itself could not be read from a file that existed, Mode is Off: the user
+ * may have switched the loads off, and silently switching them back on is
+ * the dangerous direction.
+ *
+ * The file is opened with O_NONBLOCK | O_NOFOLLOW and must be a regular
+ * file: a FIFO or a device never hangs the start, a symbolic link is not
+ * followed.
  */
 #ifndef SMALLBMS_STORE_H
 #define SMALLBMS_STORE_H
@@ -32,20 +40,40 @@
 #define STORE_MAX_BYTES (1024 * 1024) /* larger is not ours: corrupt */
 
 enum store_load_result {
-	STORE_LOADED,  /* settings and monitor restored */
-	STORE_MISSING, /* no state file: defaults (err says so) */
-	STORE_CORRUPT, /* unusable: defaults; err: why, and where it went */
+	STORE_LOADED,   /* every key restored */
+	STORE_PARTIAL,  /* restored, but some keys were dropped */
+	STORE_MISSING,  /* no state file: defaults */
+	STORE_UNUSABLE, /* not a state file at all: defaults, Mode off */
+};
+
+#define STORE_MAX_PROBLEMS 8
+#define STORE_PROBLEM_LEN  320
+
+/* What a load found, for the journal and the status. */
+struct store_report {
+	enum store_load_result result;
+	/* The file existed, but Mode could not be read from it: Mode is
+	 * Off, whatever it was. */
+	bool mode_forced_off;
+	unsigned nproblems; /* every problem; the first few are kept */
+	char problems[STORE_MAX_PROBLEMS][STORE_PROBLEM_LEN];
+	char message[STORE_PROBLEM_LEN + 128]; /* one line: what happened */
 };
 
 /*
  * Read DIR/state.json into *s and *m (m initialised by monitor_init() with
- * s). On anything but STORE_LOADED, *s is settings_default() and *m is
- * monitor_init()ed again. wall_s (seconds since the epoch) names a corrupt
- * file kept aside. Never fails harder than STORE_CORRUPT.
+ * s), checking the run-time settings against base (the configuration's
+ * [protection], settings_check()). Whatever the result, *s and *m are
+ * usable: defaults plus what could be read. wall_s (seconds since the
+ * epoch) names a file kept aside.
  */
 enum store_load_result store_load(const char *dir, int64_t wall_s,
+				  const struct guard_settings *base,
 				  struct settings *s, struct monitor *m,
-				  char *err, size_t errlen);
+				  struct store_report *rep);
+
+/* "loaded", "partial", "missing", "unusable". */
+const char *store_result_name(enum store_load_result r);
 
 /* {"version":1,"settings":...,"monitor":...} */
 json_t *store_state_json(const struct settings *s, const struct monitor *m);

@@ -109,7 +109,7 @@ active_low = yes
 line = GPIO24
 debounce = 20ms
 [protection]
-prealarm_lead = 2s
+prealarm_lead = 30s
 restore_delay = 1s
 comm_loss_charge = 2s
 comm_loss_load = 4s

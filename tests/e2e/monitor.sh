@@ -22,6 +22,15 @@ setting_is() {
 
 expect_status 5 '.synchronised == false and .soc == 80' \
 	"SoC starts from the batteries, unsynchronised"
+# The floor must stay below the low-SoC warning (20 % by default): a
+# refused set names the rule and changes nothing.
+set +e
+ctl set discharge_floor 30 2>"$T/err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q "must be below low_soc_warning" "$T/err" ||
+	fail "floor above the warning accepted ($rc): $(cat "$T/err")"
+setting_is discharge_floor 10 || fail "a refused set changed the floor"
+ctl set low_soc_warning 40 >/dev/null || fail "set low_soc_warning"
 ctl set discharge_floor 30 >/dev/null || fail "set discharge_floor"
 setting_is discharge_floor 30 || fail "discharge_floor not 30"
 ctl set charge_efficiency 90 >/dev/null || fail "set charge_efficiency"

@@ -24,29 +24,31 @@ rand_delay() { # 0 to 4.5 ms
 	printf '0.%04d' $((n * 45 / 255 * 1))
 }
 
-ctl set low_soc_warning 1 >/dev/null || fail "first set"
-prev=1
+# A setting without rules between it and others (charge_efficiency,
+# 50..100 %): every value the loop writes is valid.
+ctl set charge_efficiency 51 >/dev/null || fail "first set"
+prev=51
 i=0 kept_old=0 kept_new=0
 t0=$(date +%s)
 while [ $i -lt "$MAX_ITER" ] && [ $(($(date +%s) - t0)) -lt "$MAX_SECONDS" ]; do
 	i=$((i + 1))
-	v=$((i % 45 + 2))
+	v=$((i % 45 + 52))
 	[ "$v" != "$prev" ] || v=$((v + 1))
-	ctl set low_soc_warning "$v" >/dev/null 2>&1 &
+	ctl set charge_efficiency "$v" >/dev/null 2>&1 &
 	setter=$!
 	sleep "$(rand_delay)"
 	kill -9 "$DAEMON_PID" 2>/dev/null || true
 	wait "$DAEMON_PID" 2>/dev/null || true
 	wait "$setter" 2>/dev/null || true
 	start_daemon
-	got=$(setting low_soc_warning)
+	got=$(setting charge_efficiency)
 	if [ "$got" = "$v" ]; then
 		kept_new=$((kept_new + 1))
 		prev=$v
 	elif [ "$got" = "$prev" ]; then
 		kept_old=$((kept_old + 1))
 	else
-		fail "iteration $i: low_soc_warning is $got, expected $prev or $v"
+		fail "iteration $i: charge_efficiency is $got, expected $prev or $v"
 	fi
 	if ls "$T/state"/*.corrupt* >/dev/null 2>&1; then
 		fail "iteration $i: a corrupt state file was set aside"

@@ -29,7 +29,7 @@ static void inputs(struct bank_input *in, const struct bms_reading *r,
 		   unsigned n)
 {
 	for (unsigned k = 0; k < n; k++)
-		in[k] = (struct bank_input){&r[k], true, false};
+		in[k] = (struct bank_input){.reading = &r[k], .valid = true};
 }
 
 START_TEST(parallel_batteries_add_current_and_capacity)

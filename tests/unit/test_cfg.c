@@ -83,10 +83,18 @@ static const char *addressed_protocol(void)
 static void assert_guard_eq(const struct guard_settings *a,
 			    const struct guard_settings *b)
 {
-	ck_assert_uint_eq(sizeof(struct guard_settings), 19 * 8);
+	ck_assert_uint_eq(sizeof(struct guard_settings), 25 * 8);
 	ck_assert_double_eq(a->cell_undervoltage, b->cell_undervoltage);
+	ck_assert_double_eq(a->cell_undervoltage_hard,
+			    b->cell_undervoltage_hard);
 	ck_assert_double_eq(a->cell_recover, b->cell_recover);
+	ck_assert_double_eq(a->undervoltage_hysteresis,
+			    b->undervoltage_hysteresis);
 	ck_assert_double_eq(a->charge_detect_current, b->charge_detect_current);
+	ck_assert_uint_eq(a->charge_detect_us, b->charge_detect_us);
+	ck_assert_double_eq(a->low_soc_warning, b->low_soc_warning);
+	ck_assert_double_eq(a->discharge_floor, b->discharge_floor);
+	ck_assert_uint_eq(a->max_cycles_per_hour, b->max_cycles_per_hour);
 	ck_assert_uint_eq(a->prealarm_lead_us, b->prealarm_lead_us);
 	ck_assert_double_eq(a->prealarm_cell, b->prealarm_cell);
 	ck_assert_double_eq(a->prealarm_hysteresis, b->prealarm_hysteresis);
@@ -846,6 +854,7 @@ START_TEST(print_keys_lists_every_key)
 		{"port", "timeout"},
 		{"port", "addresses"},
 		{"port", "expect"},
+		{"port", "charge_without_temperature"},
 		{"output", "function"},
 		{"output", "line"},
 		{"output", "chip"},
@@ -860,10 +869,12 @@ START_TEST(print_keys_lists_every_key)
 		{"input", "bias"},
 		{"input", "debounce"},
 		{"protection", "cell_undervoltage"},
+		{"protection", "cell_undervoltage_hard"},
 		{"protection", "cell_recover"},
+		{"protection", "undervoltage_hysteresis"},
 		{"protection", "charge_detect_current"},
+		{"protection", "charge_detect_time"},
 		{"protection", "prealarm_lead"},
-		{"protection", "prealarm_cell"},
 		{"protection", "prealarm_hysteresis"},
 		{"protection", "soc_warning_hysteresis"},
 		{"protection", "prealarm_mode"},
@@ -878,6 +889,7 @@ START_TEST(print_keys_lists_every_key)
 		{"protection", "comm_loss_charge"},
 		{"protection", "comm_loss_load"},
 		{"protection", "restore_delay"},
+		{"protection", "max_cycles_per_hour"},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	char *out = NULL, *line, *save = NULL;
@@ -937,7 +949,7 @@ START_TEST(print_keys_lists_every_key)
 			ck_assert_str_eq(line,
 					 "port\tbaud\tuint\t(protocol default)"
 					 "\t1200..921600\tserial speed");
-		if (n == 17)
+		if (n == 18)
 			ck_assert_str_eq(line,
 					 "output\tfunction\tfunction\t"
 					 "(required)\tload, charge, prealarm, "
@@ -947,35 +959,36 @@ START_TEST(print_keys_lists_every_key)
 					 "(allowed to charge), prealarm, "
 					 "load-and-charge (both allowed), "
 					 "error-led, status-led");
-		if (n == 20)
+		if (n == 21)
 			ck_assert_str_eq(line,
 					 "output\toffset\tuint\t(none)\t"
 					 "0..65535\tline offset on chip (with "
 					 "chip)");
-		if (n == 23)
+		if (n == 24)
 			ck_assert_str_eq(line,
 					 "output\tbias\tbias\tas-is\tas-is, "
 					 "disabled, pull-up, pull-down\tpull "
 					 "resistor inside the chip");
-		if (n == 29)
+		if (n == 30)
 			ck_assert_str_eq(line,
 					 "input\tdebounce\tduration\t50ms\t"
 					 "0ms..1s\tthe input must be stable "
 					 "this long before a change counts");
-		if (n == 30)
+		if (n == 31)
 			ck_assert_str_eq(line,
 					 "protection\tcell_undervoltage\t"
-					 "number\t2.80V\t2.00V..4.00V\ta cell "
+					 "number\t2.80V\t2.00V..3.00V\ta cell "
 					 "below this voltage (V) disconnects "
 					 "the loads, once the pre-alarm has "
 					 "been on for prealarm_lead");
-		if (n == 33)
+		if (n == 37)
 			ck_assert_str_eq(line,
 					 "protection\tprealarm_lead\tduration"
-					 "\t30s\t0s..10m\thow long the "
+					 "\t30s\t30s..10m\thow long the "
 					 "pre-alarm is on before a low cell "
-					 "disconnects the loads");
-		if (n == 37)
+					 "disconnects the loads (at least 30 "
+					 "s)");
+		if (n == 40)
 			ck_assert_str_eq(
 				line, "protection\tprealarm_mode\t"
 				      "prealarm-mode\tcontinuous\t"
@@ -983,11 +996,12 @@ START_TEST(print_keys_lists_every_key)
 				      "the pre-alarm output stays on; "
 				      "intermittent: it blinks (prealarm_on, "
 				      "prealarm_off)");
-		if (n == 43)
-			ck_assert_str_eq(line,
-					 "protection\tcharge_temp_low\tnumber\t"
-					 "5C\t-40C..80C\tno charging below "
-					 "this temperature (degrees C)");
+		if (n == 46)
+			ck_assert_str_eq(
+				line, "protection\tcharge_temp_low\tnumber\t"
+				      "5C\t0C..40C\tno charging below "
+				      "this temperature (degrees C; at least "
+				      "0)");
 	}
 	ck_assert_uint_eq(n, nwant);
 	free(out);
@@ -1459,7 +1473,8 @@ START_TEST(protection_documented_defaults_are_guard_defaults)
 	char text[4096];
 	struct cfg c;
 
-	ck_assert_uint_eq(nrows, 19); /* one per field of guard_settings */
+	/* one per field of guard_settings but the three run-time settings */
+	ck_assert_uint_eq(nrows, 22);
 	n = (size_t)snprintf(text, sizeof(text), PORT_A "[protection]\n");
 	for (size_t i = 0; i < nrows; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s = %s\n",
@@ -1494,9 +1509,10 @@ START_TEST(protection_range_bounds_accepted)
 				 PORT_A "[protection]\n%.63s = %.31s\n",
 				 rows[i].key, bound[b]);
 			r = load(&c, text);
+			/* a rule between keys: at the key's line */
 			if (r.n)
 				ck_assert_msg(strncmp(r.errs,
-						      "t.conf:4: [protection] ",
+						      "t.conf:5: [protection] ",
 						      23) == 0 &&
 						      r.n == 1,
 					      "%s = %s: %s", rows[i].key,
@@ -1514,8 +1530,8 @@ START_TEST(protection_values)
 		"cell_undervoltage = 2.9\n"
 		"cell_recover = 3.25V\n"
 		"charge_detect_current = 1.25A\n"
-		"prealarm_lead = 2s\n"
-		"prealarm_cell = 3.150\n"
+		"prealarm_lead = 45s\n"
+		"cell_undervoltage_hard = 2.6V\n"
 		"prealarm_hysteresis = 0.1V\n"
 		"soc_warning_hysteresis = 2.5%\n"
 		"prealarm_mode = intermittent\n"
@@ -1524,13 +1540,16 @@ START_TEST(protection_values)
 		"floor_hysteresis = 5\n"
 		"cell_overvoltage = 3.65V\n"
 		"cell_overvoltage_recover = 3.45\n"
-		"charge_temp_low = -10\xC2\xB0"
+		"charge_temp_low = 2\xC2\xB0"
 		"C\n"
 		"charge_temp_high = 45C\n"
 		"temp_hysteresis = 3.5\n"
 		"comm_loss_charge = 3s\n"
 		"comm_loss_load = 2m\n"
-		"restore_delay = 0s\n";
+		"restore_delay = 1s\n"
+		"undervoltage_hysteresis = 0.15\n"
+		"charge_detect_time = 30s\n"
+		"max_cycles_per_hour = 4\n";
 	struct cfg c;
 	const struct guard_settings *g = &c.protection;
 
@@ -1538,8 +1557,9 @@ START_TEST(protection_values)
 	ck_assert_double_eq(g->cell_undervoltage, 2.9);
 	ck_assert_double_eq(g->cell_recover, 3.25);
 	ck_assert_double_eq(g->charge_detect_current, 1.25);
-	ck_assert_uint_eq(g->prealarm_lead_us, 2000000);
-	ck_assert_double_eq(g->prealarm_cell, 3.15);
+	ck_assert_uint_eq(g->prealarm_lead_us, 45000000);
+	ck_assert_double_eq(g->cell_undervoltage_hard, 2.6);
+	ck_assert_double_eq(g->prealarm_cell, 3.10); /* a run-time setting */
 	ck_assert_double_eq(g->prealarm_hysteresis, 0.1);
 	ck_assert_double_eq(g->soc_warning_hysteresis, 2.5);
 	ck_assert_int_eq(g->prealarm_mode, GUARD_PREALARM_INTERMITTENT);
@@ -1548,19 +1568,22 @@ START_TEST(protection_values)
 	ck_assert_double_eq(g->floor_hysteresis, 5.0);
 	ck_assert_double_eq(g->cell_overvoltage, 3.65);
 	ck_assert_double_eq(g->cell_overvoltage_recover, 3.45);
-	ck_assert_double_eq(g->charge_temp_low, -10.0);
+	ck_assert_double_eq(g->charge_temp_low, 2.0);
 	ck_assert_double_eq(g->charge_temp_high, 45.0);
 	ck_assert_double_eq(g->temp_hysteresis, 3.5);
 	ck_assert_uint_eq(g->comm_loss_charge_us, 3000000);
 	ck_assert_uint_eq(g->comm_loss_load_us, 120000000);
-	ck_assert_uint_eq(g->restore_delay_us, 0);
+	ck_assert_uint_eq(g->restore_delay_us, 1000000);
+	ck_assert_double_eq(g->undervoltage_hysteresis, 0.15);
+	ck_assert_uint_eq(g->charge_detect_us, 30000000);
+	ck_assert_uint_eq(g->max_cycles_per_hour, 4);
 
 	/* A few keys: the others keep their defaults. "-0" is plain 0. */
 	expect_valid(&c, PORT_A "[protection]\ncharge_temp_low = -0\n"
-				"comm_loss_load = 1h\n");
+				"comm_loss_load = 5m\n");
 	ck_assert_double_eq(g->charge_temp_low, 0.0);
 	ck_assert(!signbit(g->charge_temp_low));
-	ck_assert_uint_eq(g->comm_loss_load_us, 3600000000ULL);
+	ck_assert_uint_eq(g->comm_loss_load_us, 300000000ULL);
 	ck_assert_double_eq(g->cell_undervoltage, 2.80);
 	ck_assert_uint_eq(g->restore_delay_us, 5000000);
 }
@@ -1633,14 +1656,16 @@ static const struct bad_value bad_protection_values[] = {
 	{"cell_undervoltage", "2.8VV",
 	 "cell_undervoltage: '2.8VV': the unit is V (or leave the unit out)"},
 	{"cell_undervoltage", "1.99",
-	 "cell_undervoltage: '1.99' is out of range (2.00V..4.00V)"},
+	 "cell_undervoltage: '1.99' is out of range (2.00V..3.00V)"},
 	{"cell_undervoltage", "4.001V",
-	 "cell_undervoltage: '4.001V' is out of range (2.00V..4.00V)"},
+	 "cell_undervoltage: '4.001V' is out of range (2.00V..3.00V)"},
+	{"cell_undervoltage", "3.01",
+	 "cell_undervoltage: '3.01' is out of range (2.00V..3.00V)"},
 	{"cell_undervoltage", "-3",
-	 "cell_undervoltage: '-3' is out of range (2.00V..4.00V)"},
+	 "cell_undervoltage: '-3' is out of range (2.00V..3.00V)"},
 	{"cell_undervoltage", "99999999999999999999",
 	 "cell_undervoltage: '99999999999999999999' is out of range "
-	 "(2.00V..4.00V)"},
+	 "(2.00V..3.00V)"},
 	{"cell_undervoltage", "2.8000001",
 	 "cell_undervoltage: '2.8000001' has more than 6 decimals"},
 	{"cell_recover", "4.5",
@@ -1656,11 +1681,26 @@ static const struct bad_value bad_protection_values[] = {
 	{"prealarm_lead", "30",
 	 "prealarm_lead: '30' has no unit: add a unit: ms, s, m or h"},
 	{"prealarm_lead", "11m",
-	 "prealarm_lead: '11m' is out of range (0s..10m)"},
+	 "prealarm_lead: '11m' is out of range (30s..10m)"},
+	{"prealarm_lead", "0s",
+	 "prealarm_lead: '0s' is out of range (30s..10m)"},
+	{"prealarm_lead", "29.999s",
+	 "prealarm_lead: '29.999s' is out of range (30s..10m)"},
 	{"prealarm_lead", "-1s",
 	 "prealarm_lead: '-1s' is not a duration (e.g. 500ms, 2s, 1m)"},
-	{"prealarm_cell", "1.5V",
-	 "prealarm_cell: '1.5V' is out of range (2.00V..4.00V)"},
+	{"prealarm_cell", "3.10V",
+	 "prealarm_cell is a run-time setting, not a [protection] key: "
+	 "smallbmsctl set prealarm_cell VALUE"},
+	{"cell_undervoltage_hard", "3.01",
+	 "cell_undervoltage_hard: '3.01' is out of range (0V..3.00V)"},
+	{"undervoltage_hysteresis", "0.04",
+	 "undervoltage_hysteresis: '0.04' is out of range (0.05V..0.40V)"},
+	{"charge_detect_time", "0s",
+	 "charge_detect_time: '0s' is out of range (1s..10m)"},
+	{"max_cycles_per_hour", "0",
+	 "max_cycles_per_hour: '0' is out of range (1..60)"},
+	{"max_cycles_per_hour", "61",
+	 "max_cycles_per_hour: '61' is out of range (1..60)"},
 	{"prealarm_hysteresis", "0.51",
 	 "prealarm_hysteresis: '0.51' is out of range (0V..0.50V)"},
 	{"prealarm_hysteresis", "-0.01",
@@ -1684,13 +1724,17 @@ static const struct bad_value bad_protection_values[] = {
 	 "floor_hysteresis: '20.5' is out of range (0%..20%)"},
 	{"floor_hysteresis", "3A",
 	 "floor_hysteresis: '3A': the unit is % (or leave the unit out)"},
-	{"cell_overvoltage", "4.2V",
-	 "cell_overvoltage: '4.2V' is out of range (2.00V..4.00V)"},
+	{"cell_overvoltage", "4.00V",
+	 "cell_overvoltage: '4.00V' is out of range (3.40V..3.80V)"},
+	{"cell_overvoltage", "3.81",
+	 "cell_overvoltage: '3.81' is out of range (3.40V..3.80V)"},
 	{"cell_overvoltage_recover", "x",
 	 "cell_overvoltage_recover: 'x' is not a number (e.g. 3.55 or "
 	 "3.55V)"},
-	{"charge_temp_low", "-41C",
-	 "charge_temp_low: '-41C' is out of range (-40C..80C)"},
+	{"charge_temp_low", "-40C",
+	 "charge_temp_low: '-40C' is out of range (0C..40C)"},
+	{"charge_temp_low", "-0.1",
+	 "charge_temp_low: '-0.1' is out of range (0C..40C)"},
 	{"charge_temp_low", "5F",
 	 "charge_temp_low: '5F': the unit is C (or leave the unit out)"},
 	{"charge_temp_low",
@@ -1700,22 +1744,26 @@ static const struct bad_value bad_protection_values[] = {
 	 "F': the unit is C (or leave the unit out)"},
 	{"charge_temp_low", "--5",
 	 "charge_temp_low: '--5' is not a number (e.g. 5 or 5C)"},
-	{"charge_temp_high", "80.5",
-	 "charge_temp_high: '80.5' is out of range (-40C..80C)"},
+	{"charge_temp_high", "60.1",
+	 "charge_temp_high: '60.1' is out of range (10C..60C)"},
 	{"temp_hysteresis", "-1",
 	 "temp_hysteresis: '-1' is out of range (0C..20C)"},
 	{"comm_loss_charge", "999ms",
-	 "comm_loss_charge: '999ms' is out of range (1s..1h)"},
+	 "comm_loss_charge: '999ms' is out of range (1s..60s)"},
 	{"comm_loss_charge", "0s",
-	 "comm_loss_charge: '0s' is out of range (1s..1h)"},
-	{"comm_loss_load", "61m",
-	 "comm_loss_load: '61m' is out of range (1s..1h)"},
+	 "comm_loss_charge: '0s' is out of range (1s..60s)"},
+	{"comm_loss_charge", "1h",
+	 "comm_loss_charge: '1h' is out of range (1s..60s)"},
+	{"comm_loss_load", "301s",
+	 "comm_loss_load: '301s' is out of range (1s..300s)"},
 	{"comm_loss_load", "2 m",
 	 "comm_loss_load: '2 m' is not a duration (e.g. 500ms, 2s, 1m)"},
 	{"restore_delay", "1.5ms",
 	 "restore_delay: '1.5ms' is not a whole number of milliseconds"},
 	{"restore_delay", "601s",
-	 "restore_delay: '601s' is out of range (0s..10m)"},
+	 "restore_delay: '601s' is out of range (1s..10m)"},
+	{"restore_delay", "0s",
+	 "restore_delay: '0s' is out of range (1s..10m)"},
 };
 
 START_TEST(bad_protection_value_one_error_on_its_line)
@@ -1734,7 +1782,8 @@ START_TEST(bad_protection_value_one_error_on_its_line)
 }
 END_TEST
 
-/* guard_settings_check() over the whole section, at its line. */
+/* The rules between keys (guard_settings_check with the run-time
+ * settings' defaults), at the line of the key the rule names last. */
 START_TEST(protection_checked_as_a_whole)
 {
 	struct cfg c;
@@ -1743,31 +1792,41 @@ START_TEST(protection_checked_as_a_whole)
 		      "cell_undervoltage = 3.0\n"
 		      "cell_recover = 2.9V\n",
 		      1,
-		      "t.conf:6: [protection] cell_undervoltage (3.00 V) must "
-		      "be below cell_recover (2.90 V)\n");
-	expect_errors(PORT_A "[protection]\n"
-			     "prealarm_cell = 2.75\n",
-		      1,
-		      "t.conf:4: [protection] cell_undervoltage (2.80 V) must "
-		      "be below prealarm_cell (2.75 V)\n");
+		      "t.conf:8: [protection] cell_undervoltage (3.00 V) + "
+		      "undervoltage_hysteresis (0.10 V) must be at most "
+		      "cell_recover (2.90 V)\n");
+	/* the run-time pre-alarm level (3.10 V by default) must stay at
+	 * least 0.10 V above the cutoff: the bound of cell_undervoltage
+	 * (3.00 V) keeps it so */
+	expect_valid(&c, PORT_A "[protection]\n"
+				"cell_undervoltage = 3.00\n");
 	expect_errors(PORT_A "[protection]\n"
 			     "cell_overvoltage = 3.50V\n",
 		      1,
-		      "t.conf:4: [protection] cell_overvoltage_recover (3.55 "
+		      "t.conf:5: [protection] cell_overvoltage_recover (3.55 "
 		      "V) must be below cell_overvoltage (3.50 V)\n");
 	expect_errors(PORT_A "[protection]\n"
 			     "charge_temp_low = 30C\n"
 			     "charge_temp_high = 33C\n",
 		      1,
-		      "t.conf:4: [protection] charge_temp_low + "
+		      "t.conf:6: [protection] charge_temp_low + "
 		      "temp_hysteresis (32.00 C) must be below "
 		      "charge_temp_high - temp_hysteresis (31.00 C)\n");
+	expect_errors(PORT_A "[protection]\n"
+			     "cell_undervoltage = 2.40\n",
+		      1,
+		      "t.conf:5: [protection] cell_undervoltage_hard (2.50 V) "
+		      "must be below cell_undervoltage (2.40 V): the hard "
+		      "cutoff is the last resort below the ordinary one\n");
+	expect_valid(&c, PORT_A "[protection]\n"
+				"cell_undervoltage = 2.40\n"
+				"cell_undervoltage_hard = 0\n");
 	/* The order across keys does not matter, only the final values. */
 	expect_valid(&c, PORT_A "[protection]\n"
 				"cell_overvoltage_recover = 3.30\n"
 				"cell_recover = 3.00\n"
 				"cell_overvoltage = 3.40\n"
-				"prealarm_cell = 3.0\n"
+				"cell_undervoltage_hard = 2.2\n"
 				"cell_undervoltage = 2.5\n");
 	ck_assert_double_eq(c.protection.cell_overvoltage_recover, 3.30);
 	/* A refused key: its own error only, none for the section. */

@@ -232,6 +232,46 @@ START_TEST(battery_protection_entry)
 }
 END_TEST
 
+/* The reasons added for the invariants, in words and fields. */
+START_TEST(invariant_reason_entries)
+{
+	struct guard_event ev = blank(GUARD_EV_OUTPUT_OFF, GUARD_DISCHARGE,
+				      GUARD_R_CELL_UNDERVOLTAGE_HARD);
+	const struct entry *e;
+
+	ev.reasons = GUARD_R_CELL_UNDERVOLTAGE_HARD | GUARD_R_CELL_UNDERVOLTAGE;
+	ev.battery = 1;
+	ev.cell = 4;
+	ev.value = 2.40;
+	ev.limit = 2.50;
+	e = emit_one(&ev);
+	ck_assert_str_eq(e->msg, "Load disconnect: cell 4 of battery 1 at "
+				 "2.400 V is below the hard cutoff of 2.50 V "
+				 "(no pre-alarm lead) (also: a cell voltage is "
+				 "too low)");
+	ck_assert(has_field(e, "SMALLBMS_REASON=cell_undervoltage_hard"));
+	ck_assert(has_field(e, "SMALLBMS_UNIT=V"));
+	ck_assert_int_eq(e->priority, LOG_WARNING);
+	ev = blank(GUARD_EV_REASON_START, GUARD_CHARGE, GUARD_R_NO_TEMPERATURE);
+	ev.battery = 2;
+	e = emit_one(&ev);
+	ck_assert_ptr_nonnull(strstr(e->msg, "No temperature blocks charging: "
+					     "battery 2 reports no "
+					     "temperature"));
+	ck_assert(has_field(e, "SMALLBMS_REASON=no_temperature"));
+	ck_assert(has_field(e, "SMALLBMS_BATTERY=2"));
+	ck_assert_int_eq(e->priority, LOG_ERR);
+	ev = blank(GUARD_EV_REASON_START, GUARD_CHARGE, GUARD_R_CYCLE_LIMIT);
+	ev.value = 10;
+	ev.limit = 10;
+	ev.duration_us = SEC(1200);
+	e = emit_one(&ev);
+	ck_assert_str_eq(e->msg, "The cycle limit blocks charging: switched "
+				 "off 10 times within an hour (limit 10): held "
+				 "off for another 1200 s");
+}
+END_TEST
+
 START_TEST(recovery_entries)
 {
 	struct guard_event ev = blank(GUARD_EV_REASON_END, GUARD_DISCHARGE,
@@ -241,10 +281,15 @@ START_TEST(recovery_entries)
 	ev.charging = true;
 	ev.value = 2.5;
 	ev.limit = 0.5;
+	ev.battery = 2;
+	ev.cell = 3;
+	ev.duration_us = 10 * GUARD_USEC;
 	e = emit_one(&ev);
 	ck_assert_str_eq(e->msg, "Low cell voltage no longer blocks "
 				 "discharging: charging detected (2.50 A, "
-				 "above 0.50 A)");
+				 "above 0.50 A, for 10 s) and every cell "
+				 "above the cutoff (lowest: cell 3 of battery "
+				 "2)");
 	ck_assert(has_field(e, "SMALLBMS_UNIT=A"));
 	ck_assert(has_field(e, "SMALLBMS_VALUE=2.50"));
 	ck_assert_int_eq(e->priority, LOG_NOTICE);
@@ -275,12 +320,14 @@ END_TEST
 
 static bool kind_seen[GUARD_EV_KIND_COUNT];
 
-static void step_and_emit(struct guard *g, const struct guard_input *in,
-			  uint64_t t)
+/* One step with data fresh at t (comm loss counts from the last good
+ * reading). */
+static void step_and_emit(struct guard *g, struct guard_input *in, uint64_t t)
 {
 	struct guard_event ev[GUARD_MAX_EVENTS];
 	size_t n;
 
+	in->data_time_us = t;
 	guard_step(g, in, t, ev, GUARD_MAX_EVENTS, &n);
 	ngot = 0;
 	events_emit(ev, n, capture, &ngot);
@@ -303,7 +350,7 @@ START_TEST(every_kind_from_a_guard_run)
 	struct guard_settings s;
 	struct guard g;
 	struct guard_input in = {
-		.have_data = true,
+		.complete = true,
 		.min_cell_v = 3.30,
 		.min_cell_battery = 1,
 		.min_cell_index = 2,
@@ -393,9 +440,12 @@ END_TEST
 /* Every MESSAGE_ID has its catalog entry, and the catalog no other. */
 START_TEST(catalog_has_every_message_id)
 {
+	static const char *const others[] = {EVENTS_MSG_READING_REJECTED,
+					     EVENTS_MSG_STATE_FILE};
 	FILE *f = fopen(CATALOG, "r");
 	char line[512];
 	unsigned seen[GUARD_EV_KIND_COUNT] = {0}, headers = 0;
+	unsigned other_seen[2] = {0};
 
 	ck_assert_msg(f != NULL, "%s: cannot open", CATALOG);
 	while (fgets(line, sizeof(line), f)) {
@@ -411,13 +461,24 @@ START_TEST(catalog_has_every_message_id)
 				known = true;
 			}
 		}
+		for (unsigned k = 0; k < 2; k++) {
+			if (strncmp(line + 3, others[k], 32) == 0 &&
+			    line[35] == '\n') {
+				other_seen[k]++;
+				known = true;
+			}
+		}
 		ck_assert_msg(known, "catalog: unknown entry %s", line);
 	}
 	fclose(f);
 	for (unsigned k = 0; k < GUARD_EV_KIND_COUNT; k++)
 		ck_assert_msg(seen[k] == 1, "catalog: %s appears %u times",
 			      guard_event_kind_name(k), seen[k]);
-	ck_assert_uint_eq(headers, GUARD_EV_KIND_COUNT);
+	for (unsigned k = 0; k < 2; k++)
+		ck_assert_msg(other_seen[k] == 1,
+			      "catalog: %s appears %u times", others[k],
+			      other_seen[k]);
+	ck_assert_uint_eq(headers, GUARD_EV_KIND_COUNT + 2);
 }
 END_TEST
 
@@ -431,6 +492,7 @@ static Suite *events_suite(void)
 	tcase_add_test(tc, priorities_per_kind);
 	tcase_add_test(tc, temperature_entry_names_the_sensor);
 	tcase_add_test(tc, battery_protection_entry);
+	tcase_add_test(tc, invariant_reason_entries);
 	tcase_add_test(tc, recovery_entries);
 	tcase_add_test(tc, every_kind_from_a_guard_run);
 	tcase_add_test(tc, stderr_without_journal);

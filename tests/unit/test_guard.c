@@ -28,6 +28,9 @@
 #define R_OV    GUARD_R_CELL_OVERVOLTAGE
 #define R_LOWT  GUARD_R_LOW_TEMPERATURE
 #define R_HIGHT GUARD_R_HIGH_TEMPERATURE
+#define R_HARD  GUARD_R_CELL_UNDERVOLTAGE_HARD
+#define R_NOT   GUARD_R_NO_TEMPERATURE
+#define R_CYCLE GUARD_R_CYCLE_LIMIT
 
 /* The guard under test, its input and the last step's events. */
 static struct guard g;
@@ -40,7 +43,7 @@ static size_t nev;
 static struct guard_input healthy(void)
 {
 	return (struct guard_input){
-		.have_data = true,
+		.complete = true,
 		.min_cell_v = 3.30,
 		.min_cell_battery = 2,
 		.min_cell_index = 3,
@@ -70,19 +73,47 @@ static void setup_with(const struct guard_settings *s)
 	nev = 0;
 }
 
+/* The defaults, with the SoC features off (the tests that need them
+ * switch them on). */
 static void setup(void)
 {
 	struct guard_settings s;
 
 	guard_settings_default(&s);
+	s.discharge_floor = s.low_soc_warning = 0;
 	setup_with(&s);
+}
+
+/* A run-time setting changed between steps, as `set` does. */
+static void set_floor(double v)
+{
+	struct guard_settings s = g.set;
+
+	s.discharge_floor = v;
+	guard_set_settings(&g, &s);
+}
+
+static void set_soc_warning(double v)
+{
+	struct guard_settings s = g.set;
+
+	s.low_soc_warning = v;
+	guard_set_settings(&g, &s);
+}
+
+static void set_comm_loss_charge(uint64_t us)
+{
+	struct guard_settings s = g.set;
+
+	s.comm_loss_charge_us = us;
+	guard_set_settings(&g, &s);
 }
 
 /* One step at time t; fresh data carries the time of the step. */
 static const struct guard_output *at(uint64_t t)
 {
 	now = t;
-	if (in.have_data)
+	if (in.complete)
 		in.data_time_us = t;
 	guard_step(&g, &in, t, ev, GUARD_MAX_EVENTS, &nev);
 	return guard_output(&g);
@@ -164,7 +195,7 @@ START_TEST(starting_until_first_data)
 	ck_assert(!o->allow_charge && !o->allow_discharge);
 	ck_assert_uint_eq(o->charge_reasons, R_START);
 	ck_assert_uint_eq(o->discharge_reasons, R_START);
-	in.have_data = false;
+	in.complete = false;
 	in.data_time_us = 0;
 	at(T0);
 	o = run_to(T0 + SEC(9), MS(500));
@@ -173,7 +204,7 @@ START_TEST(starting_until_first_data)
 	ck_assert_uint_eq(o->discharge_reasons, R_START);
 	ck_assert(!o->alarm);
 	/* complete but without cell voltages is not a valid reading */
-	in.have_data = true;
+	in.complete = true;
 	in.min_cell_v = (double)NAN;
 	o = after(MS(100));
 	ck_assert_uint_eq(o->charge_reasons, R_START);
@@ -196,7 +227,7 @@ START_TEST(starting_then_comm_loss_without_any_data)
 	const struct guard_output *o;
 
 	setup();
-	in.have_data = false;
+	in.complete = false;
 	in.data_time_us = 0;
 	at(T0);
 	o = at(T0 + SEC(10) - 1);
@@ -225,6 +256,10 @@ START_TEST(atd_waits_for_30s_prealarm_lead)
 	o = at(t1);
 	ck_assert(o->prealarm && o->allow_discharge);
 	ck_assert_uint_eq(o->discharge_reasons, 0);
+	/* comm loss is always watched: the charge timeout comes first */
+	ck_assert_uint_eq(o->next_wakeup_us, t1 + SEC(10));
+	set_comm_loss_charge(SEC(60));
+	o = at(t1);
 	ck_assert_uint_eq(o->next_wakeup_us, t1 + SEC(30));
 	o = run_to(t1 + SEC(30) - 1, MS(250));
 	ck_assert(o->prealarm && o->allow_discharge);
@@ -302,10 +337,13 @@ START_TEST(atd_low_cell_recovers_at_3v20)
 }
 END_TEST
 
+/* Charging brings the load back only when sustained for the detection
+ * time AND every cell is above the cutoff + its hysteresis (I2). */
 START_TEST(atd_low_cell_recovers_on_charging)
 {
 	const struct guard_output *o;
 	const struct guard_event *e;
+	uint64_t t1;
 
 	cut_low_cell();
 	low_cell(2.90);
@@ -314,33 +352,134 @@ START_TEST(atd_low_cell_recovers_on_charging)
 	ck_assert(!o->allow_discharge && !o->charging);
 	ck_assert_uint_eq(o->discharge_reasons, R_UV);
 	in.current = 0.6;
-	o = after(SEC(1));
+	t1 = now + SEC(1);
+	o = at(t1);
+	ck_assert(!o->charging); /* not yet for charge_detect_time */
+	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+	ck_assert_uint_eq(o->next_wakeup_us, t1 + SEC(10));
+	o = run_to(t1 + SEC(10) - 1, MS(500));
+	ck_assert(!o->charging);
+	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+	o = at(t1 + SEC(10));
 	ck_assert(o->charging);
 	ck_assert_uint_eq(o->discharge_reasons, 0);
 	e = find_ev(GUARD_EV_REASON_END, GUARD_DISCHARGE, R_UV);
 	ck_assert_ptr_nonnull(e);
 	ck_assert(e->charging);
 	ck_assert_double_eq_tol(e->value, 0.6, EPS);
+	ck_assert_uint_eq(e->duration_us, SEC(10));
 	o = after(SEC(5));
 	ck_assert(o->allow_discharge);
 }
 END_TEST
 
-START_TEST(atd_low_cell_not_while_charging)
+/* Charging onto a cell still below the cutoff + hysteresis: the load
+ * stays off however long the charger runs. */
+START_TEST(atd_low_cell_charging_needs_the_cells_above_the_cutoff)
 {
 	const struct guard_output *o;
+
+	cut_low_cell();
+	low_cell(2.89);
+	in.current = 20;
+	o = run_to(now + SEC(600), SEC(1));
+	ck_assert(o->charging);
+	ck_assert(!o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+	low_cell(2.90);
+	o = after(SEC(1));
+	ck_assert_uint_eq(o->discharge_reasons, 0);
+}
+END_TEST
+
+/* The issue's defect 3: a cell held at 2.70 V, the current changing
+ * between charging and discharging: the load never comes back. */
+START_TEST(atd_low_cell_load_stays_off_whatever_the_current)
+{
+	const struct guard_output *o;
+	static const double currents[] = {1, -9, 1, 25, -9, 0.6, -20, 3};
+
+	cut_low_cell();
+	low_cell(2.70);
+	for (size_t i = 0; i < sizeof(currents) / sizeof(currents[0]); i++) {
+		in.current = currents[i];
+		o = run_to(now + SEC(120), SEC(1));
+		ck_assert_msg(!o->allow_discharge, "current %g", currents[i]);
+		ck_assert_uint_eq(o->discharge_reasons, R_UV);
+	}
+}
+END_TEST
+
+/* The cutoff applies while charging too: its recovery needs the cells
+ * above it, so it cannot chatter. */
+START_TEST(atd_low_cell_applies_while_charging)
+{
+	const struct guard_output *o;
+	uint64_t t1;
 
 	ready();
 	low_cell(2.75);
 	in.current = 3.0;
-	o = run_to(now + SEC(60), SEC(1));
+	t1 = now + SEC(1);
+	o = at(t1);
 	ck_assert(o->allow_discharge && o->prealarm);
-	ck_assert_uint_eq(o->discharge_reasons, 0);
-	/* the charger stops: the lead has long run, the cutoff is at once */
-	in.current = -2.0;
-	o = after(SEC(1));
+	o = run_to(t1 + SEC(30) - 1, SEC(1));
+	ck_assert(o->allow_discharge && o->charging);
+	o = at(t1 + SEC(30));
 	ck_assert(!o->allow_discharge);
 	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+}
+END_TEST
+
+/* I7: the hard cutoff opens ATD within the step that shows the cell, no
+ * lead; it recovers like the low-cell rule; 0 switches it off. */
+START_TEST(atd_hard_cutoff_at_once)
+{
+	const struct guard_output *o;
+	const struct guard_event *e;
+	struct guard_settings s;
+
+	ready();
+	low_cell(2.49);
+	in.current = -100;
+	o = after(MS(100));
+	ck_assert(!o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, R_HARD | R_UV);
+	ck_assert(o->allow_charge);
+	e = find_ev(GUARD_EV_OUTPUT_OFF, GUARD_DISCHARGE, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->reason, R_HARD);
+	ck_assert_double_eq_tol(e->value, 2.49, EPS);
+	ck_assert_double_eq_tol(e->limit, 2.50, EPS);
+	/* just above: the ordinary rule, with its lead */
+	ready();
+	low_cell(2.50);
+	o = after(MS(100));
+	ck_assert(o->allow_discharge && o->prealarm);
+	ck_assert_uint_eq(o->discharge_reasons, 0);
+	/* recovery as for the low cell: charging alone is not enough */
+	ready();
+	low_cell(2.40);
+	after(SEC(1));
+	in.current = 5;
+	low_cell(2.85);
+	o = run_to(now + SEC(60), SEC(1));
+	ck_assert_uint_eq(o->discharge_reasons, R_HARD | R_UV);
+	low_cell(3.20);
+	in.current = 0;
+	o = after(SEC(1));
+	ck_assert_uint_eq(o->discharge_reasons, 0);
+	/* switched off: only the ordinary rule */
+	guard_settings_default(&s);
+	s.cell_undervoltage_hard = 0;
+	s.discharge_floor = s.low_soc_warning = 0;
+	setup_with(&s);
+	at(T0);
+	at(T0 + SEC(5));
+	low_cell(2.0);
+	o = after(SEC(1));
+	ck_assert(o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, 0);
 }
 END_TEST
 
@@ -351,7 +490,7 @@ START_TEST(atd_discharge_floor_with_hysteresis)
 
 	ready();
 	in.soc_valid = true;
-	in.discharge_floor = 20;
+	set_floor(20);
 	in.soc = 20.1;
 	o = after(SEC(1));
 	ck_assert(o->allow_discharge);
@@ -390,16 +529,16 @@ START_TEST(atd_floor_zero_disables)
 	ready();
 	in.soc_valid = true;
 	in.soc = 0;
-	in.discharge_floor = 0;
+	set_floor(0);
 	o = after(SEC(60));
 	ck_assert(o->allow_discharge);
 	ck_assert_uint_eq(o->discharge_reasons, 0);
 	/* switching the feature off ends an active floor at once */
 	in.soc = 5;
-	in.discharge_floor = 10;
+	set_floor(10);
 	o = after(SEC(1));
 	ck_assert_uint_eq(o->discharge_reasons, R_FLOOR);
-	in.discharge_floor = 0;
+	set_floor(0);
 	o = after(SEC(1));
 	ck_assert_uint_eq(o->discharge_reasons, 0);
 	o = after(SEC(5));
@@ -548,7 +687,7 @@ static void lose_data(uint64_t *last)
 {
 	ready();
 	*last = now;
-	in.have_data = false;
+	in.complete = false;
 	in.data_time_us = *last;
 }
 
@@ -572,7 +711,7 @@ START_TEST(comm_loss_charge_after_10s)
 	ck_assert_double_eq_tol(e->value, 10, EPS);
 	ck_assert_uint_eq(o->next_wakeup_us, last + SEC(120));
 	/* data back: the reason ends at once, the output after the delay */
-	in.have_data = true;
+	in.complete = true;
 	o = after(SEC(1));
 	ck_assert_uint_eq(o->charge_reasons, 0);
 	o = after(SEC(5));
@@ -593,7 +732,7 @@ START_TEST(comm_loss_load_after_120s)
 	ck_assert(!o->allow_discharge);
 	ck_assert_uint_eq(o->discharge_reasons, R_COMM);
 	ck_assert_uint_eq(o->charge_reasons, R_COMM);
-	in.have_data = true;
+	in.complete = true;
 	o = after(SEC(1));
 	ck_assert_uint_eq(o->discharge_reasons, 0);
 	ck_assert_uint_eq(o->charge_reasons, 0);
@@ -602,36 +741,197 @@ START_TEST(comm_loss_load_after_120s)
 }
 END_TEST
 
-START_TEST(stale_values_not_used)
+/* I1: the values of the batteries that are fresh act at once, however
+ * few they are (complete false: another battery is silent). */
+START_TEST(partial_data_restricts_at_once)
 {
 	const struct guard_output *o;
 	uint64_t last;
 
-	/* stale values far out of range make no new decision */
 	lose_data(&last);
-	in.min_cell_v = 2.0;
-	in.max_cell_v = 4.0;
-	in.min_temp = -20;
-	in.max_temp = 70;
-	in.discharge_protection = in.charge_protection = BMS_PROT_SHORT;
-	in.current = 5;
-	o = run_to(last + SEC(9), SEC(1));
-	ck_assert(o->allow_charge && o->allow_discharge);
-	ck_assert_uint_eq(o->charge_reasons, 0);
-	ck_assert_uint_eq(o->discharge_reasons, 0);
-	ck_assert_uint_eq(o->warnings, 0);
-	ck_assert(!o->prealarm && !o->charging);
-	/* ... nor end an active reason */
+	in.min_cell_v = 2.40; /* below the hard cutoff */
+	o = after(MS(100));
+	ck_assert(!o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, R_HARD | R_UV);
+	lose_data(&last);
+	in.max_cell_v = 3.80;
+	o = after(MS(100));
+	ck_assert(!o->allow_charge && o->allow_discharge);
+	ck_assert_uint_eq(o->charge_reasons, R_OV);
+	lose_data(&last);
+	in.min_temp = -1;
+	o = after(MS(100));
+	ck_assert_uint_eq(o->charge_reasons, R_LOWT);
+	lose_data(&last);
+	in.discharge_protection = BMS_PROT_CELL_UV;
+	in.discharge_protection_battery = 1;
+	o = after(MS(100));
+	ck_assert(!o->allow_discharge && o->allow_charge);
+	ck_assert_uint_eq(o->discharge_reasons, R_BATT);
+	lose_data(&last);
+	in.discharge_fet_off = true;
+	o = after(MS(100));
+	ck_assert_uint_eq(o->discharge_reasons, R_BATT);
+	lose_data(&last);
+	in.no_temp_battery = 1;
+	o = after(MS(100));
+	ck_assert_uint_eq(o->charge_reasons, R_NOT);
+	/* a low cell on partial data starts the pre-alarm and the lead */
+	lose_data(&last);
+	in.min_cell_v = 2.70;
+	set_comm_loss_charge(SEC(60));
+	o = after(MS(100));
+	ck_assert(o->prealarm && o->allow_discharge);
+	o = run_to(last + SEC(30), MS(500));
+	ck_assert(o->prealarm && o->allow_discharge);
+	o = run_to(last + SEC(31), MS(100));
+	ck_assert(!o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+}
+END_TEST
+
+/* ... but never end a reason or switch an output back on. */
+START_TEST(partial_data_never_allows)
+{
+	const struct guard_output *o;
+
 	ready();
 	in.max_cell_v = 3.80;
 	after(SEC(1));
-	in.have_data = false;
+	in.complete = false;
 	in.max_cell_v = 3.30;
 	o = after(SEC(5));
 	ck_assert_uint_eq(o->charge_reasons, R_OV);
-	in.have_data = true;
+	in.complete = true;
 	o = after(SEC(1));
 	ck_assert_uint_eq(o->charge_reasons, 0);
+	/* Mode On with a battery silent: nothing against it, but nothing
+	 * comes back until every battery is there again */
+	ready();
+	in.mode_on = false;
+	after(SEC(1));
+	in.complete = false;
+	in.mode_on = true;
+	o = run_to(now + SEC(9), SEC(1));
+	ck_assert_uint_eq(o->discharge_reasons, 0);
+	ck_assert(!o->allow_discharge);
+	in.complete = true;
+	o = after(SEC(1));
+	ck_assert(!o->allow_discharge); /* the restore delay counts now */
+	o = after(SEC(5));
+	ck_assert(o->allow_discharge && o->allow_charge);
+	/* no charging without the bank current of every battery */
+	ready();
+	cut_low_cell();
+	low_cell(3.0);
+	in.current = 50;
+	in.complete = false;
+	o = run_to(now + SEC(60), SEC(1));
+	ck_assert(!o->charging);
+}
+END_TEST
+
+/* I6: comm loss counts from the oldest battery's last good reading, even
+ * while the batteries still count as fresh (a long stale_after). */
+START_TEST(comm_loss_counts_from_the_last_good_reading)
+{
+	const struct guard_output *o;
+	uint64_t last;
+
+	ready();
+	last = now;
+	in.data_time_us = last;
+	o = guard_output(&g);
+	for (uint64_t t = now + SEC(1); t < last + SEC(10); t += SEC(1)) {
+		now = t;
+		guard_step(&g, &in, t, ev, GUARD_MAX_EVENTS, &nev);
+	}
+	ck_assert(o->allow_charge);
+	now = last + SEC(10);
+	guard_step(&g, &in, now, ev, GUARD_MAX_EVENTS, &nev);
+	ck_assert(!o->allow_charge);
+	ck_assert_uint_eq(o->charge_reasons, R_COMM);
+}
+END_TEST
+
+/* I4: a battery without temperature blocks charging until every battery
+ * reports one; discharging is not its business. */
+START_TEST(atc_no_temperature)
+{
+	const struct guard_output *o;
+	const struct guard_event *e;
+
+	ready();
+	in.no_temp_battery = 2;
+	in.have_temps = false;
+	in.min_temp = in.max_temp = (double)NAN;
+	o = after(SEC(1));
+	ck_assert(!o->allow_charge && o->allow_discharge);
+	ck_assert_uint_eq(o->charge_reasons, R_NOT);
+	ck_assert(o->alarm);
+	e = find_ev(GUARD_EV_REASON_START, GUARD_CHARGE, R_NOT);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->battery, 2);
+	/* from the start, too */
+	setup();
+	in.no_temp_battery = 1;
+	at(T0);
+	o = at(T0 + SEC(30));
+	ck_assert(!o->allow_charge && o->allow_discharge);
+	ck_assert_uint_eq(o->charge_reasons, R_NOT);
+	/* an opted-out port: the daemon leaves no_temp_battery 0 */
+	in.no_temp_battery = 0;
+	o = after(SEC(1));
+	ck_assert_uint_eq(o->charge_reasons, 0);
+	o = after(SEC(5));
+	ck_assert(o->allow_charge);
+}
+END_TEST
+
+/* I2: at most max_cycles_per_hour protective turn-offs an hour; then the
+ * output stays off until the oldest is an hour old. */
+START_TEST(cycle_limit_per_hour)
+{
+	const struct guard_output *o;
+	uint64_t first = 0;
+
+	ready();
+	for (unsigned i = 0; i < 10; i++) {
+		in.charge_protection = BMS_PROT_CELL_OV;
+		o = after(SEC(1));
+		ck_assert(!o->allow_charge);
+		if (i == 0)
+			first = now;
+		in.charge_protection = 0;
+		o = after(SEC(1));
+		if (i < 9) {
+			ck_assert_uint_eq(o->charge_reasons, 0);
+			o = after(SEC(5));
+			ck_assert_msg(o->allow_charge, "cycle %u", i);
+		}
+	}
+	ck_assert(!o->allow_charge);
+	ck_assert_uint_eq(o->charge_reasons, R_CYCLE);
+	ck_assert(o->alarm);
+	ck_assert_uint_le(o->next_wakeup_us, first + GUARD_HOUR_US);
+	/* Mode and remote turn-offs are the user's: they do not count */
+	ck_assert(o->allow_discharge);
+	o = at(first + GUARD_HOUR_US - 1);
+	ck_assert_uint_eq(o->charge_reasons, R_CYCLE);
+	o = at(first + GUARD_HOUR_US);
+	ck_assert_uint_eq(o->charge_reasons, 0);
+	o = after(SEC(5));
+	ck_assert(o->allow_charge);
+	/* the user's own switching never counts */
+	ready();
+	for (unsigned i = 0; i < 30; i++) {
+		in.mode_on = false;
+		after(SEC(1));
+		in.mode_on = true;
+		after(SEC(1));
+		o = after(SEC(5));
+		ck_assert(o->allow_charge && o->allow_discharge);
+	}
 }
 END_TEST
 
@@ -712,7 +1012,7 @@ START_TEST(prealarm_low_soc)
 
 	ready();
 	in.soc_valid = true;
-	in.low_soc_warning = 20;
+	set_soc_warning(20);
 	in.soc = 20.5;
 	o = after(SEC(1));
 	ck_assert(!o->prealarm);
@@ -728,7 +1028,7 @@ START_TEST(prealarm_low_soc)
 	o = after(SEC(1));
 	ck_assert(!o->prealarm && !o->warning);
 	/* 0 = off */
-	in.low_soc_warning = 0;
+	set_soc_warning(0);
 	in.soc = 0;
 	o = after(SEC(1));
 	ck_assert(!o->prealarm);
@@ -748,7 +1048,7 @@ START_TEST(prealarm_off_when_atd_opens)
 	ck_assert(o->prealarm);
 	in.soc_valid = true;
 	in.soc = 9;
-	in.discharge_floor = 10;
+	set_floor(10);
 	o = after(SEC(1));
 	ck_assert(!o->allow_discharge);
 	ck_assert(!o->prealarm && !o->prealarm_line);
@@ -795,12 +1095,13 @@ START_TEST(prealarm_intermittent_blinks)
 	ck_assert_uint_eq(o->next_wakeup_us, t1 + SEC(4));
 	o = at(t1 + SEC(4) + MS(500));
 	ck_assert(!o->prealarm_line);
-	/* continuous: the line just follows, nothing to wake up for */
+	/* continuous: the line just follows, nothing to wake up for but
+	 * the comm-loss watch */
 	ready();
 	low_cell(3.05);
 	o = after(SEC(1));
 	ck_assert(o->prealarm_line);
-	ck_assert_uint_eq(o->next_wakeup_us, GUARD_NEVER);
+	ck_assert_uint_eq(o->next_wakeup_us, now + SEC(10));
 }
 END_TEST
 
@@ -968,10 +1269,19 @@ END_TEST
 START_TEST(reasons_tokens)
 {
 	static const char *const tokens[GUARD_REASON_COUNT] = {
-		"starting",           "mode_off",          "remote_off",
-		"comm_loss",          "cell_undervoltage", "discharge_floor",
-		"battery_protection", "cell_overvoltage",  "low_temperature",
+		"starting",
+		"mode_off",
+		"remote_off",
+		"comm_loss",
+		"cell_undervoltage",
+		"discharge_floor",
+		"battery_protection",
+		"cell_overvoltage",
+		"low_temperature",
 		"high_temperature",
+		"cell_undervoltage_hard",
+		"no_temperature",
+		"cycle_limit",
 	};
 	char buf[256];
 
@@ -1019,15 +1329,15 @@ START_TEST(alarm_and_warning_flags)
 
 	ready();
 	in.soc_valid = true;
-	in.low_soc_warning = 30;
+	set_soc_warning(30);
 	in.soc = 25;
-	in.discharge_floor = 26;
+	set_floor(26);
 	o = after(SEC(1));
 	/* ATD open on the floor: pre-alarm off, the low-SoC warning stays */
 	ck_assert(!o->allow_discharge && !o->prealarm);
 	ck_assert(o->alarm && o->warning);
 	ck_assert_uint_eq(o->warnings, GUARD_W_LOW_SOC);
-	in.discharge_floor = 0;
+	set_floor(0);
 	in.remote_on = false;
 	o = after(SEC(1));
 	ck_assert(!o->alarm && o->warning);
@@ -1053,10 +1363,50 @@ START_TEST(settings_defaults_and_check)
 	ck_assert_uint_eq(s.restore_delay_us, SEC(5));
 	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), 0);
 
+	ck_assert_double_eq_tol(s.cell_undervoltage_hard, 2.50, EPS);
+	ck_assert_double_eq_tol(s.undervoltage_hysteresis, 0.10, EPS);
+	ck_assert_uint_eq(s.charge_detect_us, SEC(10));
+	ck_assert_uint_eq(s.max_cycles_per_hour, 10);
+
 	s.cell_recover = 2.70;
 	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "cell_undervoltage (2.80 V) must be below "
-			      "cell_recover (2.70 V)");
+	ck_assert_str_eq(err, "cell_undervoltage (2.80 V) + "
+			      "undervoltage_hysteresis (0.10 V) must be at "
+			      "most cell_recover (2.70 V)");
+	/* every rule between parameters, each named */
+	guard_settings_default(&s);
+	s.prealarm_cell = 2.89;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "prealarm_cell (2.89 V) must be at "
+					  "least cell_undervoltage (2.80 V) + "
+					  "0.10 V"));
+	s.prealarm_cell = 2.90;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), 0);
+	guard_settings_default(&s);
+	s.cell_undervoltage_hard = 2.80;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cell_undervoltage_hard (2.80 V) "
+					  "must be below cell_undervoltage"));
+	s.cell_undervoltage_hard = 0;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), 0);
+	guard_settings_default(&s);
+	s.low_soc_warning = 10;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "discharge_floor (10.00 %) must be "
+					  "below low_soc_warning"));
+	guard_settings_default(&s);
+	s.discharge_floor = 98;
+	s.low_soc_warning = 0;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "could never end"));
+	guard_settings_default(&s);
+	s.prealarm_cell = 3.40;
+	s.prealarm_hysteresis = 0.0;
+	s.cell_overvoltage = 3.40;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
+	guard_settings_default(&s);
+	s.max_cycles_per_hour = 0;
+	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
 	guard_settings_default(&s);
 	s.temp_hysteresis = (double)NAN;
 	ck_assert_int_eq(guard_settings_check(&s, err, sizeof(err)), -1);
@@ -1079,7 +1429,11 @@ static Suite *guard_suite(void)
 	tcase_add_test(tc, atd_low_cell_at_once_when_already_off);
 	tcase_add_test(tc, atd_low_cell_recovers_at_3v20);
 	tcase_add_test(tc, atd_low_cell_recovers_on_charging);
-	tcase_add_test(tc, atd_low_cell_not_while_charging);
+	tcase_add_test(tc,
+		       atd_low_cell_charging_needs_the_cells_above_the_cutoff);
+	tcase_add_test(tc, atd_low_cell_load_stays_off_whatever_the_current);
+	tcase_add_test(tc, atd_low_cell_applies_while_charging);
+	tcase_add_test(tc, atd_hard_cutoff_at_once);
 	tcase_add_test(tc, atd_discharge_floor_with_hysteresis);
 	tcase_add_test(tc, atd_floor_zero_disables);
 	tcase_add_test(tc, atd_battery_discharge_protection);
@@ -1089,7 +1443,11 @@ static Suite *guard_suite(void)
 	tcase_add_test(tc, atc_battery_charge_protection);
 	tcase_add_test(tc, comm_loss_charge_after_10s);
 	tcase_add_test(tc, comm_loss_load_after_120s);
-	tcase_add_test(tc, stale_values_not_used);
+	tcase_add_test(tc, partial_data_restricts_at_once);
+	tcase_add_test(tc, partial_data_never_allows);
+	tcase_add_test(tc, comm_loss_counts_from_the_last_good_reading);
+	tcase_add_test(tc, atc_no_temperature);
+	tcase_add_test(tc, cycle_limit_per_hour);
 	tcase_add_test(tc, mode_off_everything_off);
 	tcase_add_test(tc, remote_off_everything_off);
 	tcase_add_test(tc, prealarm_low_cell_with_hysteresis);

@@ -640,7 +640,7 @@ static void busy_life(void)
 START_TEST(json_round_trip_is_exact)
 {
 	struct monitor back;
-	char err[256] = "", *text;
+	char *text;
 	json_t *j, *k, *j2;
 
 	busy_life();
@@ -649,8 +649,7 @@ START_TEST(json_round_trip_is_exact)
 	k = json_loads(text, 0, NULL);
 	ck_assert_ptr_nonnull(k);
 	monitor_init(&back, &set);
-	ck_assert_msg(monitor_from_json(&back, k, err, sizeof(err)) == 0, "%s",
-		      err);
+	ck_assert_int_eq(monitor_from_json(&back, k, NULL, NULL), 0);
 	j2 = monitor_to_json(&back);
 	ck_assert_msg(json_equal(k, j2), "%s", text);
 	ck_assert_double_eq_tol(back.soc, mon.soc, 1e-12);
@@ -675,30 +674,43 @@ START_TEST(json_of_a_new_monitor_round_trips)
 {
 	struct monitor back;
 	json_t *j = monitor_to_json(&mon);
-	char err[256] = "";
 
 	ck_assert(json_is_null(json_object_get(j, "soc")));
 	monitor_init(&back, &set);
 	back.soc = 50;
 	back.synchronised = true;
-	ck_assert_msg(monitor_from_json(&back, j, err, sizeof(err)) == 0, "%s",
-		      err);
+	ck_assert_int_eq(monitor_from_json(&back, j, NULL, NULL), 0);
 	ck_assert(isnan(back.soc));
 	ck_assert(!back.synchronised);
 	json_decref(j);
 }
 END_TEST
 
-/* from_json(text) fails with msg and leaves the monitor as it was. */
-static void assert_json_refused(const char *text, const char *msg)
+/* What monitor_from_json() reported. */
+struct problems {
+	unsigned n;
+	char first[320];
+};
+
+static void collect(void *userdata, const char *msg)
+{
+	struct problems *p = userdata;
+
+	if (p->n++ == 0)
+		snprintf(p->first, sizeof(p->first), "%s", msg);
+}
+
+/* from_json(text) drops the one bad key with msg; the monitor keeps
+ * every other value (a state file is read key by key). */
+static void assert_json_dropped(const char *text, const char *msg)
 {
 	json_t *j = json_loads(text, 0, NULL), *before, *after;
-	char err[256] = "";
+	struct problems pr = {0};
 
 	ck_assert_msg(j != NULL, "%s", text);
 	before = monitor_to_json(&mon);
-	ck_assert_int_eq(monitor_from_json(&mon, j, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, msg);
+	ck_assert_int_eq(monitor_from_json(&mon, j, collect, &pr), 1);
+	ck_assert_str_eq(pr.first, msg);
 	after = monitor_to_json(&mon);
 	ck_assert(json_equal(before, after));
 	json_decref(j);
@@ -706,40 +718,70 @@ static void assert_json_refused(const char *text, const char *msg)
 	json_decref(after);
 }
 
-START_TEST(json_refuses_invalid_state)
+START_TEST(json_drops_invalid_keys)
 {
 	busy_life();
-	assert_json_refused("{\"soc\": 101}",
-			    "soc: 101 is out of range (0..100)");
-	assert_json_refused("{\"soc\": \"50\"}", "soc: not a number or null");
-	assert_json_refused("{\"cycle_armed\": false, \"soc\": -0.5}",
-			    "soc: -0.5 is out of range (0..100)");
-	assert_json_refused("{\"synchronised\": 1}",
-			    "synchronised: not true or false");
-	assert_json_refused("{\"nbatteries\": -1}",
-			    "nbatteries: -1 is out of range (0..1000)");
-	assert_json_refused("{\"last_full_charge\": -5}",
-			    "last_full_charge: not a time (seconds since 1970) "
-			    "or null");
-	assert_json_refused("{\"socc\": 5}", "monitor: unknown key 'socc'");
-	assert_json_refused("{\"soc\": null, \"synchronised\": true}",
-			    "monitor: synchronised without a soc");
-	assert_json_refused("{\"history\": {\"cycles\": 1.5}}",
-			    "cycles: not a whole number");
-	assert_json_refused("{\"history\": {\"deepest_discharge_ah\": 5}}",
-			    "deepest_discharge_ah: 5 is out of range "
-			    "(-1e+09..0)");
-	assert_json_refused("{\"history\": {\"min_voltage\": 12, "
-			    "\"max_voltage\": null}}",
-			    "history: min_voltage and max_voltage disagree");
-	assert_json_refused("{\"history\": {\"min_temperature\": 30, "
-			    "\"max_temperature\": 20}}",
-			    "history: min_temperature and max_temperature "
-			    "disagree");
-	assert_json_refused("{\"history\": {\"x\": 1}}",
-			    "history: unknown key 'x'");
-	assert_json_refused("{\"history\": []}", "history: not a JSON object");
-	assert_json_refused("[1]", "monitor: not a JSON object");
+	assert_json_dropped("{\"soc\": 101}",
+			    "monitor: soc: 101 is out of range (0..100); "
+			    "dropped");
+	assert_json_dropped("{\"soc\": \"50\"}",
+			    "monitor: soc: not a number or null; dropped");
+	assert_json_dropped("{\"cycle_armed\": true, \"soc\": -0.5}",
+			    "monitor: soc: -0.5 is out of range (0..100); "
+			    "dropped");
+	assert_json_dropped("{\"synchronised\": 1}",
+			    "monitor: synchronised: not true or false; "
+			    "dropped");
+	assert_json_dropped("{\"nbatteries\": -1}",
+			    "monitor: nbatteries: -1 is out of range "
+			    "(0..1000); dropped");
+	assert_json_dropped("{\"last_full_charge\": -5}",
+			    "monitor: last_full_charge: not a time (seconds "
+			    "since 1970) or null; dropped");
+	assert_json_dropped("{\"socc\": 5}",
+			    "monitor: unknown key 'socc'; dropped");
+	assert_json_dropped("{\"history\": {\"cycles\": 1.5}}",
+			    "history: cycles: not a whole number; dropped");
+	assert_json_dropped("{\"history\": {\"deepest_discharge_ah\": 5}}",
+			    "history: deepest_discharge_ah: 5 is out of range "
+			    "(-1e+09..0); dropped");
+	assert_json_dropped("{\"history\": {\"x\": 1}}",
+			    "history: unknown key 'x'; dropped");
+	assert_json_dropped("{\"history\": []}",
+			    "history: not a JSON object; dropped");
+}
+END_TEST
+
+/* Values that contradict each other are dropped together; the SoC beside
+ * them survives. */
+START_TEST(json_drops_contradictions_keeps_the_rest)
+{
+	struct problems pr = {0};
+	json_t *j;
+
+	busy_life();
+	j = json_loads("{\"soc\": 42, \"history\": {\"min_voltage\": 12, "
+		       "\"max_voltage\": null, \"min_temperature\": 30, "
+		       "\"max_temperature\": 20, \"cycles\": 7}}",
+		       0, NULL);
+	ck_assert_int_eq(monitor_from_json(&mon, j, collect, &pr), 2);
+	ck_assert_str_eq(pr.first, "history: min_voltage and max_voltage "
+				   "disagree; dropped");
+	ck_assert_double_eq(mon.soc, 42);
+	ck_assert_uint_eq(mon.h.cycles, 7);
+	ck_assert(isnan(mon.h.min_voltage) && isnan(mon.h.max_voltage));
+	ck_assert(isnan(mon.h.min_temp) && isnan(mon.h.max_temp));
+	json_decref(j);
+	memset(&pr, 0, sizeof(pr));
+	j = json_loads("{\"soc\": null, \"synchronised\": true}", 0, NULL);
+	ck_assert_int_eq(monitor_from_json(&mon, j, collect, &pr), 1);
+	ck_assert_str_eq(pr.first, "monitor: synchronised without a soc: "
+				   "unsynchronised; dropped");
+	ck_assert(!mon.synchronised);
+	json_decref(j);
+	j = json_loads("[1]", 0, NULL);
+	ck_assert_int_eq(monitor_from_json(&mon, j, collect, &pr), -1);
+	json_decref(j);
 }
 END_TEST
 
@@ -816,7 +858,8 @@ static Suite *monitor_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, json_round_trip_is_exact);
 	tcase_add_test(tc, json_of_a_new_monitor_round_trips);
-	tcase_add_test(tc, json_refuses_invalid_state);
+	tcase_add_test(tc, json_drops_invalid_keys);
+	tcase_add_test(tc, json_drops_contradictions_keeps_the_rest);
 	tcase_add_test(tc, status_json_keys);
 	suite_add_tcase(s, tc);
 	return s;

@@ -15,6 +15,38 @@
 
 #define EPS 1e-12
 
+/* What settings_from_json() reported. */
+struct problems {
+	unsigned n;
+	char first[320];
+};
+
+static void collect(void *userdata, const char *msg)
+{
+	struct problems *p = userdata;
+
+	if (p->n++ == 0)
+		snprintf(p->first, sizeof(p->first), "%s", msg);
+}
+
+/* The configuration's part of the rules: guard_settings_default(). */
+static struct guard_settings base(void)
+{
+	struct guard_settings g;
+
+	guard_settings_default(&g);
+	return g;
+}
+
+static int from_json(struct settings *s, const json_t *o, struct problems *p,
+		     bool *mode_read)
+{
+	struct guard_settings b = base();
+
+	memset(p, 0, sizeof(*p));
+	return settings_from_json(s, o, &b, collect, p, mode_read);
+}
+
 /* Every setting away from its default (and inside its range). */
 static void set_all_non_default(struct settings *s)
 {
@@ -278,7 +310,9 @@ END_TEST
 START_TEST(json_round_trip)
 {
 	struct settings s, back;
-	char err[256] = "", *text;
+	struct problems pr;
+	bool mode_read;
+	char *text;
 	json_t *j, *k;
 
 	settings_default(&s);
@@ -293,9 +327,8 @@ START_TEST(json_round_trip)
 	text = json_dumps(j, JSON_REAL_PRECISION(15));
 	k = json_loads(text, 0, NULL);
 	ck_assert_ptr_nonnull(k);
-	settings_default(&back);
-	ck_assert_msg(settings_from_json(&back, k, err, sizeof(err)) == 0, "%s",
-		      err);
+	ck_assert_int_eq(from_json(&back, k, &pr, &mode_read), 0);
+	ck_assert(mode_read);
 	ck_assert(same_settings(&back, &s));
 	free(text);
 	json_decref(j);
@@ -303,65 +336,153 @@ START_TEST(json_round_trip)
 }
 END_TEST
 
-/* from_json(text) must fail with msg and leave the settings unchanged. */
-static void assert_json_refused(const char *text, const char *msg)
+/* One bad key in text: dropped with msg, its setting at the default, the
+ * valid keys beside it kept (a state file is read key by key). */
+static void assert_json_dropped(const char *text, const char *msg)
 {
-	struct settings s, before;
+	struct settings s, def;
 	json_t *j = json_loads(text, 0, NULL);
-	char err[512] = "";
+	struct problems pr;
+	bool mode_read;
 
 	ck_assert_ptr_nonnull(j);
-	settings_default(&s);
-	set_all_non_default(&s);
-	before = s;
-	ck_assert_int_eq(settings_from_json(&s, j, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, msg);
-	ck_assert(same_settings(&s, &before));
+	settings_default(&def);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 1);
+	ck_assert_str_eq(pr.first, msg);
+	ck_assert_double_eq(s.tail_current, 5.0); /* the valid key beside */
+	s.tail_current = def.tail_current;
+	ck_assert(same_settings(&s, &def));
 	json_decref(j);
 }
 
-START_TEST(json_refuses_bad_values_all_or_nothing)
+START_TEST(json_drops_bad_keys_and_keeps_the_rest)
 {
-	assert_json_refused("{\"discharge_floor\": 120}",
-			    "discharge_floor: 120 is out of range (0..99 %)");
-	/* a valid key first: still nothing applied */
-	assert_json_refused("{\"tail_current\": 5.0, \"charged_voltage\": "
+	assert_json_dropped("{\"tail_current\": 5.0, \"discharge_floor\": 120}",
+			    "discharge_floor: 120 is out of range (0..99 %); "
+			    "using the default");
+	assert_json_dropped("{\"tail_current\": 5.0, \"charged_voltage\": "
 			    "\"3.5\"}",
-			    "charged_voltage: not a number");
-	assert_json_refused("{\"charged_voltage\": 3.456}",
-			    "charged_voltage: 3.456 has more than 2 decimals");
-	assert_json_refused("{\"charged_detection_time\": 180.0}",
-			    "charged_detection_time: not a whole number");
-	assert_json_refused("{\"charged_detection_time\": 5}",
-			    "charged_detection_time: 5 is out of range "
-			    "(10..3000 s)");
-	assert_json_refused("{\"mode\": true}", "mode: not \"on\" or \"off\"");
-	assert_json_refused("{\"mode\": null}", "mode: not \"on\" or \"off\"");
-	assert_json_refused("{\"nope\": 1}",
-			    "nope: unknown setting (known: charged_voltage, "
-			    "tail_current, charged_detection_time, "
-			    "low_soc_warning, discharge_floor, "
-			    "charge_efficiency, current_threshold, "
-			    "ttg_averaging, prealarm_cell, imbalance, "
-			    "string_current_tolerance, "
-			    "string_voltage_tolerance, "
-			    "parallel_voltage_tolerance, "
-			    "state_save_interval, mode)");
-	assert_json_refused("[]", "settings: not a JSON object");
+			    "charged_voltage: not a number; using the default");
+	assert_json_dropped("{\"charged_voltage\": 3.456, \"tail_current\": 5}",
+			    "charged_voltage: 3.456 has more than 2 decimals; "
+			    "using the default");
+	assert_json_dropped("{\"tail_current\": 5.0, "
+			    "\"charged_detection_time\": 180.0}",
+			    "charged_detection_time: not a whole number; using "
+			    "the default");
+	assert_json_dropped("{\"tail_current\": 5.0, \"mode\": true}",
+			    "mode: not \"on\" or \"off\"; using the default");
+	assert_json_dropped("{\"nope\": 1, \"tail_current\": 5.0}",
+			    "nope: unknown setting, dropped");
+}
+END_TEST
+
+/* A mode that is dropped or missing is not read: the caller decides. */
+START_TEST(json_says_whether_mode_was_read)
+{
+	struct settings s;
+	struct problems pr;
+	bool mode_read = true;
+	json_t *j = json_pack("{s:s}", "mode", "off");
+
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 0);
+	ck_assert(mode_read && !s.mode_on);
+	json_decref(j);
+	j = json_pack("{s:i}", "mode", 0);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 1);
+	ck_assert(!mode_read);
+	json_decref(j);
+	j = json_pack("{s:f}", "tail_current", 5.0);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 0);
+	ck_assert(!mode_read);
+	json_decref(j);
+	j = json_pack("[]");
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), -1);
+	ck_assert(!mode_read);
+	json_decref(j);
+}
+END_TEST
+
+/* A saved value that breaks a rule with the configuration (I3) is dropped
+ * back to its default, naming the rule; the others stay. */
+START_TEST(json_drops_values_that_break_a_rule)
+{
+	struct settings s;
+	struct problems pr;
+	bool mode_read;
+	json_t *j = json_pack("{s:f,s:f,s:s}", "prealarm_cell", 2.85,
+			      "discharge_floor", 15.0, "mode", "off");
+
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 1);
+	ck_assert_double_eq_tol(s.prealarm_cell, 3.10, EPS);
+	ck_assert_double_eq(s.discharge_floor, 15);
+	ck_assert(mode_read && !s.mode_on);
+	ck_assert_str_eq(pr.first,
+			 "prealarm_cell: 2.85 V breaks a rule with the "
+			 "configuration (prealarm_cell (2.85 V) must be at "
+			 "least cell_undervoltage (2.80 V) + 0.10 V: the "
+			 "pre-alarm must start before the low-cell cutoff, or "
+			 "the cutoff would wait for a pre-alarm that never "
+			 "comes): using the default 3.10 V");
+	json_decref(j);
+	/* low_soc_warning at or below the floor: the warning goes back */
+	j = json_pack("{s:f,s:f}", "low_soc_warning", 15.0, "discharge_floor",
+		      15.0);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 1);
+	ck_assert_double_eq(s.low_soc_warning, 20);
+	ck_assert_double_eq(s.discharge_floor, 15);
+	json_decref(j);
+}
+END_TEST
+
+/* The check `set` and reset-defaults run: the rule is named. */
+START_TEST(check_names_the_rule)
+{
+	struct guard_settings b = base();
+	struct settings s;
+	char err[320] = "";
+
+	settings_default(&s);
+	ck_assert_int_eq(settings_check(&s, &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		settings_set(&s, "prealarm_cell", "2.50", err, sizeof(err)), 0);
+	ck_assert_int_eq(settings_check(&s, &b, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "prealarm_cell (2.50 V) must be at "
+					  "least cell_undervoltage (2.80 V) + "
+					  "0.10 V"));
+	settings_default(&s);
+	ck_assert_int_eq(
+		settings_set(&s, "low_soc_warning", "5", err, sizeof(err)), 0);
+	ck_assert_int_eq(settings_check(&s, &b, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "discharge_floor (10.00 %) must be below "
+			      "low_soc_warning (5.00 %): the low-SoC warning "
+			      "must come before the discharge floor");
+	/* 0 = off: no order to keep */
+	ck_assert_int_eq(
+		settings_set(&s, "low_soc_warning", "0", err, sizeof(err)), 0);
+	ck_assert_int_eq(settings_check(&s, &b, err, sizeof(err)), 0);
+	/* the floor and its hysteresis must stay below 100 % */
+	settings_default(&s);
+	ck_assert_int_eq(
+		settings_set(&s, "discharge_floor", "98", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		settings_set(&s, "low_soc_warning", "99", err, sizeof(err)), 0);
+	ck_assert_int_eq(settings_check(&s, &b, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "could never end"));
 }
 END_TEST
 
 START_TEST(json_missing_keys_take_defaults)
 {
 	struct settings s, def;
-	json_t *j = json_pack("{s:f}", "discharge_floor", 30.0);
-	char err[256];
+	json_t *j = json_pack("{s:f}", "discharge_floor", 15.0);
+	struct problems pr;
+	bool mode_read;
 
 	settings_default(&def);
-	settings_default(&s);
 	set_all_non_default(&s);
-	ck_assert_int_eq(settings_from_json(&s, j, err, sizeof(err)), 0);
-	ck_assert_double_eq(s.discharge_floor, 30);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 0);
+	ck_assert_double_eq(s.discharge_floor, 15);
 	s.discharge_floor = def.discharge_floor;
 	ck_assert(same_settings(&s, &def));
 	json_decref(j);
@@ -372,10 +493,10 @@ START_TEST(json_accepts_integers_for_numbers)
 {
 	struct settings s;
 	json_t *j = json_pack("{s:i}", "charge_efficiency", 97);
-	char err[256];
+	struct problems pr;
+	bool mode_read;
 
-	settings_default(&s);
-	ck_assert_int_eq(settings_from_json(&s, j, err, sizeof(err)), 0);
+	ck_assert_int_eq(from_json(&s, j, &pr, &mode_read), 0);
 	ck_assert_double_eq(s.charge_efficiency, 97);
 	json_decref(j);
 }
@@ -453,7 +574,10 @@ static Suite *settings_suite(void)
 
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_round_trip);
-	tcase_add_test(tc, json_refuses_bad_values_all_or_nothing);
+	tcase_add_test(tc, json_drops_bad_keys_and_keeps_the_rest);
+	tcase_add_test(tc, json_says_whether_mode_was_read);
+	tcase_add_test(tc, json_drops_values_that_break_a_rule);
+	tcase_add_test(tc, check_names_the_rule);
 	tcase_add_test(tc, json_missing_keys_take_defaults);
 	tcase_add_test(tc, json_accepts_integers_for_numbers);
 	suite_add_tcase(s, tc);

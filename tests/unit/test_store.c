@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_store.c - the state file: save and load, the atomic write (the old
- * file survives a failed write), missing / corrupt / wrong-version /
- * invalid files (defaults, the file kept aside), every truncation of a
- * good file, and the save policy.
+ * file survives a failed write), missing / unusable / wrong-version files
+ * (defaults and Mode Off, the file kept aside), bad keys dropped one by
+ * one with the rest kept (I8), a FIFO or a link in the file's place,
+ * every truncation of a good file, and the save policy.
  */
 #include <check.h>
 #include <errno.h>
@@ -143,13 +144,15 @@ static void save_ok(void)
 	json_decref(state);
 }
 
-/* The loaded settings and monitor are the defaults. */
-static void assert_defaults(const struct settings *s, const struct monitor *m)
+/* The loaded settings and monitor are the defaults (Mode as given). */
+static void assert_defaults_mode(const struct settings *s,
+				 const struct monitor *m, bool mode_on)
 {
 	struct settings def;
 	json_t *a, *b;
 
 	settings_default(&def);
+	def.mode_on = mode_on;
 	a = settings_to_json(&def);
 	b = settings_to_json(s);
 	ck_assert(json_equal(a, b));
@@ -161,16 +164,25 @@ static void assert_defaults(const struct settings *s, const struct monitor *m)
 	ck_assert_ptr_eq(m->s, s);
 }
 
-/* Load into a fresh pair; returns the result, err the message. */
-static enum store_load_result load(struct settings *s, struct monitor *m,
-				   char *err, size_t n)
+static void assert_defaults(const struct settings *s, const struct monitor *m)
 {
+	assert_defaults_mode(s, m, true);
+}
+
+static struct store_report rep;
+
+/* Load into a fresh pair; returns the result, rep what was found. */
+static enum store_load_result load(struct settings *s, struct monitor *m)
+{
+	struct guard_settings base;
+
+	guard_settings_default(&base);
 	settings_default(s);
 	monitor_init(m, s);
 	/* Make the defaults visible: not what the file could hold. */
 	s->discharge_floor = 42;
 	m->soc = 42;
-	return store_load(dir, WALL, s, m, err, n);
+	return store_load(dir, WALL, &base, s, m, &rep);
 }
 
 /* ---- save and load ------------------------------------------------------ */
@@ -179,13 +191,14 @@ START_TEST(missing_file_means_defaults)
 {
 	struct settings s;
 	struct monitor m;
-	char err[512] = "", expect[PATH_LEN + 64];
+	char expect[PATH_LEN + 64];
 
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_MISSING);
+	ck_assert_int_eq(load(&s, &m), STORE_MISSING);
 	assert_defaults(&s, &m);
 	snprintf(expect, sizeof(expect), "%s: no saved state; using defaults",
 		 in_dir("state.json"));
-	ck_assert_str_eq(err, expect);
+	ck_assert_str_eq(rep.message, expect);
+	ck_assert(!rep.mode_forced_off);
 }
 END_TEST
 
@@ -193,11 +206,13 @@ START_TEST(save_then_load_restores_everything)
 {
 	struct settings s;
 	struct monitor m;
-	char err[512] = "", *a, *b;
+	char *a, *b;
 
 	interesting_state();
 	save_ok();
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_LOADED);
+	ck_assert_int_eq(load(&s, &m), STORE_LOADED);
+	ck_assert_uint_eq(rep.nproblems, 0);
+	ck_assert(exists("state.json"));
 	a = dump_state(&set, &mon);
 	b = dump_state(&s, &m);
 	ck_assert_str_eq(a, b);
@@ -238,12 +253,11 @@ START_TEST(save_replaces_the_old_state)
 {
 	struct settings s;
 	struct monitor m;
-	char err[512] = "";
 
 	save_ok();
 	interesting_state();
 	save_ok();
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_LOADED);
+	ck_assert_int_eq(load(&s, &m), STORE_LOADED);
 	ck_assert_double_eq(s.discharge_floor, 15);
 }
 END_TEST
@@ -321,42 +335,56 @@ START_TEST(stale_temp_file_is_replaced)
 {
 	struct settings s;
 	struct monitor m;
-	char err[512] = "";
 
 	/* left by a power cut during a write */
 	write_text("state.json.tmp", "{\"version\": 1, \"sett", 20);
 	interesting_state();
 	save_ok();
 	ck_assert(!exists("state.json.tmp"));
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_LOADED);
+	ck_assert_int_eq(load(&s, &m), STORE_LOADED);
 }
 END_TEST
 
-/* ---- files that cannot be used ------------------------------------------ */
+/* A FIFO where the temporary file goes never hangs a save. */
+START_TEST(a_fifo_in_place_of_the_temp_file_fails_at_once)
+{
+	json_t *state = store_state_json(&set, &mon);
+	char err[512] = "";
 
-/* Loading gives STORE_CORRUPT, the defaults, the error "PATH: WHY; kept
- * as PATH.corrupt-...; using defaults" where WHY starts with why (the
- * whole of it but for jansson's own words), and the file moved to
- * CORRUPT_AS with its content. */
-static void assert_corrupt(const char *text, size_t len, const char *why)
+	ck_assert_int_eq(mkfifo(in_dir("state.json.tmp"), 0600), 0);
+	ck_assert_int_eq(store_save(dir, state, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
+	json_decref(state);
+}
+END_TEST
+
+/* ---- files that cannot be used at all ------------------------------------ */
+
+/* Loading gives STORE_UNUSABLE, the defaults with Mode Off (it could not
+ * be read), the message "PATH: not used: WHY; kept as PATH.corrupt-..."
+ * where WHY starts with why (the whole of it but for jansson's own
+ * words), and the file moved aside with its content. */
+static void assert_unusable(const char *text, size_t len, const char *why)
 {
 	struct settings s;
 	struct monitor m;
-	char err[1024] = "", head[PATH_LEN + 512], tail[PATH_LEN + 128];
+	char head[PATH_LEN + 512], tail[PATH_LEN + 128];
 	char *kept;
 	size_t klen;
 
 	write_text("state.json", text, len);
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_CORRUPT);
-	assert_defaults(&s, &m);
-	snprintf(head, sizeof(head), "%s: %s", in_dir("state.json"), why);
-	snprintf(tail, sizeof(tail), "; kept as %s; using defaults",
-		 in_dir(CORRUPT_AS));
-	ck_assert_msg(strncmp(err, head, strlen(head)) == 0 &&
-			      strlen(err) >= strlen(tail) &&
-			      strcmp(err + strlen(err) - strlen(tail), tail) ==
-				      0,
-		      "%s", err);
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
+	assert_defaults_mode(&s, &m, false);
+	ck_assert(rep.mode_forced_off);
+	snprintf(head, sizeof(head), "%s: not used: %s", in_dir("state.json"),
+		 why);
+	snprintf(tail, sizeof(tail), "; kept as %s", in_dir(CORRUPT_AS));
+	ck_assert_msg(
+		strncmp(rep.message, head, strlen(head)) == 0 &&
+			strlen(rep.message) >= strlen(tail) &&
+			strcmp(rep.message + strlen(rep.message) - strlen(tail),
+			       tail) == 0,
+		"%s", rep.message);
 	ck_assert(!exists("state.json"));
 	kept = read_text(CORRUPT_AS, &klen);
 	ck_assert_uint_eq(klen, len);
@@ -369,17 +397,17 @@ START_TEST(garbage_is_kept_aside)
 {
 	static const char garbage[] = "\x00\xff garbage {";
 
-	assert_corrupt(garbage, sizeof(garbage) - 1,
-		       "not valid JSON (line 1, column ");
-	assert_corrupt("", 0, "not valid JSON (line 1, column ");
-	assert_corrupt("{\"version\": 1,", 14,
-		       "not valid JSON (line 1, column 14: ");
-	assert_corrupt("{\"version\": 1}\n{}", 17,
-		       "not valid JSON (line 2, column ");
-	assert_corrupt("[]", 2, "not a JSON object; kept");
-	assert_corrupt("{\"version\":1,\"version\":1}", 25,
-		       "not valid JSON (line 1, column 22: duplicate object "
-		       "key");
+	assert_unusable(garbage, sizeof(garbage) - 1,
+			"not valid JSON (line 1, column ");
+	assert_unusable("", 0, "not valid JSON (line 1, column ");
+	assert_unusable("{\"version\": 1,", 14,
+			"not valid JSON (line 1, column 14: ");
+	assert_unusable("{\"version\": 1}\n{}", 17,
+			"not valid JSON (line 2, column ");
+	assert_unusable("[]", 2, "not a state file (no version number); kept");
+	assert_unusable("{\"version\":1,\"version\":1}", 25,
+			"not valid JSON (line 1, column 22: duplicate object "
+			"key");
 }
 END_TEST
 
@@ -389,46 +417,26 @@ START_TEST(wrong_version_is_kept_aside)
 	const char *v0 = "{\"version\": \"1\", \"settings\": {}, "
 			 "\"monitor\": {}}";
 
-	assert_corrupt(v2, strlen(v2),
-		       "version 2 is not supported (this smallbmsd reads "
-		       "version 1); kept");
-	assert_corrupt(v0, strlen(v0), "no version number; kept");
+	assert_unusable(v2, strlen(v2),
+			"version 2 is not supported (this smallbmsd reads "
+			"version 1); kept");
+	assert_unusable(v0, strlen(v0),
+			"not a state file (no version number); kept");
 }
 END_TEST
 
-START_TEST(invalid_values_are_kept_aside)
-{
-	const char *floor = "{\"version\": 1, \"settings\": "
-			    "{\"discharge_floor\": 120}, \"monitor\": {}}";
-	const char *soc = "{\"version\": 1, \"settings\": {}, "
-			  "\"monitor\": {\"soc\": 250}}";
-	const char *extra = "{\"version\": 1, \"settings\": {}, "
-			    "\"monitor\": {}, \"more\": 1}";
-	const char *none = "{\"version\": 1, \"settings\": {}}";
-
-	assert_corrupt(floor, strlen(floor),
-		       "discharge_floor: 120 is out of range (0..99 %); kept");
-	assert_corrupt(soc, strlen(soc),
-		       "soc: 250 is out of range (0..100); kept");
-	assert_corrupt(extra, strlen(extra), "unknown key 'more'; kept");
-	assert_corrupt(none, strlen(none),
-		       "\"settings\" or \"monitor\" is missing; kept");
-}
-END_TEST
-
-START_TEST(two_corrupt_files_in_one_second_are_both_kept)
+START_TEST(two_unusable_files_in_one_second_are_both_kept)
 {
 	struct settings s;
 	struct monitor m;
-	char err[1024];
 
 	write_text("state.json", "one", 3);
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_CORRUPT);
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
 	write_text("state.json", "two", 3);
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_CORRUPT);
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
 	ck_assert(exists(CORRUPT_AS));
 	ck_assert(exists(CORRUPT_AS "-2"));
-	ck_assert_ptr_nonnull(strstr(err, CORRUPT_AS "-2; using defaults"));
+	ck_assert_ptr_nonnull(strstr(rep.message, CORRUPT_AS "-2"));
 }
 END_TEST
 
@@ -436,13 +444,45 @@ START_TEST(a_directory_in_place_of_the_file)
 {
 	struct settings s;
 	struct monitor m;
-	char err[1024];
 
 	ck_assert_int_eq(mkdir(in_dir("state.json"), 0755), 0);
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_CORRUPT);
-	assert_defaults(&s, &m);
-	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
+	assert_defaults_mode(&s, &m, false);
+	ck_assert_ptr_nonnull(strstr(rep.message, "not a regular file"));
 	ck_assert(exists(CORRUPT_AS));
+}
+END_TEST
+
+/* A FIFO in the file's place: the load must not wait for a writer (the
+ * test would hang, and the Check timeout fail it). */
+START_TEST(a_fifo_in_place_of_the_file_does_not_hang)
+{
+	struct settings s;
+	struct monitor m;
+
+	ck_assert_int_eq(mkfifo(in_dir("state.json"), 0600), 0);
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
+	assert_defaults_mode(&s, &m, false);
+	ck_assert_ptr_nonnull(strstr(rep.message, "not a regular file"));
+	ck_assert(!exists("state.json"));
+	ck_assert(exists(CORRUPT_AS));
+}
+END_TEST
+
+/* A symbolic link is not followed, even to a good file. */
+START_TEST(a_link_in_place_of_the_file_is_not_followed)
+{
+	struct settings s;
+	struct monitor m;
+
+	interesting_state();
+	save_ok();
+	ck_assert_int_eq(rename(in_dir("state.json"), in_dir("elsewhere")), 0);
+	ck_assert_int_eq(symlink(in_dir("elsewhere"), in_dir("state.json")), 0);
+	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
+	ck_assert_ptr_nonnull(strstr(rep.message, "symbolic link"));
+	ck_assert(!s.mode_on);
+	ck_assert(exists("elsewhere"));
 }
 END_TEST
 
@@ -452,7 +492,7 @@ START_TEST(every_truncation_is_refused)
 {
 	struct settings s;
 	struct monitor m;
-	char err[1024], *text;
+	char *text;
 	size_t len;
 
 	interesting_state();
@@ -460,15 +500,107 @@ START_TEST(every_truncation_is_refused)
 	text = read_text("state.json", &len);
 	for (size_t cut = 0; cut < len - 1; cut++) {
 		write_text("state.json", text, cut);
-		ck_assert_msg(load(&s, &m, err, sizeof(err)) == STORE_CORRUPT,
+		ck_assert_msg(load(&s, &m) == STORE_UNUSABLE,
 			      "cut at %zu loaded", cut);
-		assert_defaults(&s, &m);
+		assert_defaults_mode(&s, &m, false);
 		ck_assert_int_eq(unlink(in_dir(CORRUPT_AS)), 0);
 	}
 	/* without only the final newline it is still the same JSON */
 	write_text("state.json", text, len - 1);
-	ck_assert_int_eq(load(&s, &m, err, sizeof(err)), STORE_LOADED);
+	ck_assert_int_eq(load(&s, &m), STORE_LOADED);
 	free(text);
+}
+END_TEST
+
+/* ---- files with bad keys: the rest is kept (I8) ---------------------------- */
+
+/* The issue's case: Mode Off, SoC 42, one bad and one unknown key (a
+ * downgrade): both dropped by name, Mode and SoC survive. */
+START_TEST(bad_and_unknown_keys_are_dropped_the_rest_kept)
+{
+	const char *text = "{\"version\": 1, \"settings\": {\"mode\": \"off\", "
+			   "\"prealarm_cell\": 3.5, \"tail_current\": 5.0, "
+			   "\"from_a_newer_version\": 7}, \"monitor\": "
+			   "{\"soc\": 42.5, \"history\": {\"cycles\": 3}}}";
+	struct settings s;
+	struct monitor m;
+
+	write_text("state.json", text, strlen(text));
+	ck_assert_int_eq(load(&s, &m), STORE_PARTIAL);
+	ck_assert(!s.mode_on);
+	ck_assert(!rep.mode_forced_off);
+	ck_assert_double_eq(m.soc, 42.5);
+	ck_assert_uint_eq(m.h.cycles, 3);
+	ck_assert_double_eq(s.tail_current, 5.0);
+	ck_assert_double_eq_tol(s.prealarm_cell, 3.10, 1e-12);
+	ck_assert_uint_eq(rep.nproblems, 2);
+	ck_assert_str_eq(rep.problems[0],
+			 "prealarm_cell: 3.5 is out of range (2.5..3.4 V); "
+			 "using the default");
+	ck_assert_str_eq(rep.problems[1],
+			 "from_a_newer_version: unknown setting, dropped");
+	ck_assert_ptr_nonnull(strstr(rep.message, "partly used: "));
+	/* the file as it was is kept for inspection */
+	ck_assert(exists(CORRUPT_AS));
+}
+END_TEST
+
+/* Mode cannot be read from a file that existed: Mode Off, loudly. */
+START_TEST(unreadable_mode_means_mode_off)
+{
+	const char *bad = "{\"version\": 1, \"settings\": {\"mode\": 1}, "
+			  "\"monitor\": {\"soc\": 60}}";
+	const char *missing = "{\"version\": 1, \"settings\": {}, "
+			      "\"monitor\": {\"soc\": 60}}";
+	const char *nosettings = "{\"version\": 1, \"monitor\": {\"soc\": 60}}";
+	const char *cases[] = {bad, missing, nosettings};
+	struct settings s;
+	struct monitor m;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_text("state.json", cases[i], strlen(cases[i]));
+		ck_assert_int_eq(load(&s, &m), STORE_PARTIAL);
+		ck_assert_msg(!s.mode_on, "%s", cases[i]);
+		ck_assert(rep.mode_forced_off);
+		ck_assert_double_eq(m.soc, 60);
+		ck_assert_int_eq(unlink(in_dir(CORRUPT_AS)), 0);
+	}
+}
+END_TEST
+
+/* Values in range but breaking a rule with the configuration (I3) are
+ * dropped like bad ones. */
+START_TEST(saved_values_that_break_a_rule_are_dropped)
+{
+	const char *text = "{\"version\": 1, \"settings\": {\"mode\": \"on\", "
+			   "\"low_soc_warning\": 5, \"discharge_floor\": 10}, "
+			   "\"monitor\": {}}";
+	struct settings s;
+	struct monitor m;
+
+	write_text("state.json", text, strlen(text));
+	ck_assert_int_eq(load(&s, &m), STORE_PARTIAL);
+	ck_assert(s.mode_on);
+	ck_assert_double_eq(s.low_soc_warning, 20);
+	ck_assert_double_eq(s.discharge_floor, 10);
+	ck_assert_ptr_nonnull(strstr(rep.problems[0], "low_soc_warning: 5 % "
+						      "breaks a rule"));
+}
+END_TEST
+
+START_TEST(unknown_top_level_keys_are_dropped)
+{
+	const char *text =
+		"{\"version\": 1, \"settings\": {\"mode\": \"off\"}, "
+		"\"monitor\": {\"soc\": 70}, \"more\": 1}";
+	struct settings s;
+	struct monitor m;
+
+	write_text("state.json", text, strlen(text));
+	ck_assert_int_eq(load(&s, &m), STORE_PARTIAL);
+	ck_assert(!s.mode_on);
+	ck_assert_double_eq(m.soc, 70);
+	ck_assert_str_eq(rep.problems[0], "more: unknown key, dropped");
 }
 END_TEST
 
@@ -543,12 +675,18 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, failed_write_keeps_the_old_file);
 	tcase_add_test(tc, save_to_a_missing_directory_fails_clearly);
 	tcase_add_test(tc, stale_temp_file_is_replaced);
+	tcase_add_test(tc, a_fifo_in_place_of_the_temp_file_fails_at_once);
 	tcase_add_test(tc, garbage_is_kept_aside);
 	tcase_add_test(tc, wrong_version_is_kept_aside);
-	tcase_add_test(tc, invalid_values_are_kept_aside);
-	tcase_add_test(tc, two_corrupt_files_in_one_second_are_both_kept);
+	tcase_add_test(tc, two_unusable_files_in_one_second_are_both_kept);
 	tcase_add_test(tc, a_directory_in_place_of_the_file);
+	tcase_add_test(tc, a_fifo_in_place_of_the_file_does_not_hang);
+	tcase_add_test(tc, a_link_in_place_of_the_file_is_not_followed);
 	tcase_add_test(tc, every_truncation_is_refused);
+	tcase_add_test(tc, bad_and_unknown_keys_are_dropped_the_rest_kept);
+	tcase_add_test(tc, unreadable_mode_means_mode_off);
+	tcase_add_test(tc, saved_values_that_break_a_rule_are_dropped);
+	tcase_add_test(tc, unknown_top_level_keys_are_dropped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policy");
