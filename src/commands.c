@@ -87,38 +87,20 @@ static json_t *settings_answer(struct daemon *d)
 			 settings_describe_json(&d->settings));
 }
 
-/*
- * Every run-time change goes through here: the candidate settings must
- * pass the same check as the configuration and the state file
- * (settings_check: I3), or nothing changes and the answer names the rule.
- */
-static json_t *apply_settings(struct daemon *d, const struct settings *cand,
-			      const char *what)
-{
-	char err[320];
-
-	if (settings_check(cand, &d->cfg->protection, err, sizeof(err)) < 0)
-		return ctl_error("invalid-argument", "%s: refused: %s", what,
-				 err);
-	d->settings = *cand;
-	daemon_state_changed(d);
-	return NULL;
-}
-
 static json_t *cmd_mode(struct daemon *d, const struct ctl_peer *peer, int argc,
 			char **argv)
 {
-	struct settings cand = d->settings;
-	char err[160];
-	json_t *e;
+	char err[400];
 
+	/* Every run-time change passes the same check as the configuration
+	 * and the state file (settings_change: I3), or nothing changes and
+	 * the answer names the rule. */
 	if (argc == 2) {
-		if (settings_set(&cand, "mode", argv[1], err, sizeof(err)) < 0)
+		if (settings_change(&d->settings, "mode", argv[1],
+				    &d->cfg->protection, err, sizeof(err)) < 0)
 			return ctl_error("invalid-argument", "%s", err);
-		e = apply_settings(d, &cand, "mode");
-		if (e)
-			return e;
 		log_notice("mode %s (by uid %u)", argv[1], (unsigned)peer->uid);
+		daemon_state_changed(d);
 	}
 	return json_pack("{s:s,s:s}", "type", "mode", "mode",
 			 d->settings.mode_on ? "on" : "off");
@@ -133,37 +115,32 @@ static json_t *cmd_settings(struct daemon *d, const struct ctl_peer *peer,
 static json_t *cmd_set(struct daemon *d, const struct ctl_peer *peer, int argc,
 		       char **argv)
 {
-	struct settings cand = d->settings;
-	char err[160], what[96];
-	json_t *e;
+	char err[400];
 
 	if (!settings_find(argv[1]))
 		return ctl_error("invalid-argument",
 				 "no setting '%s' (see: smallbmsctl settings)",
 				 argv[1]);
-	if (settings_set(&cand, argv[1], argv[2], err, sizeof(err)) < 0)
+	if (settings_change(&d->settings, argv[1], argv[2], &d->cfg->protection,
+			    err, sizeof(err)) < 0)
 		return ctl_error("invalid-argument", "%s", err);
-	snprintf(what, sizeof(what), "%.40s %.40s", argv[1], argv[2]);
-	e = apply_settings(d, &cand, what);
-	if (e)
-		return e;
 	log_notice("setting %s = %s (by uid %u)", argv[1], argv[2],
 		   (unsigned)peer->uid);
+	daemon_state_changed(d);
 	return settings_answer(d);
 }
 
 static json_t *cmd_reset_defaults(struct daemon *d, const struct ctl_peer *peer,
 				  int argc, char **argv)
 {
-	struct settings cand = d->settings;
-	json_t *e;
+	char err[400];
 
-	settings_reset_defaults(&cand);
-	e = apply_settings(d, &cand, "reset-defaults");
-	if (e)
-		return e;
+	if (settings_reset_checked(&d->settings, &d->cfg->protection, err,
+				   sizeof(err)) < 0)
+		return ctl_error("invalid-argument", "reset-defaults: %s", err);
 	log_notice("settings reset to defaults (by uid %u)",
 		   (unsigned)peer->uid);
+	daemon_state_changed(d);
 	return settings_answer(d);
 }
 

@@ -427,6 +427,40 @@ int settings_check(const struct settings *s, const struct guard_settings *base,
 	return guard_settings_check(&g, err, errlen);
 }
 
+/* A candidate becomes the settings only if it passes the rules. */
+static int commit(struct settings *s, const struct settings *cand,
+		  const struct guard_settings *base, char *err, size_t errlen)
+{
+	char why[320];
+
+	if (settings_check(cand, base, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "refused: %s", why);
+		return -1;
+	}
+	*s = *cand;
+	return 0;
+}
+
+int settings_change(struct settings *s, const char *name, const char *text,
+		    const struct guard_settings *base, char *err, size_t errlen)
+{
+	struct settings cand = *s;
+
+	if (settings_set(&cand, name, text, err, errlen) < 0)
+		return -1;
+	return commit(s, &cand, base, err, errlen);
+}
+
+int settings_reset_checked(struct settings *s,
+			   const struct guard_settings *base, char *err,
+			   size_t errlen)
+{
+	struct settings cand = *s;
+
+	settings_reset_defaults(&cand);
+	return commit(s, &cand, base, err, errlen);
+}
+
 __attribute__((format(printf, 3, 4))) static void
 report(settings_problem_fn fn, void *ud, const char *fmt, ...)
 {

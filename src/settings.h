@@ -114,6 +114,21 @@ void settings_to_guard(const struct settings *s,
 int settings_check(const struct settings *s, const struct guard_settings *base,
 		   char *err, size_t errlen);
 
+/*
+ * `smallbmsctl set NAME VALUE` (and `mode`): settings_set() on a copy,
+ * then settings_check() with base; *s changes only when both pass. -1
+ * with err: the parse error, or "refused: " and the rule broken.
+ */
+int settings_change(struct settings *s, const char *name, const char *text,
+		    const struct guard_settings *base, char *err,
+		    size_t errlen);
+
+/* reset-defaults, through the same check (it cannot fail with a valid
+ * configuration; if it did, *s would stay as it was). */
+int settings_reset_checked(struct settings *s,
+			   const struct guard_settings *base, char *err,
+			   size_t errlen);
+
 /* A problem found while loading, for the caller to log: one per key. */
 typedef void (*settings_problem_fn)(void *userdata, const char *message);
 

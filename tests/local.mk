@@ -9,6 +9,7 @@ UNIT_TESTS = \
 	tests/unit/test_chain \
 	tests/unit/test_ctl \
 	tests/unit/test_guard \
+	tests/unit/test_guard_model \
 	tests/unit/test_events \
 	tests/unit/test_gpio_dryrun \
 	tests/unit/test_gpio_find \
@@ -51,6 +52,24 @@ tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guard_LDADD = $(UNIT_LDADD)
+# The decision pipeline against the invariants I1-I8 (HACKING.md), on
+# random sequences: GUARD_MODEL_STEPS steps (default 100000) from
+# GUARD_MODEL_SEED; `make check-long` runs 10^7.
+tests_unit_test_guard_model_SOURCES = tests/unit/test_guard_model.c
+tests_unit_test_guard_model_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_guard_model_LDADD = $(UNIT_LDADD)
+
+# The model-based test for long: 10^7 steps, a new seed each run (printed;
+# GUARD_MODEL_SEED=N repeats one).
+GUARD_MODEL_LONG_STEPS = 10000000
+check-long: tests/unit/test_guard_model
+	@seed=$${GUARD_MODEL_SEED:-$$(date +%s)}; \
+	echo "check-long: $(GUARD_MODEL_LONG_STEPS) steps, GUARD_MODEL_SEED=$$seed"; \
+	start=$$(date +%s); \
+	GUARD_MODEL_STEPS=$(GUARD_MODEL_LONG_STEPS) GUARD_MODEL_SEED=$$seed \
+		tests/unit/test_guard_model && \
+	echo "check-long: passed in $$(($$(date +%s) - start)) s"
+.PHONY: check-long
 tests_unit_test_events_SOURCES = tests/unit/test_events.c
 tests_unit_test_events_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_events_LDADD = $(UNIT_LDADD)
