@@ -417,6 +417,7 @@ struct step {
 	bool have;          /* some battery has fresh cell data */
 	bool complete;      /* ... every battery */
 	uint64_t data_ref;  /* comm_loss counts from here */
+	double uv_limit;    /* where the low-cell rule starts this step */
 	bool lead_on;       /* the pre-alarm is (or is now becoming) on */
 	uint64_t lead_from; /* ... since */
 	struct guard_event *ev;
@@ -487,6 +488,18 @@ static bool low_cell_recovered(const struct step *st, bool *by_charging)
 	return *by_charging;
 }
 
+/* Where the low-cell rule starts: the cutoff while the load is on; with
+ * the load off, the cutoff plus its hysteresis, so that whatever else
+ * kept the load off, it never reconnects onto a cell below that (I2). */
+static double low_cell_limit(const struct step *st)
+{
+	const struct guard_settings *s = st->s;
+
+	if (st->g->line[GUARD_DISCHARGE].allow)
+		return s->cell_undervoltage;
+	return s->cell_undervoltage + s->undervoltage_hysteresis;
+}
+
 /* The low-cell events' figures: where, and the level crossed. */
 static void low_cell_detail(const struct step *st, double start_limit,
 			    bool start, struct guard_event *e)
@@ -534,7 +547,7 @@ static void reason_detail(const struct step *st, enum guard_which w,
 		e->limit = seconds(comm_timeout(s, w));
 		break;
 	case GUARD_R_CELL_UNDERVOLTAGE:
-		low_cell_detail(st, s->cell_undervoltage, start, e);
+		low_cell_detail(st, st->uv_limit, start, e);
 		break;
 	case GUARD_R_CELL_UNDERVOLTAGE_HARD:
 		low_cell_detail(st, s->cell_undervoltage_hard, start, e);
@@ -714,7 +727,7 @@ static bool rule_cell_undervoltage(const struct step *st, bool active,
 
 	if (active)
 		return !low_cell_recovered(st, &by_charging);
-	if (!st->have || !(st->in->min_cell_v < s->cell_undervoltage))
+	if (!st->have || !(st->in->min_cell_v < st->uv_limit))
 		return false;
 	lead_done = st->lead_on &&
 		    elapsed(st->now, st->lead_from) >= s->prealarm_lead_us;
@@ -1108,6 +1121,7 @@ void guard_step(struct guard *g, const struct guard_input *in, uint64_t now,
 	update_charging(&st);
 	update_warnings(&st);
 	prealarm_lead(&st);
+	st.uv_limit = low_cell_limit(&st);
 	update_line(&st, GUARD_CHARGE, charge_reasons(&st));
 	update_line(&st, GUARD_DISCHARGE, discharge_reasons(&st));
 	update_prealarm(&st);

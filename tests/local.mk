@@ -70,6 +70,13 @@ check-long: tests/unit/test_guard_model
 		tests/unit/test_guard_model && \
 	echo "check-long: passed in $$(($$(date +%s) - start)) s"
 .PHONY: check-long
+# Does the model test catch each protection defect it was written for?
+# Each fix reverted in a scratch copy (tests/model/reverts/*.patch) must
+# make it fail.
+check-reverts:
+	$(SHELL) $(abs_top_srcdir)/tests/model/revert-fixes.sh
+.PHONY: check-reverts
+EXTRA_DIST += tests/model
 tests_unit_test_events_SOURCES = tests/unit/test_events.c
 tests_unit_test_events_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_events_LDADD = $(UNIT_LDADD)

@@ -410,6 +410,35 @@ START_TEST(atd_low_cell_load_stays_off_whatever_the_current)
 }
 END_TEST
 
+/* I2: whatever kept the load off, it never comes back onto a cell below
+ * the cutoff + its hysteresis (here Mode Off while the cell sank to
+ * 2.85 V: not below the cutoff, but not above it enough either). */
+START_TEST(atd_never_reconnects_below_cutoff_plus_hysteresis)
+{
+	const struct guard_output *o;
+	const struct guard_event *e;
+
+	ready();
+	in.mode_on = false;
+	after(SEC(1));
+	low_cell(2.85);
+	o = after(SEC(1));
+	ck_assert_uint_eq(o->discharge_reasons, R_MODE | R_UV);
+	e = find_ev(GUARD_EV_REASON_START, GUARD_DISCHARGE, R_UV);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_double_eq_tol(e->limit, 2.90, EPS);
+	in.mode_on = true;
+	o = run_to(now + SEC(60), SEC(1));
+	ck_assert(!o->allow_discharge);
+	ck_assert_uint_eq(o->discharge_reasons, R_UV);
+	/* with the load on, 2.85 V is only a pre-alarm */
+	ready();
+	low_cell(2.85);
+	o = run_to(now + SEC(120), SEC(1));
+	ck_assert(o->allow_discharge && o->prealarm);
+}
+END_TEST
+
 /* The cutoff applies while charging too: its recovery needs the cells
  * above it, so it cannot chatter. */
 START_TEST(atd_low_cell_applies_while_charging)
@@ -1433,6 +1462,7 @@ static Suite *guard_suite(void)
 		       atd_low_cell_charging_needs_the_cells_above_the_cutoff);
 	tcase_add_test(tc, atd_low_cell_load_stays_off_whatever_the_current);
 	tcase_add_test(tc, atd_low_cell_applies_while_charging);
+	tcase_add_test(tc, atd_never_reconnects_below_cutoff_plus_hysteresis);
 	tcase_add_test(tc, atd_hard_cutoff_at_once);
 	tcase_add_test(tc, atd_discharge_floor_with_hysteresis);
 	tcase_add_test(tc, atd_floor_zero_disables);

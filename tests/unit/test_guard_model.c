@@ -766,11 +766,13 @@ static void check_allowing(const struct guard_output *o, const struct view *v)
 	if ((on_c || on_d) && !v->all_fresh)
 		violated("I1", "an output came on without fresh data from "
 			       "every battery");
-	if (on_d && v->min_cell < s->cell_undervoltage)
+	if (on_d && v->min_cell < s->cell_undervoltage +
+					  s->undervoltage_hysteresis - EPS)
 		violated("I2",
 			 "the load came on with a cell at %.3f V, below "
-			 "the cutoff %.2f V",
-			 v->min_cell, s->cell_undervoltage);
+			 "the cutoff %.2f V + %.2f V",
+			 v->min_cell, s->cell_undervoltage,
+			 s->undervoltage_hysteresis);
 	if (on_c && v->max_cell >= s->cell_overvoltage)
 		violated("I2", "charging came on with a cell at %.3f V",
 			 v->max_cell);
