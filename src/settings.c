@@ -38,11 +38,11 @@ static const struct settings_key keys[] = {
 	 S(charged_detection_time)},
 	{"low_soc_warning", SETTINGS_REAL, "%", 20, 0, 99, 0, true,
 	 "low-SoC warning level: pre-alarm and a warning at or below it (0 = "
-	 "off)",
+	 "off); above discharge_floor",
 	 S(low_soc_warning)},
 	{"discharge_floor", SETTINGS_REAL, "%", 10, 0, 99, 0, true,
 	 "discharge floor: loads are disconnected (ATD) at or below this SoC; "
-	 "time remaining counts down to it (0 = off)",
+	 "time remaining counts down to it (0 = off); below low_soc_warning",
 	 S(discharge_floor)},
 	{"charge_efficiency", SETTINGS_REAL, "%", 95, 50, 100, 0, false,
 	 "charge efficiency: the share of the charge current that is stored",
@@ -55,7 +55,9 @@ static const struct settings_key keys[] = {
 	 "= the latest current)",
 	 S(ttg_averaging)},
 	{"prealarm_cell", SETTINGS_REAL, "V", 3.10, 2.50, 3.40, 2, false,
-	 "pre-alarm when any cell is below this voltage", S(prealarm_cell)},
+	 "pre-alarm when any cell is below this voltage; at least "
+	 "cell_undervoltage + 0.10 V",
+	 S(prealarm_cell)},
 	{"imbalance", SETTINGS_REAL, "V", 0.05, 0.01, 0.50, 2, false,
 	 "balancer status: imbalanced when the cell spread is above this",
 	 S(imbalance)},
