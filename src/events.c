@@ -177,7 +177,7 @@ static void put_start(struct text *t, const struct guard_event *e)
 		break;
 	case GUARD_R_COMM_LOSS:
 		put(t,
-		    "no complete data from the batteries for %.0f s "
+		    "a battery has had no good reading for %.0f s "
 		    "(limit %.0f s)",
 		    e->value, e->limit);
 		break;

@@ -429,7 +429,7 @@ START_TEST(stderr_without_journal)
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
 	fclose(f);
 	ck_assert_str_eq(line, "smallbmsd: err: Lost communication blocks "
-			       "charging: no complete data from the batteries "
+			       "charging: a battery has had no good reading "
 			       "for 10 s (limit 10 s) [SMALLBMS_EVENT="
 			       "reason_start SMALLBMS_OUTPUT=charge "
 			       "SMALLBMS_REASON=comm_loss SMALLBMS_VALUE=10.0 "
