@@ -131,7 +131,17 @@ E2E_TESTS = \
 	tests/e2e/safe_state.sh \
 	tests/e2e/stack.sh \
 	tests/e2e/socket_abuse.sh \
-	tests/e2e/permissions.sh
+	tests/e2e/permissions.sh \
+	tests/e2e/invariant_set_refused.sh \
+	tests/e2e/invariant_partial_data.sh \
+	tests/e2e/invariant_partial_lowcell.sh \
+	tests/e2e/invariant_lowcell_recovery.sh \
+	tests/e2e/invariant_no_temperature.sh \
+	tests/e2e/invariant_config_bounds.sh \
+	tests/e2e/invariant_state_file.sh \
+	tests/e2e/invariant_state_fifo.sh \
+	tests/e2e/invariant_hard_cutoff.sh \
+	tests/e2e/invariant_impossible_frame.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

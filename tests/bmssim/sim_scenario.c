@@ -17,7 +17,9 @@
  *   soc PERCENT           set the state of charge (0..100)
  *   temp C                every temperature sensor to C degrees Celsius
  *   temp N C              sensor N (1-based) to C
- *   cell N VOLTS          pin cell N at VOLTS (the model leaves it alone)
+ *   cell N VOLTS          pin cell N at VOLTS (the model leaves it alone);
+ *                         0..65.535, all a 16-bit mV field carries, so a
+ *                         test can send an impossible value (0xFFFF)
  *   cells V1,V2,...       pin every cell (exactly one value per cell)
  *   unpin [N]             release cell N, or every cell
  *   protect TOKEN[,TOKEN...]|none
@@ -48,7 +50,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 8
+#define MAX_ARGS   8
+/* A pinned cell may be anything the protocols' 16-bit mV fields carry
+ * (0xFFFF = 65.535 V), not only what a cell can be: the daemon must be
+ * shown impossible values to prove it rejects them. */
+#define CELL_V_MAX 65.535
 
 struct parser {
 	const char *name;
@@ -140,7 +146,8 @@ static int parse_cells(struct parser *p, int argc, char **argv,
 		if (n == p->lim->ncells)
 			return fail(p, "cells: more than %u values",
 				    p->lim->ncells);
-		if (parse_real(p, tok, "cell voltage", 0, 5, &s->cells[n]) < 0)
+		if (parse_real(p, tok, "cell voltage", 0, CELL_V_MAX,
+			       &s->cells[n]) < 0)
 			return -1;
 		n++;
 	}
@@ -257,7 +264,7 @@ static int parse_cell(struct parser *p, int argc, char **argv,
 	if (nargs(p, argc, 2, 2, "cell N VOLTS") < 0 ||
 	    parse_uint(p, argv[0], "cell", 1, p->lim->ncells, &s->index) < 0)
 		return -1;
-	return parse_real(p, argv[1], "cell voltage", 0, 5, &s->value);
+	return parse_real(p, argv[1], "cell voltage", 0, CELL_V_MAX, &s->value);
 }
 
 static int parse_unpin(struct parser *p, int argc, char **argv,

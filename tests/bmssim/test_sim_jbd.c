@@ -309,6 +309,30 @@ START_TEST(quantize_as_the_wire)
 }
 END_TEST
 
+/* A pinned 65.535 V goes out as 0xFFFF in a frame with a valid checksum,
+ * the pack voltage the sum of the cells: only the cell is impossible
+ * (what tests/e2e/invariant_impossible_frame.sh sends the daemon). */
+START_TEST(cells_at_the_wire_limit)
+{
+	struct sim_view v;
+	uint8_t out[SIM_MAX_FRAME];
+	size_t n;
+
+	memset(&v, 0, sizeof(v));
+	v.ncells = 2;
+	v.cell_v[0] = v.cell_v[1] = 65.535;
+	sim_jbd_ops.quantize(&v);
+	ck_assert_double_eq_tol(v.cell_v[0], 65.535, 1e-12);
+	ck_assert_double_eq_tol(v.voltage, 131.07, 1e-12);
+	n = sim_jbd_answer(0x04, &v, out, sizeof(out));
+	ck_assert_uint_eq(n, 4 + 4 + 3);
+	for (unsigned i = 4; i < 8; i++)
+		ck_assert_uint_eq(out[i], 0xFF);
+	ck_assert_uint_eq(out[8] << 8 | out[9], sim_jbd_sum(out + 2, 6));
+	ck_assert_uint_eq(out[10], 0x77);
+}
+END_TEST
+
 START_TEST(corrupt_spoils_only_the_checksum)
 {
 	struct frame good = cap_frame("<<<", 0);
@@ -346,6 +370,7 @@ static Suite *suite(void)
 	tcase_add_test(codec, checksum);
 	tcase_add_test(codec, scan_requests);
 	tcase_add_test(codec, quantize_as_the_wire);
+	tcase_add_test(codec, cells_at_the_wire_limit);
 	tcase_add_test(codec, corrupt_spoils_only_the_checksum);
 	suite_add_tcase(s, codec);
 	tcase_add_checked_fixture(resp, setup, NULL);

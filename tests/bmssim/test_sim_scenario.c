@@ -134,8 +134,12 @@ START_TEST(errors_name_file_and_line)
 			 "t.scn:1: soc 101 out of range (0 to 100)");
 	ck_assert_str_eq(error_of("0 all cell 5 3.3\n"),
 			 "t.scn:1: cell 5 out of range (1 to 4)");
-	ck_assert_str_eq(error_of("0 all cell 1 6\n"),
-			 "t.scn:1: cell voltage 6 out of range (0 to 5)");
+	ck_assert_str_eq(error_of("0 all cell 1 65.536\n"),
+			 "t.scn:1: cell voltage 65.536 out of range (0 to "
+			 "65.535)");
+	ck_assert_str_eq(error_of("0 all cells 3.3,3.3,3.3,-0.001\n"),
+			 "t.scn:1: cell voltage -0.001 out of range (0 to "
+			 "65.535)");
 	ck_assert_str_eq(error_of("0 all cells 3.1,3.2,3.3\n"),
 			 "t.scn:1: cells: 3 values for 4 cells");
 	ck_assert_str_eq(error_of("0 all cells 3.1,3.2,3.3,3.3,3.3\n"),
@@ -156,6 +160,24 @@ START_TEST(errors_name_file_and_line)
 			 "t.scn:1: usage: AT TARGET end");
 	ck_assert_str_eq(error_of("0 all silent 1\n"),
 			 "t.scn:1: usage: AT TARGET silent");
+}
+END_TEST
+
+/* Up to what a 16-bit mV field carries: a test sends impossible cells. */
+START_TEST(cells_up_to_the_wire_limit)
+{
+	static const char text[] = "0 all cell 2 65.535\n"
+				   "1 all cells 65.535,0,4.6,65.535\n";
+	struct sim_scenario sc;
+	char err[256] = "";
+
+	ck_assert_msg(parse(text, &sc, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(sc.n, 2);
+	ck_assert_double_eq(sc.steps[0].value, 65.535);
+	ck_assert_double_eq(sc.steps[1].cells[0], 65.535);
+	ck_assert_double_eq(sc.steps[1].cells[1], 0);
+	ck_assert_double_eq(sc.steps[1].cells[2], 4.6);
+	sim_scenario_free(&sc);
 }
 END_TEST
 
@@ -308,6 +330,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, parse_every_command);
 	tcase_add_test(tc, stack_scenario_parses);
 	tcase_add_test(tc, errors_name_file_and_line);
+	tcase_add_test(tc, cells_up_to_the_wire_limit);
 	tcase_add_test(tc, no_sensors_no_temp);
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, take_in_time_order);

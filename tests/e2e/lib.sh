@@ -148,3 +148,13 @@ expect_status() {
 	}
 	note "ok: ${3:-$2}"
 }
+
+# step_done AT: bmssim has applied its scenario steps due at AT seconds
+# (it logs each one to stderr as "bmssim: t=AT.000 FILE:LINE: STEP").
+step_done() { grep -q "^bmssim: t=$(printf '%.3f' "$1") " "$T/sim.err"; }
+# expect_step SECONDS AT: wait for them, so that a test can time what the
+# daemon does from the moment the battery changed.
+expect_step() {
+	wait_until "$1" step_done "$2" || fail "scenario step at $2 s not applied"
+	note "ok: scenario at $2 s applied"
+}
