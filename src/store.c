@@ -64,6 +64,20 @@ static void add_problem(void *userdata, const char *msg)
 	rep->nproblems++;
 }
 
+/* What is there instead of a regular file, in words. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "something else";
+}
+
 /*
  * The whole file into a NUL-terminated buffer; NULL with a reason in why.
  * Non-blocking and without following a link: a FIFO, a device or a
@@ -82,10 +96,17 @@ static char *read_file(const char *path, size_t *len, char *why, size_t n)
 					: strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > STORE_MAX_BYTES) {
-		snprintf(why, n, "not a regular file of at most %d bytes",
-			 STORE_MAX_BYTES);
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, n, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, n, "not a regular file but %s",
+			 file_kind(st.st_mode));
+		goto fail;
+	}
+	if (st.st_size > STORE_MAX_BYTES) {
+		snprintf(why, n, "larger than %d bytes", STORE_MAX_BYTES);
 		goto fail;
 	}
 	buf = malloc((size_t)st.st_size + 1);

@@ -841,6 +841,7 @@ START_TEST(test_admin_slots_reserved)
 	expect_line(c[n], "{\"type\":\"error\",\"error\":\"busy\",\"message\":"
 			  "\"too many clients (64); try again later\"}");
 	expect_closed(c[n]);
+	client_close(c[n]);
 	c[n] = client_open_as(NOBODY, ADMIN_GID, NULL, 0); /* an admin: in */
 	expect_admin(c[n], true);
 	ck_assert_uint_eq(ctl_server_clients(srv), (unsigned)n + 1);

@@ -448,7 +448,8 @@ START_TEST(a_directory_in_place_of_the_file)
 	ck_assert_int_eq(mkdir(in_dir("state.json"), 0755), 0);
 	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
 	assert_defaults_mode(&s, &m, false);
-	ck_assert_ptr_nonnull(strstr(rep.message, "not a regular file"));
+	ck_assert_ptr_nonnull(
+		strstr(rep.message, "not a regular file but a directory"));
 	ck_assert(exists(CORRUPT_AS));
 }
 END_TEST
@@ -463,7 +464,8 @@ START_TEST(a_fifo_in_place_of_the_file_does_not_hang)
 	ck_assert_int_eq(mkfifo(in_dir("state.json"), 0600), 0);
 	ck_assert_int_eq(load(&s, &m), STORE_UNUSABLE);
 	assert_defaults_mode(&s, &m, false);
-	ck_assert_ptr_nonnull(strstr(rep.message, "not a regular file"));
+	ck_assert_ptr_nonnull(
+		strstr(rep.message, "not a regular file but a FIFO"));
 	ck_assert(!exists("state.json"));
 	ck_assert(exists(CORRUPT_AS));
 }
