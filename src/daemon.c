@@ -322,10 +322,11 @@ static void fmt_remaining(char *buf, size_t len, double s)
 }
 
 /* The one-line readout for `systemctl status` (at most once a second):
- * SoC 87.5% · 13.21 V · -4.2 A · 21h12m to floor · 24 °C [· ALARM]. */
+ * SoC 87.5% · 13.21 V · -4.2 A · -35.0 Ah · 21h12m to floor · 24 °C
+ * [· ALARM]. */
 static void notify_status(struct daemon *d)
 {
-	char soc[16], volt[16], amp[16], temp[16], ttg[32];
+	char soc[16], volt[16], amp[16], temp[16], ttg[32], used[24];
 	struct monitor_output mo;
 	uint64_t now = daemon_now(d);
 
@@ -337,9 +338,10 @@ static void notify_status(struct daemon *d)
 	fmt_value(volt, sizeof(volt), d->bank.voltage, 2, " V");
 	fmt_value(amp, sizeof(amp), d->bank.current, 1, " A");
 	fmt_value(temp, sizeof(temp), d->bank.max_temp, 0, " °C");
+	fmt_value(used, sizeof(used), mo.consumed_ah, 1, " Ah");
 	fmt_remaining(ttg, sizeof(ttg), mo.time_remaining_s);
-	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s%s", soc, volt, amp,
-		   ttg, temp, status_word(d));
+	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s · %s%s", soc, volt,
+		   amp, used, ttg, temp, status_word(d));
 }
 
 static void on_chain_update(struct chain *c, bool scan_done, void *userdata)

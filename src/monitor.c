@@ -26,6 +26,7 @@ void monitor_init(struct monitor *m, const struct settings *s)
 	memset(m, 0, sizeof(*m));
 	m->s = s;
 	m->soc = NAN;
+	m->consumed_ah = NAN;
 	m->capacity_ah = NAN;
 	m->avg_i = NAN;
 	history_clear(&m->h);
@@ -47,11 +48,12 @@ static double thresholded(const struct monitor *m, double i)
 	return fabs(i) < m->s->current_threshold ? 0.0 : i;
 }
 
-static double consumed_ah(const struct monitor *m)
+/* Without a count of its own, consumed Ah starts from the SoC, once. */
+static void seed_consumed(struct monitor *m)
 {
-	if (!known(m->soc) || !known(m->capacity_ah))
-		return NAN;
-	return (m->soc - 100.0) / 100.0 * m->capacity_ah;
+	if (known(m->consumed_ah) || !known(m->soc) || !known(m->capacity_ah))
+		return;
+	m->consumed_ah = (m->soc - 100.0) / 100.0 * m->capacity_ah;
 }
 
 /* Track a minimum and a maximum; NaN = nothing yet. */
@@ -86,11 +88,15 @@ static void integrate(struct monitor *m, double i, double v, double dt_s)
 	}
 	if (known(m->soc) && known(m->capacity_ah))
 		m->soc = clamp_soc(m->soc + ah / m->capacity_ah * 100.0);
+	if (known(m->consumed_ah))
+		m->consumed_ah = fmin(0.0, m->consumed_ah + ah);
 }
 
 static void full_charge(struct monitor *m, int64_t wall_s)
 {
 	m->soc = 100.0;
+	m->consumed_ah = 0.0;
+	m->soc_source = MONITOR_SOC_FULL;
 	m->synchronised = true;
 	m->battery_added = false;
 	m->last_full_wall = wall_s;
@@ -157,7 +163,7 @@ static void count_cycle(struct monitor *m)
 
 static void track_history(struct monitor *m, const struct monitor_input *in)
 {
-	double consumed = consumed_ah(m);
+	double consumed = m->consumed_ah;
 
 	if (known(consumed) && consumed < m->h.deepest_discharge_ah)
 		m->h.deepest_discharge_ah = consumed;
@@ -208,6 +214,8 @@ static bool history_equal(const struct monitor_history *a,
 static bool persisted_equal(const struct monitor *a, const struct monitor *b)
 {
 	return same_double(a->soc, b->soc) &&
+	       same_double(a->consumed_ah, b->consumed_ah) &&
+	       a->soc_source == b->soc_source &&
 	       a->synchronised == b->synchronised &&
 	       a->nbatteries == b->nbatteries &&
 	       a->battery_added == b->battery_added &&
@@ -250,8 +258,10 @@ unsigned monitor_step(struct monitor *m, const struct monitor_input *in,
 	if (!known(m->soc) && known(in->battery_soc)) {
 		m->soc = clamp_soc(in->battery_soc);
 		m->synchronised = false;
+		m->soc_source = MONITOR_SOC_BATTERIES;
 		ev |= MONITOR_SEEDED;
 	}
+	seed_consumed(m);
 	ev |= note_batteries(m, in->nbatteries);
 	ev |= detect_charged(m, in, now_us);
 	average_current(m, i, dt_s);
@@ -287,7 +297,7 @@ void monitor_output(const struct monitor *m, struct monitor_output *o)
 
 	o->soc = m->soc;
 	o->synchronised = soc && m->synchronised;
-	o->consumed_ah = consumed_ah(m);
+	o->consumed_ah = m->consumed_ah;
 	o->average_current = NAN;
 	if (m->valid)
 		o->average_current = m->avg_i;
@@ -316,6 +326,7 @@ int monitor_set_soc(struct monitor *m, double soc, char *err, size_t errlen)
 	}
 	m->soc = soc;
 	m->synchronised = true;
+	m->soc_source = MONITOR_SOC_USER;
 	return 0;
 }
 
@@ -336,6 +347,29 @@ unsigned monitor_balancer_unknown(const struct monitor *m, int64_t wall_s)
 	if (!known(m->soc) || !m->synchronised)
 		why |= MONITOR_BAL_SOC_UNKNOWN;
 	return why;
+}
+
+const char *monitor_soc_source_name(enum monitor_soc_source s)
+{
+	switch (s) {
+	case MONITOR_SOC_NONE:
+		return "none";
+	case MONITOR_SOC_BATTERIES:
+		return "batteries";
+	case MONITOR_SOC_FULL:
+		return "full_charge";
+	case MONITOR_SOC_USER:
+		return "user";
+	}
+	return NULL;
+}
+
+static int soc_source_parse(const char *t)
+{
+	for (int i = MONITOR_SOC_NONE; i <= MONITOR_SOC_USER; i++)
+		if (t && strcmp(t, monitor_soc_source_name(i)) == 0)
+			return i;
+	return -1;
 }
 
 const char *monitor_balancer_unknown_name(unsigned bit)
@@ -421,6 +455,9 @@ json_t *monitor_status_json(const struct monitor *m)
 	monitor_output(m, &out);
 	json_object_set_new(o, "soc", num_rounded(out.soc, 1));
 	json_object_set_new(o, "synchronised", json_boolean(out.synchronised));
+	json_object_set_new(
+		o, "soc_source",
+		json_string(monitor_soc_source_name(m->soc_source)));
 	json_object_set_new(o, "consumed_ah", num_rounded(out.consumed_ah, 3));
 	json_object_set_new(
 		o, "time_remaining",
@@ -438,6 +475,10 @@ json_t *monitor_to_json(const struct monitor *m)
 
 	json_object_set_new(o, "soc", num(m->soc));
 	json_object_set_new(o, "synchronised", json_boolean(m->synchronised));
+	json_object_set_new(
+		o, "soc_source",
+		json_string(monitor_soc_source_name(m->soc_source)));
+	json_object_set_new(o, "consumed_ah", num(m->consumed_ah));
 	json_object_set_new(o, "nbatteries", json_integer(m->nbatteries));
 	json_object_set_new(o, "battery_added", json_boolean(m->battery_added));
 	json_object_set_new(o, "last_full_charge",
@@ -457,6 +498,7 @@ enum field_kind {
 	F_COUNT,    /* unsigned, 0..hi */
 	F_BOOL,     /* bool */
 	F_WALL,     /* int64 seconds > 0, or null (0) */
+	F_SOURCE,   /* enum monitor_soc_source, by token */
 	F_SKIP,     /* known, parsed elsewhere */
 };
 
@@ -546,6 +588,13 @@ static int field_from_json(const struct field *f, const json_t *j, char *err,
 		return 0;
 	case F_WALL:
 		return wall_field(f, j, err, errlen);
+	case F_SOURCE: {
+		int v = soc_source_parse(json_string_value(j));
+		if (v < 0)
+			return field_error(f, "not a SoC source", err, errlen);
+		*(enum monitor_soc_source *)f->p = (enum monitor_soc_source)v;
+		return 0;
+	}
 	case F_SKIP:
 		return 0;
 	}
@@ -653,6 +702,8 @@ int monitor_from_json(struct monitor *m, const json_t *o,
 	const struct field f[] = {
 		{"soc", F_OPTIONAL, 0, 100, &m->soc},
 		{"synchronised", F_BOOL, 0, 0, &m->synchronised},
+		{"soc_source", F_SOURCE, 0, 0, &m->soc_source},
+		{"consumed_ah", F_OPTIONAL, -1e9, 0, &m->consumed_ah},
 		{"nbatteries", F_COUNT, 0, MAX_BATTERY, &m->nbatteries},
 		{"battery_added", F_BOOL, 0, 0, &m->battery_added},
 		{"last_full_charge", F_WALL, 0, 0, &m->last_full_wall},

@@ -15,7 +15,8 @@
  *   clamped to 0..100 %.
  * - Until the first synchronisation SoC starts from the batteries' own
  *   SoC (taken once, at the first valid step without a SoC of our own) and
- *   `synchronised` is false.
+ *   `synchronised` is false; soc_source says where the SoC came from
+ *   (the batteries, a synchronisation, the user).
  * - Synchronisation: SoC = 100 % when bank voltage >= charged_voltage x
  *   cells in series and |current| <= tail_current % x capacity have both
  *   held, on every step, for charged_detection_time. A step where either
@@ -24,8 +25,12 @@
  * - Manual: monitor_sync() (SoC = 100 %, a full charge) and
  *   monitor_set_soc() (any value; the user's value counts as a
  *   synchronised SoC but not as a full charge).
- * - Consumed Ah = (SoC - 100) / 100 x capacity: 0 when full, negative when
- *   discharged, as on a BMV.
+ * - Consumed Ah: the charge taken out since the last full charge, counted
+ *   like the SoC (discharge fully, charge x charge_efficiency), never above
+ *   0; 0 at a synchronisation (automatic or by hand). A SoC set by hand
+ *   does not change it: it is a count, not a view of the SoC. Without a
+ *   count of its own (a first start) it starts from the SoC once, (SoC -
+ *   100) / 100 x capacity, as the batteries' own SoC implies.
  * - Time remaining: the (thresholded) current averaged exponentially over
  *   ttg_averaging seconds; remaining = (SoC - floor) / 100 x capacity
  *   (floor 0: to empty); time = remaining / |average|. Infinite when the
@@ -48,8 +53,8 @@
  *	settings_default(&d->settings);
  *	monitor_init(&d->monitor, &d->settings);   (keeps the pointer: settings
  *	                                            changes apply at once)
- *	r = store_load(state_dir, wall_s, &d->settings, &d->monitor, err, n);
- *	    STORE_MISSING: log_notice; STORE_CORRUPT: log_warn(err)
+ *	store_load(state_dir, wall_s, &cfg->protection, &d->settings,
+ *		   &d->monitor, &report);   (key by key; see store.h)
  *	store_policy_init(&d->save, now_us);
  *
  * After every bank_compute() (each chain update), with b = &d->bank:
@@ -66,14 +71,14 @@
  *	if (ev & MONITOR_CHANGED) store_policy_mark(&d->save, false);
  *	MONITOR_SYNCED / _SEEDED / _BATTERY_ADDED: worth a journal line.
  *	monitor_output(&d->monitor, &out);  -> guard input: soc_valid =
- *	    isfinite(out.soc), soc = out.soc, discharge_floor and
- *	    low_soc_warning from d->settings (the guard does the hysteresis).
+ *	    isfinite(out.soc), soc = out.soc (discharge_floor and
+ *	    low_soc_warning reach the guard through settings_to_guard()).
  *	monitor_balancer_unknown(&d->monitor, wall_s) != 0 -> balancer
  *	    status "unknown" (whatever the cell spread says).
  *
  * Commands (each, on success, store_policy_mark(&d->save, true): saved
- * at once): set NAME VALUE / mode on|off -> settings_set(); reset-defaults
- * -> settings_reset_defaults(); soc P -> monitor_set_soc(); sync ->
+ * at once): set NAME VALUE / mode on|off -> settings_change();
+ * reset-defaults -> settings_reset_checked(); soc P -> monitor_set_soc(); sync ->
  * monitor_sync(); history --reset -> monitor_history_reset().
  * Views: history -> monitor_history_json(); settings ->
  * settings_describe_json(); status gains monitor_status_json()'s keys.
@@ -116,6 +121,14 @@ struct monitor_input {
 	int64_t wall_s; /* wall clock (CLOCK_REALTIME), seconds */
 };
 
+/* Where the SoC came from; tokens (monitor_soc_source_name) are an API. */
+enum monitor_soc_source {
+	MONITOR_SOC_NONE,      /* "none": no SoC yet */
+	MONITOR_SOC_BATTERIES, /* "batteries": their own SoC, unsynchronised */
+	MONITOR_SOC_FULL,      /* "full_charge": a synchronisation */
+	MONITOR_SOC_USER,      /* "user": smallbmsctl soc */
+};
+
 struct monitor_history {
 	double deepest_discharge_ah; /* <= 0: the lowest consumed Ah */
 	double cumulative_ah_drawn;  /* <= 0: every Ah discharged */
@@ -134,8 +147,11 @@ struct monitor {
 	const struct settings *s;
 
 	/* Persisted. */
-	double soc;             /* %, NaN = unknown */
-	bool synchronised;      /* SoC anchored by a sync or the user */
+	double soc;        /* %, NaN = unknown */
+	bool synchronised; /* SoC anchored by a sync or the user */
+	enum monitor_soc_source soc_source; /* where soc came from */
+	double consumed_ah;     /* Ah since the last full charge, <= 0;
+				   NaN = not counted yet */
 	unsigned nbatteries;    /* batteries at the last valid step */
 	bool battery_added;     /* since the last full charge */
 	int64_t last_full_wall; /* wall s of the last full charge, 0 = none;
@@ -199,6 +215,9 @@ void monitor_history_reset(struct monitor *m);
 
 /* enum monitor_balancer_unknown bits at wall time wall_s. */
 unsigned monitor_balancer_unknown(const struct monitor *m, int64_t wall_s);
+
+/* "none", "batteries", "full_charge", "user"; NULL for another value. */
+const char *monitor_soc_source_name(enum monitor_soc_source s);
 
 /* Stable tokens for the bits above: "no_full_charge", ... */
 const char *monitor_balancer_unknown_name(unsigned bit);

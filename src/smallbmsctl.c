@@ -789,6 +789,42 @@ static void show_state_file(const json_t *sf)
 	}
 }
 
+/* "80.0 % (from the batteries, not yet synchronised)". */
+static void fmt_soc(char *buf, size_t len, const json_t *o)
+{
+	const char *src = json_string_value(json_object_get(o, "soc_source"));
+	size_t n;
+
+	fmt_key_num(buf, len, o, "soc", 1, "%");
+	n = strlen(buf);
+	if (src && strcmp(src, "batteries") == 0)
+		snprintf(buf + n, len - n,
+			 " (the batteries' own, not yet synchronised)");
+	else if (src && strcmp(src, "user") == 0)
+		snprintf(buf + n, len - n, " (set by hand)");
+}
+
+/* "21h12m to the discharge floor", "not discharging", "--". */
+static void fmt_time_remaining(char *buf, size_t len, const json_t *o)
+{
+	const json_t *t = json_object_get(o, "time_remaining");
+	const json_t *i = json_object_get(o, "average_current");
+	long s;
+
+	if (json_is_integer(t)) {
+		s = (long)json_integer_value(t);
+		snprintf(buf, len, "%ldh%02ldm to the discharge floor",
+			 s / 3600, s / 60 % 60);
+		return;
+	}
+	if (t && !json_is_null(t))
+		bad_key = "time_remaining";
+	if (json_is_number(i) && json_number_value(i) >= 0)
+		snprintf(buf, len, "-- (not discharging)");
+	else
+		snprintf(buf, len, "--");
+}
+
 static int show_status(const json_t *o)
 {
 	struct row rows[MAX_ROWS] = {0};
@@ -804,7 +840,12 @@ static int show_status(const json_t *o)
 	rows[k].label = "Power";
 	fmt_key_num(rows[k++].value, sizeof(rows[0].value), o, "power", 0, "W");
 	rows[k].label = "State of charge";
-	fmt_key_num(rows[k++].value, sizeof(rows[0].value), o, "soc", 1, "%");
+	fmt_soc(rows[k++].value, sizeof(rows[0].value), o);
+	rows[k].label = "Consumed";
+	fmt_key_num(rows[k++].value, sizeof(rows[0].value), o, "consumed_ah", 1,
+		    "Ah");
+	rows[k].label = "Time remaining";
+	fmt_time_remaining(rows[k++].value, sizeof(rows[0].value), o);
 	rows[k].label = "Batteries";
 	fmt_batteries(rows[k++].value, sizeof(rows[0].value), o);
 	rows[k].label = "Min cell voltage";

@@ -20,8 +20,12 @@ setting_is() {
 		jq -e --arg n "$1" --argjson v "$2" '.settings[] | select(.name == $n) | .value == $v' >/dev/null
 }
 
-expect_status 5 '.synchronised == false and .soc == 80' \
-	"SoC starts from the batteries, unsynchronised"
+expect_status 5 '.synchronised == false and .soc == 80 and .soc_source == "batteries"' \
+	"SoC starts from the batteries, unsynchronised, and says so"
+ctl | grep -q "^State of charge: .*the batteries' own, not yet synchronised" ||
+	fail "the readout does not say where the SoC comes from: $(ctl)"
+ctl | grep -q '^Consumed: ' && ctl | grep -q '^Time remaining: ' ||
+	fail "the readout lacks consumed Ah or time remaining: $(ctl)"
 # The floor must stay below the low-SoC warning (20 % by default): a
 # refused set names the rule and changes nothing.
 set +e
@@ -46,7 +50,15 @@ setting_is charge_efficiency 90 ||
 note "ok: reset-defaults restores only its five settings"
 
 ctl soc 55.5 >/dev/null || fail "soc"
-expect_status 2 '.soc == 55.5 and .synchronised == true' "SoC set by hand"
+expect_status 2 '.soc == 55.5 and .synchronised == true and .soc_source == "user"' \
+	"SoC set by hand"
+# Consumed Ah is counted charge (it started from the batteries' 80 %:
+# about -20 Ah of 100), not a view of the SoC: setting 55.5 % by hand
+# must not make it -44.5 Ah, nor the deepest discharge.
+status_is '.consumed_ah > -30 and .consumed_ah < -15' ||
+	fail "consumed Ah followed the SoC set by hand: $(ctl status --json | jq -c .consumed_ah)"
+ctl history --json | jq -e '.deepest_discharge_ah > -30' >/dev/null ||
+	fail "the deepest discharge followed the SoC set by hand"
 ctl sync >/dev/null || fail "sync"
 expect_status 2 '.soc >= 99.9 and .consumed_ah > -0.1 and .consumed_ah <= 0' "synchronised to 100 %"
 expect_status 5 '.time_remaining != null and .consumed_ah < 0' \

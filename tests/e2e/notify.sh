@@ -18,7 +18,8 @@ NOTIFY_SOCKET="$T/notify" WATCHDOG_USEC=1000000 start_daemon
 count() { grep -o "$1" "$T/notify.log" | wc -l; }
 wait_until 5 grep -q 'READY=1' "$T/notify.log" || fail "no READY=1"
 note "ok: READY=1"
-wait_until 5 grep -q 'STATUS=SoC [0-9.]*% · [0-9.]* V · [-0-9.]* A' "$T/notify.log" ||
+# SoC, voltage, current, consumed Ah, time remaining, temperature.
+wait_until 5 grep -q 'STATUS=SoC [0-9.]*% · [0-9.]* V · [-0-9.]* A · [-0-9.]* Ah · [^·]* to floor · [0-9]* °C' "$T/notify.log" ||
 	fail "no STATUS= readout: $(cat "$T/notify.log")"
 note "ok: STATUS= readout"
 three_keepalives() { [ "$(count WATCHDOG=1)" -ge 3 ]; }

@@ -334,20 +334,55 @@ START_TEST(manual_set_soc_and_sync)
 }
 END_TEST
 
-START_TEST(consumed_ah_like_a_bmv)
+/* Consumed Ah is a count of charge since the last full charge, like a
+ * BMV's: a SoC set by hand does not move it (it once made the deepest
+ * discharge -45 Ah that nobody drew). */
+START_TEST(consumed_ah_is_counted)
 {
 	struct monitor_input in = bank(0);
 
 	in.capacity_ah = 200;
 	at(in);
 	ck_assert(isnan(out().consumed_ah));
+	ck_assert_int_eq(mon.soc_source, MONITOR_SOC_NONE);
 	set_soc(75);
+	ck_assert_int_eq(mon.soc_source, MONITOR_SOC_USER);
+	at(in); /* no count yet: it starts from the SoC, once */
 	ck_assert_double_eq(out().consumed_ah, -50);
+	set_soc(55);
+	at(in);
+	ck_assert_double_eq(out().consumed_ah, -50);
+	ck_assert_double_eq(mon.h.deepest_discharge_ah, -50);
 	monitor_sync(&mon, WALL0);
 	ck_assert_double_eq(out().consumed_ah, 0);
+	ck_assert_int_eq(mon.soc_source, MONITOR_SOC_FULL);
 	in.current = -20;
 	hold(in, HOUR);
 	ck_assert_double_eq_tol(out().consumed_ah, -20, 1e-6);
+	set_soc(30);     /* the user's SoC: not charge */
+	in.current = 10; /* charge counts x 95 % */
+	hold(in, HOUR);
+	ck_assert_double_eq_tol(out().consumed_ah, -10.5, 1e-6);
+	hold(in, 2 * HOUR); /* never above full */
+	ck_assert_double_eq(out().consumed_ah, 0);
+	ck_assert_double_eq(mon.h.deepest_discharge_ah, -50);
+}
+END_TEST
+
+/* A first start takes the batteries' SoC, and says so. */
+START_TEST(first_start_soc_from_the_batteries)
+{
+	struct monitor_input in = bank(-5);
+	json_t *o;
+
+	in.battery_soc = 64;
+	ck_assert_uint_eq(at(in) & MONITOR_SEEDED, MONITOR_SEEDED);
+	ck_assert_double_eq(out().soc, 64);
+	ck_assert(!out().synchronised);
+	o = monitor_status_json(&mon);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "soc_source")),
+			 "batteries");
+	json_decref(o);
 }
 END_TEST
 
@@ -823,7 +858,8 @@ static Suite *monitor_suite(void)
 	tcase_add_test(tc, starts_from_batteries_soc_unsynchronised);
 	tcase_add_test(tc, without_any_soc_nothing_is_made_up);
 	tcase_add_test(tc, manual_set_soc_and_sync);
-	tcase_add_test(tc, consumed_ah_like_a_bmv);
+	tcase_add_test(tc, consumed_ah_is_counted);
+	tcase_add_test(tc, first_start_soc_from_the_batteries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sync");
