@@ -30,6 +30,7 @@
 #include <syslog.h>
 
 #include "driver.h"
+#include "number.h"
 #include "settings.h"
 
 #ifndef RUNSTATEDIR
@@ -391,85 +392,33 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Decimal digits at *s; saturates at UINT64_MAX / 10 so callers see
- * "out of range" rather than a wrapped value. Returns the digit count. */
-static size_t scan_digits(const char **s, uint64_t *v)
-{
-	const char *start = *s, *p = *s;
-
-	*v = 0;
-	while (is_digit(*p)) {
-		if (*v < UINT64_MAX / 100)
-			*v = *v * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
-	*s = p;
-	return (size_t)(p - start);
-}
-
-/*
- * "250ms", "1s", "2.5s", "2m", "1h" (at most 3 decimals) in milliseconds.
- * A bare number is refused: "5" could mean seconds or milliseconds.
- */
+/* A duration in milliseconds (num_duration_ms), or a message. */
 static bool parse_duration(const char *s, uint64_t *ms, char *why, size_t n)
 {
-	static const struct {
-		const char *unit;
-		uint64_t ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-	const char *p = s;
-	uint64_t whole, frac = 0, thousandths;
-	unsigned i;
-
-	if (scan_digits(&p, &whole) == 0)
-		goto bad;
-	if (*p == '.') {
-		size_t nd;
-
-		p++;
-		nd = scan_digits(&p, &frac);
-
-		if (nd == 0 || nd > 3)
-			goto bad;
-		for (; nd < 3; nd++)
-			frac *= 10;
-	}
-	if (*p == '\0') {
+	switch (num_duration_ms(s, ms)) {
+	case NUM_DURATION_OK:
+		return true;
+	case NUM_DURATION_NO_UNIT:
 		snprintf(why, n, "'%s' has no unit: add a unit: ms, s, m or h",
 			 s);
 		return false;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(p, units[i].unit) == 0)
-			break;
-	if (i == sizeof(units) / sizeof(units[0]))
-		goto bad;
-	if (whole > UINT64_MAX / 1000 / 3600000) {
-		*ms = UINT64_MAX; /* out of any range */
-		return true;
-	}
-	thousandths = (whole * 1000 + frac) * units[i].ms;
-	if (thousandths % 1000) {
+	case NUM_DURATION_FRACTION:
 		snprintf(why, n, "'%s' is not a whole number of milliseconds",
 			 s);
 		return false;
+	case NUM_DURATION_NOT:
+		break;
 	}
-	*ms = thousandths / 1000;
-	return true;
-bad:
 	snprintf(why, n, "'%s' is not a duration (e.g. 500ms, 2s, 1m)", s);
 	return false;
 }
 
 static bool parse_uint(const char *s, uint64_t *v, char *why, size_t n)
 {
-	const char *p = s;
-
-	if (scan_digits(&p, v) == 0 || *p) {
-		snprintf(why, n, "'%s' is not a whole number", s);
-		return false;
-	}
-	return true;
+	if (num_uint(s, v))
+		return true;
+	snprintf(why, n, "'%s' is not a whole number", s);
+	return false;
 }
 
 /* Numeric value of a duration or uint, for the range check. */
@@ -499,9 +448,7 @@ static bool check_range(const struct cfg_key *k, const char *s, uint64_t v,
 	return false;
 }
 
-/* Digits of a decimal number: far more than any range here needs, and
- * few enough that the mantissa and 10^decimals are exact doubles. */
-#define DEC_MAX_WHOLE    6
+/* Decimals a [protection] value may have: far more than any needs. */
 #define DEC_MAX_DECIMALS 6
 #define DEGREE_SIGN      "\xC2\xB0" /* in UTF-8 */
 
@@ -533,44 +480,24 @@ static void not_a_number(const struct cfg_key *k, const char *s, char *why,
 }
 
 /*
- * "-5", "2.80", "2.80V", "5C", "5°C": [-]digits[.digits][unit], the unit
- * the key's own or none.
- *
- * By hand rather than with strtod(), which accepts blanks, "inf", "nan",
- * hex and exponents, and follows the locale's decimal point. The value is
- * one correctly rounded division, so "2.80" is exactly the literal 2.80
- * of guard_settings_default(). Whole parts too long for any range come
- * back as +-1e9, out of range.
+ * "-5", "2.80", "2.80V", "5C", "5°C": a strict number (num_decimal: no
+ * blanks, "inf", hex or exponents; "2.80" is exactly the literal 2.80 of
+ * guard_settings_default(); "-0" is 0), then the key's unit or none.
  */
 static bool parse_decimal(const struct cfg_key *k, const char *s, double *v,
 			  char *why, size_t n)
 {
-	const char *p = s;
-	bool neg = *p == '-';
-	uint64_t whole, frac = 0, scale = 1;
-	size_t nw, nf = 0;
+	const char *p;
+	unsigned nf;
 
-	if (neg)
-		p++;
-	nw = scan_digits(&p, &whole);
-	if (nw == 0) {
+	if (!num_decimal(s, v, &nf, &p)) {
 		not_a_number(k, s, why, n);
 		return false;
 	}
-	if (*p == '.') {
-		p++;
-		nf = scan_digits(&p, &frac);
-		if (nf == 0) {
-			not_a_number(k, s, why, n);
-			return false;
-		}
-		if (nf > DEC_MAX_DECIMALS) {
-			snprintf(why, n, "'%s' has more than %d decimals", s,
-				 DEC_MAX_DECIMALS);
-			return false;
-		}
-		for (size_t i = 0; i < nf; i++)
-			scale *= 10;
+	if (nf > DEC_MAX_DECIMALS) {
+		snprintf(why, n, "'%s' has more than %d decimals", s,
+			 DEC_MAX_DECIMALS);
+		return false;
 	}
 	if (*p && !is_unit(k, p)) {
 		if (unit_like(p))
@@ -581,12 +508,6 @@ static bool parse_decimal(const struct cfg_key *k, const char *s, double *v,
 			not_a_number(k, s, why, n);
 		return false;
 	}
-	if (nw > DEC_MAX_WHOLE)
-		*v = 1e9;
-	else
-		*v = (double)(whole * scale + frac) / (double)scale;
-	if (neg && *v != 0)
-		*v = -*v; /* "-0" is 0, never -0.0 */
 	return true;
 }
 
@@ -802,7 +723,7 @@ static bool check_tcp_port(const char *s, const char *port, char *why, size_t n)
 			 s);
 		return false;
 	}
-	if (scan_digits(&p, &v) == 0 || *p) {
+	if (!num_uint(p, &v)) {
 		snprintf(why, n, "'%s': the port '%s' is not a number", s,
 			 port);
 		return false;
@@ -910,7 +831,7 @@ static bool scan_addr(const char **p, const char *s, unsigned *a, char *why,
 {
 	uint64_t v;
 
-	if (scan_digits(p, &v) == 0)
+	if (num_digits(p, &v) == 0)
 		return false;
 	if (v > CFG_MAX_ADDR) {
 		snprintf(why, n, "'%s': address %llu is out of range (0..%d)",

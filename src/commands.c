@@ -6,7 +6,6 @@
  */
 #include <config.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "number.h"
 #include "status.h"
 
 struct command {
@@ -40,13 +40,10 @@ static json_t *cmd_batteries(struct daemon *d, const struct ctl_peer *peer,
 static json_t *cmd_battery(struct daemon *d, const struct ctl_peer *peer,
 			   int argc, char **argv)
 {
-	char *end;
-	long n;
+	uint64_t n;
 	json_t *o;
 
-	errno = 0;
-	n = strtol(argv[1], &end, 10);
-	if (errno || *end || n < 1 || n > (long)chain_count(d->chain))
+	if (!num_uint(argv[1], &n) || n < 1 || n > chain_count(d->chain))
 		return ctl_error("invalid-argument",
 				 "no battery '%s' (there are %u)", argv[1],
 				 chain_count(d->chain));
@@ -144,20 +141,23 @@ static json_t *cmd_reset_defaults(struct daemon *d, const struct ctl_peer *peer,
 	return settings_answer(d);
 }
 
+/* The SoC as a user types it: the strict number of `set` (no hex, no
+ * exponent, no blanks), at most one decimal, 0..100 %. */
 static json_t *cmd_soc(struct daemon *d, const struct ctl_peer *peer, int argc,
 		       char **argv)
 {
-	char err[160], *end;
+	char err[160];
+	unsigned decimals;
 	double v;
 
-	errno = 0;
-	v = strtod(argv[1], &end);
-	if (errno || end == argv[1] || *end)
+	if (!num_decimal_all(argv[1], &v, &decimals) || decimals > 1)
 		return ctl_error("invalid-argument",
-				 "'%s' is not a percentage (0..100)", argv[1]);
+				 "'%s' is not a percentage (0..100, at most "
+				 "one decimal)",
+				 argv[1]);
 	if (monitor_set_soc(&d->monitor, v, err, sizeof(err)) < 0)
 		return ctl_error("invalid-argument", "%s", err);
-	log_notice("state of charge set to %s %% (by uid %u)", argv[1],
+	log_notice("state of charge set to %.1f %% (by uid %u)", v,
 		   (unsigned)peer->uid);
 	daemon_state_changed(d);
 	return daemon_status(d);

@@ -3,6 +3,7 @@ noinst_LIBRARIES += src/libsmallbms.a
 src_libsmallbms_a_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_libsmallbms_a_SOURCES = \
 	src/reading.c src/reading.h \
+	src/number.c src/number.h \
 	src/driver.c src/driver.h \
 	src/jbd.c src/jbd.h \
 	src/pylon.c src/pylon.h \

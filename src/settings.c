@@ -10,11 +10,12 @@
  * smallBMS NG manual gives no defaults for the low-SoC warning and the
  * discharge floor; 20 % and 10 % are the usual choices for LiFePO4.
  *
- * Numbers are parsed by hand rather than with strtod(): strtod accepts
- * blanks, "inf", "nan", hex and exponents, and follows the locale's
- * decimal point.
+ * Numbers go through the one strict parser (number.h), like the
+ * configuration's and the socket commands'.
  */
 #include "settings.h"
+
+#include "number.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -82,9 +83,6 @@ static const struct settings_key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
-/* At most 9 digits before the point: every range here is far smaller. */
-#define MAX_WHOLE_DIGITS 9
 
 static const char *const type_names[] = {
 	[SETTINGS_REAL] = "number",
@@ -181,52 +179,6 @@ static int out_of_range(const struct settings_key *k, const char *shown,
 	return -1;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/*
- * "-12", "3.45": [-]digits[.digits]. *decimals gets the number of digits
- * after the point. Returns false for anything else.
- */
-static bool parse_decimal(const char *s, double *v, int *decimals)
-{
-	uint64_t whole = 0, frac = 0, scale = 1;
-	const char *p = s;
-	bool neg = *p == '-';
-	int nw = 0, nf = 0;
-
-	if (neg)
-		p++;
-	for (; is_digit(*p); p++, nw++)
-		if (nw < MAX_WHOLE_DIGITS)
-			whole = whole * 10 + (uint64_t)(*p - '0');
-	if (nw == 0)
-		return false;
-	if (nw > MAX_WHOLE_DIGITS)
-		whole = UINT32_MAX; /* far outside every range */
-	if (*p == '.') {
-		for (p++; is_digit(*p); p++, nf++) {
-			if (nf < 9) {
-				frac = frac * 10 + (uint64_t)(*p - '0');
-				scale *= 10;
-			}
-		}
-		if (nf == 0)
-			return false;
-	}
-	if (*p)
-		return false;
-	/* One correctly rounded division: "3.65" is exactly the literal 3.65
-	 * the range is written with. */
-	*v = (double)(whole * scale + frac) / (double)scale;
-	if (neg)
-		*v = -*v;
-	*decimals = nf;
-	return true;
-}
-
 static bool parse_onoff(const char *s, double *v)
 {
 	if (strcmp(s, "on") == 0)
@@ -242,7 +194,7 @@ static bool parse_onoff(const char *s, double *v)
 static int parse_text(const struct settings_key *k, const char *text, double *v,
 		      char *err, size_t errlen)
 {
-	int nd;
+	unsigned nd;
 
 	if (k->type == SETTINGS_ONOFF) {
 		if (parse_onoff(text, v))
@@ -251,12 +203,12 @@ static int parse_text(const struct settings_key *k, const char *text, double *v,
 			 text);
 		return -1;
 	}
-	if (!parse_decimal(text, v, &nd)) {
+	if (!num_decimal_all(text, v, &nd)) {
 		snprintf(err, errlen, "%s: '%s' is not a %s", k->name, text,
 			 k->type == SETTINGS_UINT ? "whole number" : "number");
 		return -1;
 	}
-	if (nd > k->decimals) {
+	if (nd > (unsigned)k->decimals) {
 		if (k->decimals == 0)
 			snprintf(err, errlen, "%s: '%s' is not a whole number",
 				 k->name, text);

@@ -17,7 +17,8 @@ UNIT_TESTS = \
 	tests/unit/test_remote \
 	tests/unit/test_settings \
 	tests/unit/test_monitor \
-	tests/unit/test_store
+	tests/unit/test_store \
+	tests/unit/test_number
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -101,6 +102,9 @@ tests_unit_test_monitor_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_number_SOURCES = tests/unit/test_number.c
+tests_unit_test_number_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_number_LDADD = $(UNIT_LDADD)
 
 # A control-socket client that misbehaves on purpose (socket_abuse.sh).
 check_PROGRAMS += tests/tools/ctlstress

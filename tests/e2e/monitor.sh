@@ -49,6 +49,14 @@ setting_is charge_efficiency 90 ||
 	fail "reset-defaults touched charge_efficiency"
 note "ok: reset-defaults restores only its five settings"
 
+# soc parses its number like set: no hex, no exponent, no -0.0 (blanks
+# never reach the daemon: the protocol splits words on them).
+for bad in 0x10 1e1 +50 50.55 101 nan; do
+	if ctl soc "$bad" >/dev/null 2>&1; then fail "soc '$bad' accepted"; fi
+done
+ctl soc -- -0 >/dev/null || fail "soc -0"
+expect_status 2 '.soc == 0 and ((.soc | tostring) | startswith("-") | not)' \
+	"soc -0 is 0, not -0.0"
 ctl soc 55.5 >/dev/null || fail "soc"
 expect_status 2 '.soc == 55.5 and .synchronised == true and .soc_source == "user"' \
 	"SoC set by hand"
