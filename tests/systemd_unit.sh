@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The unit file is valid (systemd-analyze verify) and locked down: its
-# exposure (systemd-analyze security --offline) must stay at or below 1.5.
+# exposure (systemd-analyze security --offline) must stay at or below 0.5.
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -19,6 +19,6 @@ echo "ok: systemd-analyze verify"
 out=$(systemd-analyze security --offline=true "$T/smallbmsd.service" 2>&1) || true
 level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for smallbmsd.service: \([0-9.]*\).*/\1/p')
 [ -n "$level" ] || { printf '%s\n' "$out"; echo "FAIL: no exposure level"; exit 1; }
-echo "exposure level: $level (limit 1.5)"
-awk -v l="$level" 'BEGIN { exit !(l <= 1.5) }' ||
-	{ printf '%s\n' "$out" | grep '✗'; echo "FAIL: exposure $level > 1.5"; exit 1; }
+echo "exposure level: $level (limit 0.5)"
+awk -v l="$level" 'BEGIN { exit !(l <= 0.5) }' ||
+	{ printf '%s\n' "$out" | grep '✗'; echo "FAIL: exposure $level > 0.5"; exit 1; }
