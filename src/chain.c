@@ -1015,6 +1015,111 @@ void chain_free(struct chain *c)
 	free(c);
 }
 
+bool chain_port_cfg_equal(const struct cfg_port *a, const struct cfg_port *b)
+{
+	struct cfg_port x = *a, y = *b;
+
+	x.line = y.line = 0;
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
+/* The port of old called name, or NULL. */
+static struct chain_port *old_port(struct chain *old, const char *name)
+{
+	for (unsigned j = 0; j < old->nports; j++)
+		if (strcmp(old->ports[j].cfg->name, name) == 0)
+			return &old->ports[j];
+	return NULL;
+}
+
+/* Stop what op was doing, without closing its transport. */
+static void port_abandon_scan(struct chain_port *op)
+{
+	op->timer = sd_event_source_disable_unref(op->timer);
+	op->busy = op->stacking = op->probing = false;
+	op->rxlen = 0;
+}
+
+/* An unchanged port: np takes op's transport and everything it knows. */
+static void port_adopt(struct chain_port *np, struct chain_port *op)
+{
+	struct chain *nc = np->chain, *oc = op->chain;
+
+	port_abandon_scan(op);
+	np->tp = op->tp;
+	np->io = op->io;
+	op->tp = NULL;
+	op->io = NULL;
+	if (np->io)
+		sd_event_source_set_userdata(np->io, np);
+	np->stats = op->stats;
+	memcpy(np->last_error, op->last_error, sizeof(np->last_error));
+	np->reopen_at_us = op->reopen_at_us;
+	np->backoff_us = op->backoff_us;
+	np->activity_us = op->activity_us;
+	np->first_pass_done = op->first_pass_done;
+	np->next_rescan_us = op->next_rescan_us;
+	np->logged_found = op->logged_found;
+	np->stack = op->stack;
+	np->nbats = op->nbats;
+	for (unsigned k = 0; k < op->nbats; k++) {
+		nc->bats[np->first + k] = oc->bats[op->first + k];
+		nc->bats[np->first + k].port = np->index;
+		nc->priv[np->first + k] = oc->priv[op->first + k];
+	}
+}
+
+/* A changed port: its batteries at the same addresses keep when they
+ * last answered (comm loss goes on counting), stale until they answer. */
+static void port_inherit_times(struct chain_port *np,
+			       const struct chain_port *op)
+{
+	struct chain *nc = np->chain;
+	const struct chain *oc = op->chain;
+
+	for (unsigned k = 0; k < np->nbats; k++) {
+		struct chain_battery *nb = &nc->bats[np->first + k];
+
+		for (unsigned j = 0; j < op->nbats; j++) {
+			const struct chain_battery *ob =
+				&oc->bats[op->first + j];
+
+			if (ob->addr != nb->addr || !ob->valid)
+				continue;
+			nb->valid = true;
+			nb->stale = true;
+			nb->last_good_us = ob->last_good_us;
+			nb->reading = ob->reading;
+		}
+	}
+}
+
+struct chain *chain_reconfigure(struct chain *old, const struct cfg *cfg,
+				char *err, size_t errlen)
+{
+	struct chain *c =
+		chain_new(old->ev, cfg, old->cb, old->userdata, err, errlen);
+
+	if (!c)
+		return NULL;
+	for (unsigned i = 0; i < c->nports; i++) {
+		struct chain_port *np = &c->ports[i];
+		struct chain_port *op = old_port(old, np->cfg->name);
+
+		if (!op)
+			continue;
+		if (chain_port_cfg_equal(op->cfg, np->cfg))
+			port_adopt(np, op);
+		else
+			port_inherit_times(np, op);
+	}
+	c->scans = old->scans; /* the watchdog's proof of progress */
+	c->last_tick_us = old->last_tick_us;
+	renumber(c);
+	chain_free(old); /* closes what was not taken over */
+	return c;
+}
+
 unsigned chain_count(const struct chain *c)
 {
 	return c->nbats;

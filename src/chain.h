@@ -85,6 +85,27 @@ struct chain *chain_new(sd_event *ev, const struct cfg *cfg, chain_update_fn cb,
 			void *userdata, char *err, size_t errlen);
 void chain_free(struct chain *c);
 
+/*
+ * A reload: the chain for cfg, taking over what it can from old, which is
+ * freed (NULL and err on failure: old is untouched and keeps running).
+ * A port whose [port] section is unchanged (same name, every key equal)
+ * keeps its open transport (it is not reopened), its batteries, their
+ * readings and counters, and what discovery found; its scan in progress
+ * is abandoned and starts again at the next tick. A port whose section
+ * changed is closed and opened again with its new settings; its
+ * batteries at the same addresses keep their last good reading time but
+ * count as stale until they answer (so comm loss goes on counting from
+ * that reading, and nothing is allowed on the strength of old data).
+ * New ports start empty, removed ports are closed. cfg must outlive the
+ * chain.
+ */
+struct chain *chain_reconfigure(struct chain *old, const struct cfg *cfg,
+				char *err, size_t errlen);
+
+/* Same section (name and every key; where it is in the file does not
+ * count). */
+bool chain_port_cfg_equal(const struct cfg_port *a, const struct cfg_port *b);
+
 /* Batteries known now. On ports with "addresses = scan" they are found by
  * discovery: the count grows, and batteries are numbered port by port in
  * configuration order, on a port by address, so a battery found later

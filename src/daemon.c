@@ -238,6 +238,7 @@ void daemon_state_changed(struct daemon *d)
 	settings_to_guard(&d->settings, &d->cfg->protection,
 			  &d->guard_settings);
 	guard_set_settings(&d->guard, &d->guard_settings);
+	bank_refresh(d); /* tolerances, or after a reload the chain itself */
 	store_policy_mark(&d->save, true);
 	save_state(d, false);
 	daemon_decide(d);
@@ -419,9 +420,23 @@ static void ensure_socket_dir(const char *path)
 		log_warn("cannot create %s: %s", tmp, strerror(errno));
 }
 
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si,
+		     void *userdata)
+{
+	struct daemon *d = userdata;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)daemon_now(d));
+	(void)daemon_reload(d);
+	sd_notify(0, "READY=1");
+	d->last_status_us = 0; /* the readout again at once */
+	notify_status(d);
+	return 0;
+}
+
 static int add_signals(struct daemon *d, char *err, size_t errlen)
 {
-	static const int sigs[] = {SIGTERM, SIGINT};
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -429,7 +444,9 @@ static int add_signals(struct daemon *d, char *err, size_t errlen)
 		sigaddset(&mask, sigs[i]);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		int r = sd_event_add_signal(d->ev, NULL, sigs[i], on_signal, d);
+		int r = sd_event_add_signal(
+			d->ev, NULL, sigs[i],
+			sigs[i] == SIGHUP ? on_sighup : on_signal, d);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot watch signal %d: %s",
 				 sigs[i], strerror(-r));
@@ -621,5 +638,6 @@ void daemon_fini(struct daemon *d)
 	sd_event_source_disable_unref(d->decide_timer);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->ev);
+	free(d->cfg_owned);
 	memset(d, 0, sizeof(*d));
 }

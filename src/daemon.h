@@ -24,7 +24,14 @@
 #include "store.h"
 
 struct daemon {
+	/* The configuration in force. The one the daemon started with stays
+	 * alive for what cannot change live (the outputs point into it);
+	 * after a reload cfg is a copy this daemon owns (cfg_owned). */
 	const struct cfg *cfg;
+	struct cfg *cfg_owned;
+	const char *config_path; /* re-read on SIGHUP; NULL: no reload */
+	bool debug;              /* -d: log_level stays debug across reloads */
+	bool dry_run_forced;     /* -n: dry-run whatever the file says */
 	sd_event *ev;
 	struct chain *chain;
 	struct ctl_server *ctl;
@@ -53,6 +60,18 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 int daemon_run(struct daemon *d);
 /* Lines not-allowed, then released; everything freed. */
 void daemon_fini(struct daemon *d);
+
+/*
+ * Reload the configuration from config_path (SIGHUP, systemctl reload)
+ * without releasing a line: a file with an error, or whose [protection]
+ * breaks a rule with the run-time settings, is refused whole (the errors
+ * in the journal) and the running configuration stays. Otherwise unchanged
+ * ports keep running, changed ones are reopened, protection settings apply
+ * at the next decision. What cannot change live (outputs, the remote
+ * input, dry_run, the socket, the state directory) keeps its running value
+ * and the journal says so. 0 if applied, -1 if refused.
+ */
+int daemon_reload(struct daemon *d);
 
 /* Decide again now (after new data, a mode or remote change). */
 void daemon_decide(struct daemon *d);

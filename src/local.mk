@@ -23,7 +23,7 @@ src_libsmallbms_a_SOURCES = \
 	src/store.c src/store.h \
 	src/guard.c src/guard.h \
 	src/events.c src/events.h \
-	src/daemon.c src/daemon.h src/commands.c
+	src/daemon.c src/daemon.h src/commands.c src/reload.c
 # Exactly one libgpiod backend, for the API version configure found.
 if GPIOD_V2
 src_libsmallbms_a_SOURCES += src/gpio_v2.c

@@ -168,6 +168,9 @@ int main(int argc, char **argv)
 		daemon_fini(&d);
 		return EXIT_FAILURE;
 	}
+	d.config_path = opt.config;
+	d.debug = opt.debug;
+	d.dry_run_forced = opt.dry_run;
 	r = daemon_run(&d);
 	daemon_fini(&d);
 	log_notice("stopped");

@@ -34,6 +34,7 @@ struct battery_play {
 	bool echo;         /* RS485 adapter echoes our request */
 	size_t garbage;    /* bytes of noise before each answer */
 	bool corrupt_once; /* first basic answer has a bad checksum */
+	bool impossible;   /* cells answered as 0xFFFF mV, checksum valid */
 	unsigned requests;
 };
 
@@ -93,6 +94,21 @@ static void start_chain(void)
 	ck_assert_msg(fx.chain != NULL, "chain_new: %s", err);
 }
 
+/* Every cell of a 0x04 answer at 0xFFFF mV (65.535 V), with the
+ * checksum made right again: well-formed, and impossible. */
+static void impossible_cells(uint8_t *f, size_t n)
+{
+	unsigned sum = 0;
+
+	for (size_t i = 4; i + 3 < n; i++)
+		f[i] = 0xFF;
+	for (size_t i = 2; i + 3 < n; i++)
+		sum += f[i];
+	sum = 0x10000u - (sum & 0xFFFFu);
+	f[n - 3] = (uint8_t)(sum >> 8);
+	f[n - 2] = (uint8_t)sum;
+}
+
 static void answer(const uint8_t *req, size_t n)
 {
 	static const uint8_t noise[] = {0x00, 0x77, 0xDD, 0x12, 0xFF, 0xA5};
@@ -114,6 +130,8 @@ static void answer(const uint8_t *req, size_t n)
 		len += sizeof(ans_basic);
 	} else if (req[2] == 0x04) {
 		memcpy(out + len, ans_cells, sizeof(ans_cells));
+		if (fx.play.impossible)
+			impossible_cells(out + len, sizeof(ans_cells));
 		len += sizeof(ans_cells);
 	} else {
 		return; /* 0x05 unsupported by this battery: silence */
@@ -258,6 +276,85 @@ START_TEST(stall_detection_for_the_watchdog)
 }
 END_TEST
 
+/* I5: a well-formed answer with impossible cells is not published. */
+START_TEST(impossible_reading_is_rejected_and_counted)
+{
+	start_chain();
+	run_for(300);
+	ck_assert(bat0()->valid);
+	ck_assert_double_eq_tol(bat0()->reading.cell_v[0], 3.942, 1e-9);
+	fx.play.impossible = true;
+	run_for(1000);
+	ck_assert_uint_ge(bat0()->rejected, 2);
+	ck_assert_uint_eq(bat0()->frames_bad, 0); /* the frames were fine */
+	ck_assert_ptr_nonnull(strstr(bat0()->last_rejection, "65.535 V"));
+	/* the last good reading stays, and it went stale */
+	ck_assert_double_eq_tol(bat0()->reading.cell_v[0], 3.942, 1e-9);
+	ck_assert(bat0()->stale);
+}
+END_TEST
+
+/* A reload with the same [port]: the transport is kept (not reopened),
+ * and the battery with its reading. */
+START_TEST(reconfigure_keeps_an_unchanged_port)
+{
+	static struct cfg same;
+	struct chain_port_stats st;
+	uint64_t good;
+	char err[256];
+
+	start_chain();
+	run_for(300);
+	ck_assert(bat0()->valid && !bat0()->stale);
+	good = bat0()->last_good_us;
+	chain_port_stats(fx.chain, 0, &st);
+	ck_assert_uint_eq(st.opens, 1);
+	same = fx.cfg;
+	same.ports[0].line = 42; /* moved in the file: still the same */
+	fx.chain = chain_reconfigure(fx.chain, &same, err, sizeof(err));
+	ck_assert_msg(fx.chain != NULL, "%s", err);
+	ck_assert(bat0()->valid && !bat0()->stale);
+	ck_assert_uint_eq(bat0()->last_good_us, good);
+	ck_assert_double_eq_tol(bat0()->reading.voltage, 58.88, 1e-9);
+	run_for(400);
+	chain_port_stats(fx.chain, 0, &st);
+	ck_assert(st.open);
+	ck_assert_uint_eq(st.opens, 1); /* the transport was kept */
+	ck_assert_uint_gt(bat0()->last_good_us, good);
+}
+END_TEST
+
+/* A changed [port] is reopened; its battery keeps when it last answered
+ * (comm loss goes on counting) but is stale until it answers again. */
+START_TEST(reconfigure_reopens_a_changed_port)
+{
+	static struct cfg changed;
+	struct chain_port_stats st;
+	uint64_t good;
+	char err[256];
+
+	start_chain();
+	run_for(300);
+	good = bat0()->last_good_us;
+	changed = fx.cfg;
+	changed.ports[0].timeout_ms = 80;
+	fx.chain = chain_reconfigure(fx.chain, &changed, err, sizeof(err));
+	ck_assert_msg(fx.chain != NULL, "%s", err);
+	ck_assert(bat0()->valid && bat0()->stale);
+	ck_assert_uint_eq(bat0()->last_good_us, good);
+	chain_port_stats(fx.chain, 0, &st);
+	ck_assert(!st.open);
+	ck_assert_uint_eq(st.timeout_us, 80000);
+	run_for(400);
+	chain_port_stats(fx.chain, 0, &st);
+	ck_assert(st.open);
+	ck_assert_uint_eq(st.opens, 1);
+	ck_assert(!bat0()->stale);
+	ck_assert(chain_port_cfg_equal(&changed.ports[0], &changed.ports[0]));
+	ck_assert(!chain_port_cfg_equal(&fx.cfg.ports[0], &changed.ports[0]));
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -272,6 +369,9 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, each_request_is_retried_once);
 	tcase_add_test(tc, missing_device_is_retried_not_fatal);
 	tcase_add_test(tc, stall_detection_for_the_watchdog);
+	tcase_add_test(tc, impossible_reading_is_rejected_and_counted);
+	tcase_add_test(tc, reconfigure_keeps_an_unchanged_port);
+	tcase_add_test(tc, reconfigure_reopens_a_changed_port);
 	suite_add_tcase(s, tc);
 	return s;
 }
