@@ -87,7 +87,21 @@ start_trace() {
 	: >"$tr/trace"
 }
 
+# The kernel's random pool is not initialised this early in a VM without
+# a hardware RNG: the first read of /dev/urandom then runs the jitter
+# entropy generator, a second or more under TCG. Programs that read it
+# once at start (jansson's hash seed: smallbmsd, bmssim -- the latter
+# between starting its clock and printing READY) would pay it in the
+# middle of a scenario's timing. Pay it here, once.
+init_random() {
+	read -r t0 _ </proc/uptime
+	head -c 1 /dev/urandom >/dev/null
+	read -r t1 _ </proc/uptime
+	say "random pool ready (first /dev/urandom read: uptime $t0 -> $t1 s)"
+}
+
 start_trace
+init_random
 make_chip
 wait_adapter
 export SBVM_ROOT SBVM_SBINDIR SBVM_BINDIR SBVM_USB_SERIAL top_srcdir top_builddir

@@ -243,6 +243,26 @@ line_holds() {
 
 # --- what programs wrote to the lines (kernel gpio trace events) -------
 
+# trace_mark TEXT: a marker in the kernel's trace, on the clock of the gpio
+# events (a shell builtin writes it: no program start in between).
+trace_mark() { echo "sbvm $1" >/sys/kernel/tracing/trace_marker; }
+
+# mark_time TEXT: the trace time (s) of the marker trace_mark TEXT wrote.
+mark_time() {
+	awk -v m="sbvm $1" '
+		{
+			i = index($0, "tracing_mark_write: ")
+			if (i == 0 || substr($0, i + 20) != m)
+				next
+			for (k = 1; k <= NF; k++)
+				if ($k == "tracing_mark_write:")
+					ts = $(k - 1)
+			sub(":$", "", ts)
+			print ts
+			exit
+		}' /sys/kernel/tracing/trace
+}
+
 # trace_sets GPIO17 [TASK]: one "SECONDS VALUE" line per value written to
 # the line (physical level, after any active-low inversion), oldest
 # first; only by processes named TASK (e.g. smallbmsd) if given.
@@ -314,10 +334,11 @@ LEAD=30   # s the pre-alarm runs before a low cell opens the load output
 RESTORE=5 # s every reason must be clear before an output comes back on
 PROTECTION=""
 
-# short_protection LEAD RESTORE: ask for shorter delays. If this tree's
-# configuration has no such keys yet, check_config drops them and the
-# scenario runs with the defaults above (its deadlines follow LEAD and
-# RESTORE either way).
+# short_protection LEAD RESTORE: ask for shorter delays (prealarm_lead
+# cannot go below its default, 30 s). check_config keeps each of the two
+# keys this tree accepts and drops, saying why, any it refuses (unknown,
+# or out of its range): the scenario then runs with the default above for
+# that one. Deadlines follow LEAD and RESTORE either way.
 short_protection() {
 	PROTECTION="prealarm_lead = ${1}s
 restore_delay = ${2}s"
@@ -327,21 +348,124 @@ restore_delay = ${2}s"
 
 # --- the simulator, on the guest's second UART -------------------------
 
+# sim_ready: bmssim has printed READY (builtins: polled).
+sim_ready() {
+	while read -r l; do [ "$l" != READY ] || return 0; done <"$T/sim.out"
+	return 1
+}
+
 # start_sim ARGS...: bmssim (on a pty), joined by socat to /dev/ttyS1, the
 # far end of the emulated FTDI adapter; the daemon then reads the battery
-# through /dev/ttyUSB0. Sets SIM_PTY.
+# (line 1) through /dev/ttyUSB0. Sets SIM_PTY (line 1's pty), SIM_PTYS
+# (every line's, in order: with JBD --batteries N the others are for the
+# daemon to open directly, add_port) and SIM_READY_MS (the wall-clock ms
+# of READY: the simulated clock, scenario time 0, starts there).
+#
+# Where READY lies on the kernel trace's clock (sim_step_time): READY on
+# the wall clock from file times (sim_ready_at), and the offset between
+# the two clocks from a marker and a file stamped back to back (shell
+# builtins), to a clock tick. The markers sim-start and sim-ready bracket
+# READY as a check.
 start_sim() {
 	[ -x "$SIM" ] || fail "$SIM is not built (make tests/bmssim/bmssim)"
+	trace_mark sim-start
 	"$SIM" --state-file "$T/sim.json" "$@" >"$T/sim.out" 2>"$T/sim.err" &
 	PIDS="$PIDS $!"
-	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
-	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
+	wait_until 10 sim_ready || fail "simulator not ready"
+	trace_mark sim-ready
+	trace_mark clock
+	: >"$T/clock.stamp"
+	trace_mark clock-end
+	# The state file's first write, in READY's own start-up, is slow
+	# under TCG (code run for the first time): the one at t=1 s is not.
+	wait_until 5 sim_is '.time >= 0.9' || fail "no state file from the simulator"
+	r=$(sim_ready_at)
+	f=${r#*.}
+	SIM_READY_MS=${r%.*}${f%???}
+	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	SIM_PTY=$(echo "$SIM_PTYS" | head -n 1)
 	[ -n "$SIM_PTY" ] || fail "simulator printed no PTY"
 	# socat opens (and so flushes) ttyS1 before the daemon sends anything.
 	socat -d "FILE:/dev/ttyS1,rawer,b9600" "FILE:$SIM_PTY,rawer" \
 		2>"$T/socat.log" &
 	PIDS="$PIDS $!"
 	wait_until 5 fuser -s /dev/ttyS1 || fail "socat did not open /dev/ttyS1"
+}
+
+# sim_left T: seconds (3 decimals) from now until the simulated clock
+# reaches scenario time T; 0 once it has. For deadlines tied to a step.
+sim_left() {
+	l=$((SIM_READY_MS + $(to_ms "$1") - $(ms)))
+	[ "$l" -gt 0 ] || l=0
+	echo "$((l / 1000)).$(printf %03d $((l % 1000)))"
+}
+
+# sim_before T WHAT: fail unless the simulated clock is still before
+# scenario time T (a precondition checked after the step it precedes
+# would prove nothing: the guest was too slow for the scenario's timing).
+sim_before() {
+	[ "$(($(ms) - SIM_READY_MS))" -lt "$(to_ms "$1")" ] ||
+		fail "too slow: the simulator reached t=$1 s before $2 was checked"
+}
+
+# sim_ready_at: READY on the wall clock (s): the earlier of two upper
+# bounds of the instant bmssim started its clock: sim.out's mtime (bmssim
+# writes its stdout once, READY last) and, from one state-file snapshot
+# read through one open file, its mtime minus the simulated time it
+# holds.
+sim_ready_at() {
+	{
+		stat -L -c %.9Y /proc/self/fd/0
+		jq .time
+	} <"$T/sim.json" | awk -v out="$(stat -c %.9Y "$T/sim.out")" '
+		NR == 1 { m = $1 } NR == 2 { t = $1 }
+		END {
+			r = out
+			if (m != "" && t != "" && m - t < r)
+				r = m - t
+			printf "%.6f\n", r
+		}'
+}
+
+# sim_step_time T: "LO HI", the trace times (s) between which the step at
+# scenario time T happened: READY (sim_ready_at) + T moved onto the
+# trace's clock with the offset start_sim measured (a marker and a file
+# stamped back to back), 50 ms before (bmssim's work between waking up and
+# writing the state file) to 10 ms after (file times' clock tick). Fails
+# unless READY lies between the sim-start and sim-ready markers.
+sim_step_time() {
+	awk -v a="$(mark_time sim-start)" -v b="$(mark_time sim-ready)" \
+		-v c="$(mark_time clock)" -v c2="$(mark_time clock-end)" \
+		-v ready="$(sim_ready_at)" \
+		-v stamp="$(stat -c %.9Y "$T/clock.stamp")" -v t="$1" 'BEGIN {
+			if (a == "" || b == "" || c == "" || c2 == "")
+				exit 1
+			r = ready - stamp + (c + c2) / 2
+			if (r < a - 0.01 || r > b + 0.01)
+				exit 1
+			printf "%.6f %.6f\n", r - 0.05 + t, r + 0.01 + t
+		}'
+}
+
+# expect_delay WHAT TIME T MIN MAX: smallbmsd's write at trace time TIME
+# (first_time) came MIN..MAX s after the simulator's step at scenario time
+# T. The step lies in sim_step_time's bracket (60 ms wide); both checks
+# measure from its start, so MAX is proven (the bracket counts against
+# the daemon) and MIN is checked to within the bracket's width. Prints
+# the delay's range over the bracket.
+expect_delay() {
+	# shellcheck disable=SC2046 # "LO HI": two words
+	set -- "$1" "$2" "$3" "$4" "$5" $(sim_step_time "$3")
+	[ -n "$2" ] || fail "$1: smallbmsd wrote no such level"
+	[ $# -eq 7 ] || fail "$1: READY not found on the trace's clock" \
+		"(sim_step_time: markers $(mark_time sim-start)..$(mark_time sim-ready))"
+	d=$(awk -v x="$2" -v lo="$6" -v hi="$7" \
+		'BEGIN { printf "%.3f..%.3f", x - hi, x - lo }')
+	awk -v x="$2" -v lo="$6" -v a="$4" -v b="$5" \
+		'BEGIN { exit !(x - lo >= a && x - lo <= b) }' ||
+		fail "$1: $d s after the step at t=$3 s, want $4..$5 s" \
+			"(written at $2 s; the step between $6 and $7 s)"
+	note "ok: $1 $d s after the step at t=$3 s (want $4..$5 s)"
 }
 
 # make_by_id_link: the /dev/serial/by-id link udev would make.
@@ -367,6 +491,27 @@ write_config() {
 	} >"$T/smallbms.conf"
 }
 
+# add_port NAME DEVICE [KEY=VALUE...]: a further JBD [port NAME] (e.g. a
+# pty of SIM_PTYS, opened by the daemon directly). Batteries are numbered
+# in port order: the adapter's (write_config's [port usb]) is battery 1.
+add_port() {
+	{
+		echo "[port $1]"
+		echo "device = $2"
+		echo "protocol = jbd"
+		shift 2
+		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+	} >>"$T/smallbms.conf"
+}
+
+# try_protection LINES: the configuration with [protection] LINES passes
+# smallbmsd -t (its verdict in $T/check.out).
+try_protection() {
+	cp "$T/base.conf" "$T/smallbms.conf"
+	printf '[protection]\n%s\n' "$1" >>"$T/smallbms.conf"
+	"$DAEMON" -t -c "$T/smallbms.conf" >"$T/check.out" 2>&1 </dev/null
+}
+
 # check_config: the daemon accepts the configuration. A key or section
 # this tree does not know yet skips the scenario (saying which); any other
 # error fails it. The shorter protection delays are optional (see
@@ -374,16 +519,27 @@ write_config() {
 check_config() {
 	if [ -n "$PROTECTION" ]; then
 		cp "$T/smallbms.conf" "$T/base.conf"
-		printf '[protection]\n%s\n' "$PROTECTION" >>"$T/smallbms.conf"
-		if "$DAEMON" -t -c "$T/smallbms.conf" >"$T/check.out" 2>&1; then
-			LEAD=$WANT_LEAD
-			RESTORE=$WANT_RESTORE
-			note "protection delays: pre-alarm lead ${LEAD} s, restore ${RESTORE} s"
-			return 0
+		kept=$PROTECTION
+		if ! try_protection "$PROTECTION"; then
+			# One key at a time: keep those this tree accepts.
+			kept=""
+			while IFS= read -r kv; do
+				if try_protection "$kv"; then
+					kept="$kept${kept:+
+}$kv"
+				else
+					note "refused, default kept: $kv ($(sed -n \
+						's/^[^ ]*:[0-9]*: //p' "$T/check.out" | head -n 1))"
+				fi
+			done <<-EOF
+				$PROTECTION
+			EOF
 		fi
-		mv "$T/base.conf" "$T/smallbms.conf"
-		note "no [protection] prealarm_lead/restore_delay keys in this tree:" \
-			"default delays (lead ${LEAD} s, restore ${RESTORE} s)"
+		cp "$T/base.conf" "$T/smallbms.conf"
+		[ -z "$kept" ] || printf '[protection]\n%s\n' "$kept" >>"$T/smallbms.conf"
+		case $kept in *prealarm_lead*) LEAD=$WANT_LEAD ;; esac
+		case $kept in *restore_delay*) RESTORE=$WANT_RESTORE ;; esac
+		note "protection delays: pre-alarm lead ${LEAD} s, restore ${RESTORE} s"
 	fi
 	if "$DAEMON" -t -c "$T/smallbms.conf" >"$T/check.out" 2>&1; then
 		return 0
@@ -420,6 +576,8 @@ stop_daemon() {
 
 status_is() { ctl status --json | jq -e "$1" >/dev/null; }
 sim_is() { jq -e "$1" "$T/sim.json" >/dev/null; }
+# battery_is N JQ-EXPR: on smallbmsctl battery N --json.
+battery_is() { ctl battery "$1" --json | jq -e "$2" >/dev/null; }
 
 # expect_status SECONDS JQ-EXPR [what]
 expect_status() {

@@ -11,7 +11,7 @@ write_config
 add_output load load GPIO17
 add_output charge charge GPIO27
 add_output multiplus load-and-charge GPIO24
-short_protection 4 1
+short_protection 30 1 # the lead cannot be shorter (at least 30 s)
 start_daemon
 
 # Each phase lasts long enough for the restore delay and slow polling.

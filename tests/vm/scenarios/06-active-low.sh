@@ -9,7 +9,7 @@ sim_pull GPIO25 pull-down # undriven would read "allowed"
 make_by_id_link
 write_config
 add_output charger charge GPIO25 active_low=yes
-short_protection 4 1
+short_protection 30 1 # the lead cannot be shorter (at least 30 s)
 start_daemon
 expect_lines 5 "GPIO25=1" "requested not allowed (high)"
 

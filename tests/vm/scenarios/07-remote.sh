@@ -13,7 +13,7 @@ add_output load load GPIO17
 add_output charge charge GPIO27
 add_output multiplus load-and-charge GPIO24
 add_remote GPIO22 debounce=20ms
-short_protection 4 1
+short_protection 30 1 # the lead cannot be shorter (at least 30 s)
 start_daemon
 [ "$(gpio_line GPIO22)" = "input smallbmsd:remote" ] ||
 	fail "the remote line is not requested as an input: $(gpio_line GPIO22)"
