@@ -1,43 +1,51 @@
 # SPDX-License-Identifier: MIT
+# The sources by part (HACKING.md, "Module map"): common helpers, protocol
+# codecs, transports, GPIO, the protection rules, the daemon's wiring, the
+# control socket, the CLI. Every module is in the internal library, which
+# both programs and every test link.
 noinst_LIBRARIES += src/libsmallbms.a
 src_libsmallbms_a_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_libsmallbms_a_SOURCES = \
-	src/reading.c src/reading.h \
-	src/number.c src/number.h \
-	src/driver.c src/driver.h \
-	src/jbd.c src/jbd.h \
-	src/pylon.c src/pylon.h \
-	src/transport.c src/transport.h \
-	src/transport_tty.c src/transport_sp.c src/transport_tcp.c \
-	src/cfg.c src/cfg.h \
-	src/log.c src/log.h \
-	src/chain.c src/chain.h \
-	src/bank.c src/bank.h \
-	src/status.c src/status.h \
-	src/ctl.c src/ctl.h \
-	src/gpio.c src/gpio.h src/gpio_dryrun.c src/gpio_find.c src/gpio_find.h \
-	src/outputs.c src/outputs.h \
-	src/remote.c src/remote.h \
-	src/settings.c src/settings.h \
-	src/monitor.c src/monitor.h \
-	src/store.c src/store.h \
-	src/guard.c src/guard.h \
-	src/events.c src/events.h \
-	src/daemon.c src/daemon.h src/commands.c src/reload.c
+	src/common/reading.c src/common/reading.h \
+	src/common/number.c src/common/number.h \
+	src/common/log.c src/common/log.h \
+	src/protocols/driver.c src/protocols/driver.h \
+	src/protocols/jbd.c src/protocols/jbd.h \
+	src/protocols/pylon.c src/protocols/pylon.h \
+	src/transport/transport.c src/transport/transport.h \
+	src/transport/transport_tty.c src/transport/transport_sp.c \
+	src/transport/transport_tcp.c \
+	src/gpio/gpio.c src/gpio/gpio.h src/gpio/gpio_dryrun.c \
+	src/gpio/gpio_find.c src/gpio/gpio_find.h \
+	src/gpio/outputs.c src/gpio/outputs.h \
+	src/gpio/remote.c src/gpio/remote.h \
+	src/rules/bank.c src/rules/bank.h \
+	src/rules/guard.c src/rules/guard.h \
+	src/rules/monitor.c src/rules/monitor.h \
+	src/rules/settings.c src/rules/settings.h \
+	src/rules/events.c src/rules/events.h \
+	src/daemon/cfg.c src/daemon/cfg.h \
+	src/daemon/chain.c src/daemon/chain.h \
+	src/daemon/store.c src/daemon/store.h \
+	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
+	src/ctl/ctl.c src/ctl/ctl.h \
+	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
 # Exactly one libgpiod backend, for the API version configure found.
 if GPIOD_V2
-src_libsmallbms_a_SOURCES += src/gpio_v2.c
+src_libsmallbms_a_SOURCES += src/gpio/gpio_v2.c
 else
-src_libsmallbms_a_SOURCES += src/gpio_v1.c
+src_libsmallbms_a_SOURCES += src/gpio/gpio_v1.c
 endif
-EXTRA_DIST += src/gpio_v1.c src/gpio_v2.c
+EXTRA_DIST += src/gpio/gpio_v1.c src/gpio/gpio_v2.c
 
+# The programs keep their place in the build tree (src/smallbmsd,
+# src/smallbmsctl): scripts and tests run them from there.
 sbin_PROGRAMS += src/smallbmsd
-src_smallbmsd_SOURCES = src/smallbmsd.c
+src_smallbmsd_SOURCES = src/daemon/smallbmsd.c
 src_smallbmsd_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsd_LDADD = src/libsmallbms.a $(DEP_LIBS)
 
 bin_PROGRAMS += src/smallbmsctl
-src_smallbmsctl_SOURCES = src/smallbmsctl.c
+src_smallbmsctl_SOURCES = src/client/smallbmsctl.c
 src_smallbmsctl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsctl_LDADD = src/libsmallbms.a $(DEP_LIBS)

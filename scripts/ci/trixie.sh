@@ -5,7 +5,7 @@
 # scripts/test a developer runs (make check, warnings as errors), a check
 # that configure chose the libgpiod v2 backend, make distcheck, then the
 # VM scenarios (make check-vm) with this build: the guest boots trixie's
-# kernel and runs in this root, so src/gpio_v2.c and the libgpiod 2 tools
+# kernel and runs in this root, so src/gpio/gpio_v2.c and the libgpiod 2 tools
 # meet the kernel's gpio-sim. The root is made once with debootstrap and
 # cached (see lib.sh); so are the VM assets, inside it.
 # Usage: scripts/ci/trixie.sh      (as root)
@@ -32,7 +32,7 @@ ci_run "$ROOT" 'cd /build/smallbms/build &&
 	grep -qx "#define SB_GPIOD_API 2" config.h &&
 	ar t src/libsmallbms.a | grep -qx "libsmallbms_a-gpio_v2.o" &&
 	! ar t src/libsmallbms.a | grep -q gpio_v1' ||
-	ci_die "the trixie build did not use src/gpio_v2.c (see src/local.mk)"
+	ci_die "the trixie build did not use src/gpio/gpio_v2.c (see src/local.mk)"
 
 ci_say "make distcheck"
 ci_run "$ROOT" 'cd /build/smallbms/build && make -j"$(nproc)" distcheck'

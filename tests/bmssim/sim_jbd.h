@@ -2,7 +2,7 @@
 /*
  * sim_jbd.h - JBD "general protocol" responder for the simulator.
  *
- * Written from the vendor document, independently of src/jbd.c, so that a
+ * Written from the vendor document, independently of src/protocols/jbd.c, so that a
  * bug shared by the daemon's decoder and the simulator's encoder cannot
  * hide. Request: DD A5 reg 00 chk_hi chk_lo 77. Answer: DD reg 00 len
  * data chk_hi chk_lo 77, chk = 0x10000 - sum(reg .. last data byte).

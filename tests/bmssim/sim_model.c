@@ -9,7 +9,7 @@
 #include <string.h>
 
 /*
- * Protection tokens. They are the daemon's names (src/reading.c) so a test
+ * Protection tokens. They are the daemon's names (src/common/reading.c) so a test
  * can compare the state file with `smallbmsctl` output word for word; the
  * table is the simulator's own copy on purpose (independent implementation).
  */

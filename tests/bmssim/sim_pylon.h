@@ -5,7 +5,7 @@
  * 0x42 and 0x44 layouts) and Pace v25 (VER 0x25).
  *
  * Written from the public protocol descriptions and real frames (sources at
- * the top of sim_pylon.c), independently of src/pylon.c, so that a bug
+ * the top of sim_pylon.c), independently of src/protocols/pylon.c, so that a bug
  * shared by the daemon's decoder and this encoder cannot hide.
  *
  * Frame: '~' VER ADR CID1 CID2 LENGTH INFO CHKSUM CR; everything between

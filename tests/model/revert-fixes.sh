@@ -20,15 +20,19 @@ seed=${GUARD_MODEL_SEED:-20261202}
 work=$(mktemp -d "${TMPDIR:-/tmp}/revert-fixes.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# The modules the model test links (a subset of libsmallbms).
-SOURCES="reading driver jbd pylon cfg gpio settings monitor store guard bank"
+# The modules the model test links (a subset of libsmallbms), by part.
+SOURCES="common/reading common/number protocols/driver protocols/jbd
+	protocols/pylon daemon/cfg gpio/gpio rules/settings rules/monitor
+	daemon/store rules/guard rules/bank"
+PARTS="common protocols transport gpio rules daemon ctl"
 FLAGS="$(pkg-config --cflags --libs jansson inih) -lm"
 
 build() { # DIR
-	srcs=""
+	srcs="" incs=""
 	for m in $SOURCES; do srcs="$srcs $1/src/$m.c"; done
+	for p in $PARTS; do incs="$incs -I$1/src/$p"; done
 	# shellcheck disable=SC2086
-	gcc -std=c11 -D_GNU_SOURCE -I"$1/src" $srcs \
+	gcc -std=c11 -D_GNU_SOURCE $incs $srcs \
 		"$1/tests/unit/test_guard_model.c" $FLAGS -o "$1/model" \
 		>"$1/build.log" 2>&1
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * events.h - the journal trail: every guard event (src/guard.h) becomes
+ * events.h - the journal trail: every guard event (src/rules/guard.h) becomes
  * one journal entry with a fixed MESSAGE_ID per event kind (the key of its
  * entry in systemd/smallbms.catalog, shown by `journalctl -x`), a PRIORITY
  * and structured fields. Without journald, log.c writes the same entries
@@ -61,7 +61,7 @@
 /*
  * Where entries go. fields is a NULL-terminated list of "KEY=value"
  * strings, valid only during the call. events_log_sink() is the daemon's:
- * log_event() from src/log.h.
+ * log_event() from src/common/log.h.
  */
 typedef void (*events_sink_fn)(void *userdata, int priority,
 			       const char *message_id,
