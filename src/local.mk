@@ -8,7 +8,7 @@ src_libsmallbms_a_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_libsmallbms_a_SOURCES = \
 	src/common/reading.c src/common/reading.h \
 	src/common/number.c src/common/number.h \
-	src/common/log.c src/common/log.h \
+	src/common/log.c src/common/log.h src/common/wire.h \
 	src/protocols/driver.c src/protocols/driver.h \
 	src/protocols/jbd.c src/protocols/jbd.h \
 	src/protocols/pylon.c src/protocols/pylon.h \
@@ -46,6 +46,9 @@ src_smallbmsd_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsd_LDADD = src/libsmallbms.a $(DEP_LIBS)
 
 bin_PROGRAMS += src/smallbmsctl
-src_smallbmsctl_SOURCES = src/client/smallbmsctl.c
+src_smallbmsctl_SOURCES = src/client/smallbmsctl.c src/client/client.h \
+	src/client/conn.c src/client/conn.h \
+	src/client/view.c src/client/view.h \
+	src/client/table.c src/client/table.h
 src_smallbmsctl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsctl_LDADD = src/libsmallbms.a $(DEP_LIBS)

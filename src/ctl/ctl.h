@@ -17,21 +17,17 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#define CTL_PROTOCOL_VERSION 1
-#define CTL_MAX_REQUEST      4096
+#include "wire.h"
 
-/* Words in one request line (argv[0] included); more is a bad request. */
-#define CTL_MAX_ARGS        16
 /* Connected clients; one more gets a "busy" error and is closed. */
 #define CTL_MAX_CLIENTS     64
 /* Of those, the last few are kept for root and the admin group, so that
  * readers holding connections can never lock an administrator out. */
 #define CTL_ADMIN_RESERVED  4
-/*
- * Bytes queued for one client. A client whose queue would grow beyond this
- * (it does not read its answers or broadcasts) is dropped.
- */
-#define CTL_MAX_OUTPUT      (256 * 1024)
+/* CTL_PROTOCOL_VERSION, CTL_MAX_REQUEST, CTL_MAX_ARGS and CTL_MAX_OUTPUT
+ * (wire.h) are shared with smallbmsctl. A client whose queue would grow
+ * beyond CTL_MAX_OUTPUT (it does not read its answers or broadcasts) is
+ * dropped. */
 /*
  * While this much is queued for a client, the server reads no further
  * requests from it: a client that pipelines requests faster than it reads

@@ -32,10 +32,8 @@
 #include "driver.h"
 #include "number.h"
 #include "settings.h"
+#include "wire.h"
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
 #endif
@@ -144,7 +142,7 @@ static const struct cfg_key keys[] = {
 	 .desc = "on ports with addresses = scan, how often the addresses "
 		 "without a battery are probed again"},
 	{GEN("socket", socket_path), .type = T_PATH,
-	 .def = RUNSTATEDIR "/smallbms/smallbms.sock",
+	 .def = WIRE_DEFAULT_SOCKET,
 	 .desc = "control socket for smallbmsctl"},
 	{GEN("state_dir", state_dir), .type = T_PATH,
 	 .def = LOCALSTATEDIR "/lib/smallbms",

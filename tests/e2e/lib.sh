@@ -15,8 +15,15 @@ PIDS=""
 
 cleanup() {
 	status=$?
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	# The daemon (started after the simulator) stops first and waits:
+	# with the simulator gone first, the daemon would try to reopen its
+	# pty path, which another test running in parallel may own by then.
+	rev=""
+	for p in $PIDS; do rev="$p $rev"; done
+	for p in $rev; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	if [ "$status" -ne 0 ]; then
 		echo "--- daemon log"; cat "$T/daemon.log" 2>/dev/null || true
 		echo "--- simulator log"; cat "$T/sim.err" 2>/dev/null || true
