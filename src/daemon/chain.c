@@ -2,10 +2,12 @@
 /*
  * chain.c - poll every battery of every port from the event loop.
  *
- * Each port runs its own little state machine: IDLE until the poll timer
- * starts a scan, then one request at a time (battery by battery, step by
- * step) until every battery on the port was asked. Ports are independent:
- * a silent battery on one adapter never delays another adapter.
+ * Each port runs its own little state machine (enum port_phase below):
+ * IDLE until the poll timer starts a scan, then one request at a time (a
+ * stack read, battery by battery and step by step, then a candidate
+ * address) until every battery on the port was asked. Ports are
+ * independent: a silent battery on one adapter never delays another
+ * adapter.
  */
 #include "chain.h"
 
@@ -48,6 +50,37 @@ enum stack_mode { STACK_UNKNOWN, STACK_YES, STACK_NO };
  * master's work; added to the request timeout. */
 #define STACK_US_PER_PACK 250000ULL
 
+/*
+ * What a port is doing. Every request belongs to the phase that sent it;
+ * the phase decides what a decoded frame and a timeout mean
+ * (phase_ops[] below). port_set_phase() is the only place p->phase
+ * changes, and it refuses any transition not in this list:
+ *
+ *   CLOSED  -> IDLE                     the transport opened
+ *   IDLE    -> STACK | BATTERY | PROBE  the poll tick started a scan
+ *   STACK   -> BATTERY                  the stack read answered or not
+ *   BATTERY -> BATTERY | PROBE | IDLE   next step or battery; a
+ *                                       candidate; the scan is done
+ *   PROBE   -> PROBE | IDLE             next candidate; the scan is done
+ *   any     -> CLOSED                   the device went away
+ *   any     -> IDLE                     a reload abandons the scan
+ */
+enum port_phase {
+	PHASE_CLOSED,  /* no transport: opened again on a later tick */
+	PHASE_IDLE,    /* open, nothing asked: waiting for the poll tick */
+	PHASE_STACK,   /* the stack read (every pack in one request) is out */
+	PHASE_BATTERY, /* a step of a known battery's poll is out */
+	PHASE_PROBE,   /* a step of a candidate address's read is out */
+};
+#define PHASE_COUNT 5
+
+/* A discovery pass on an "addresses = scan" port. */
+enum pass {
+	PASS_NONE, /* no pass in progress */
+	PASS_FULL, /* probe every candidate in this scan (the first pass) */
+	PASS_ONE,  /* one candidate per scan (rescans) */
+};
+
 struct chain_port {
 	struct chain *chain;
 	unsigned index;
@@ -55,7 +88,7 @@ struct chain_port {
 	const struct bms_driver *drv;
 	unsigned baud;
 	uint64_t timeout_us;
-	struct transport *tp;
+	struct transport *tp; /* NULL exactly when the phase is CLOSED */
 	sd_event_source *io;
 	sd_event_source *timer;
 	char last_error[256];  /* to log open errors once */
@@ -74,11 +107,9 @@ struct chain_port {
 	/* "addresses = scan": the candidates without a battery are probed in
 	 * discovery passes, at start (all at once) and every rescan_interval
 	 * (one probe per scan, so the known batteries are not held up). */
-	bool discovering;     /* a pass is in progress */
-	bool full_pass;       /* probe every candidate in this cycle */
+	enum pass pass;
 	bool first_pass_done; /* the port's batteries are known */
-	bool probing;         /* the battery being read is a candidate ... */
-	bool probe_answered;  /* ... that answered a request */
+	bool probe_answered;  /* the candidate being read answered */
 	bool probed;          /* this scan probed a candidate */
 	unsigned probe_next;  /* next candidate (index into cfg->addrs) */
 	uint64_t next_rescan_us;
@@ -88,12 +119,11 @@ struct chain_port {
 	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
 
 	/* the scan in progress */
-	bool busy;
-	bool stacking; /* the stack request is out */
-	unsigned cur;  /* battery, relative to first */
+	enum port_phase phase;
+	unsigned cur; /* battery, relative to first (PROBE: the free slot) */
 	unsigned step;
 	unsigned tries;
-	bool failed; /* a required step failed */
+	bool failed; /* a required step of this battery's poll failed */
 	struct bms_reading pending;
 	uint8_t req[DRV_MAX_FRAME];
 	size_t reqlen;
@@ -106,6 +136,7 @@ struct chain {
 	const struct cfg *cfg;
 	chain_update_fn cb;
 	void *userdata;
+	unsigned notifying; /* inside cb: the chain must not be changed */
 	sd_event_source *tick;
 	uint64_t poll_us;
 	uint64_t stale_us;
@@ -121,13 +152,9 @@ struct chain {
 };
 
 static void port_next_step(struct chain_port *p);
-static void port_send(struct chain_port *p);
-static void port_write_request(struct chain_port *p, uint64_t timeout_us);
-static uint64_t stack_timeout(const struct chain_port *p);
-static void stack_failed(struct chain_port *p);
 static void port_batteries_done(struct chain_port *p);
-static void probe_finish(struct chain_port *p);
-static void discovery_due(struct chain_port *p);
+static bool port_short(const struct chain_port *p);
+static void renumber(struct chain *c);
 
 static uint64_t now_us(const struct chain *c)
 {
@@ -136,10 +163,15 @@ static uint64_t now_us(const struct chain *c)
 	return t;
 }
 
+/* The callback may only read the chain (chain.h): what it sees is
+ * consistent here, between two requests. */
 static void notify(struct chain *c, bool scan_done)
 {
-	if (c->cb)
-		c->cb(c, scan_done, c->userdata);
+	if (!c->cb)
+		return;
+	c->notifying++;
+	c->cb(c, scan_done, c->userdata);
+	c->notifying--;
 }
 
 static struct chain_battery *cur_bat(struct chain_port *p)
@@ -157,6 +189,44 @@ static const struct drv_step *cur_step(const struct chain_port *p)
 	return &p->drv->steps[p->step];
 }
 
+/* --- phases ------------------------------------------------------------ */
+
+static const char *const phase_names[PHASE_COUNT] = {
+	[PHASE_CLOSED] = "closed",    [PHASE_IDLE] = "idle",
+	[PHASE_STACK] = "stack read", [PHASE_BATTERY] = "battery step",
+	[PHASE_PROBE] = "probe",
+};
+
+/* The transitions of the list above enum port_phase: bit n of
+ * phase_next[from] allows the phase n. */
+#define PH(x) (1u << (x))
+static const unsigned phase_next[PHASE_COUNT] = {
+	[PHASE_CLOSED] = PH(PHASE_CLOSED) | PH(PHASE_IDLE),
+	[PHASE_IDLE] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_STACK) |
+		       PH(PHASE_BATTERY) | PH(PHASE_PROBE),
+	[PHASE_STACK] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_BATTERY),
+	[PHASE_BATTERY] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) |
+			  PH(PHASE_BATTERY) | PH(PHASE_PROBE),
+	[PHASE_PROBE] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_PROBE),
+};
+
+/* The one place a port changes phase. A transition not in the list is a
+ * bug of this file: said loudly, and made anyway (the scan goes on; the
+ * watchdog catches a port that is stuck for it). */
+static void port_set_phase(struct chain_port *p, enum port_phase to)
+{
+	if (!(phase_next[p->phase] & PH(to)))
+		log_err("port %s: bug: phase %s -> %s", p->cfg->name,
+			phase_names[p->phase], phase_names[to]);
+	p->phase = to;
+}
+
+/* A scan is in progress: a request is out with its timer. */
+static bool port_busy(const struct chain_port *p)
+{
+	return p->phase != PHASE_CLOSED && p->phase != PHASE_IDLE;
+}
+
 /* --- transport lifetime ------------------------------------------------ */
 
 static void port_close(struct chain_port *p)
@@ -165,11 +235,10 @@ static void port_close(struct chain_port *p)
 	p->timer = sd_event_source_disable_unref(p->timer);
 	transport_close(p->tp);
 	p->tp = NULL;
-	p->busy = false;
 	/* A candidate cut off by the port's loss is asked again. */
-	if (p->probing && p->probe_next > 0)
+	if (p->phase == PHASE_PROBE && p->probe_next > 0)
 		p->probe_next--;
-	p->probing = false;
+	port_set_phase(p, PHASE_CLOSED);
 	p->rxlen = 0;
 }
 
@@ -236,6 +305,7 @@ static bool port_open(struct chain_port *p)
 		port_close(p);
 		return false;
 	}
+	port_set_phase(p, PHASE_IDLE);
 	p->last_error[0] = '\0';
 	log_info("port %s: %s open (%s, %u baud, %s)", p->cfg->name,
 		 p->tp->path, p->tp->ops->kind, p->baud, p->drv->name);
@@ -252,22 +322,7 @@ static void port_lost(struct chain_port *p, const char *why)
 	port_backoff(p);
 }
 
-/* --- the scan state machine ----------------------------------------- */
-
-static void port_scan_done(struct chain_port *p)
-{
-	p->busy = false;
-	p->timer = sd_event_source_disable_unref(p->timer);
-	p->stats.scans++;
-	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
-	p->stats.scan_us_total += p->stats.last_scan_us;
-	p->stats.last_scan_requests =
-		p->stats.requests - p->scan_start_requests;
-	p->stats.last_scan_bytes =
-		p->stats.tx_bytes + p->stats.rx_bytes - p->scan_start_bytes;
-	p->chain->scans++;
-	notify(p->chain, true);
-}
+/* --- publishing a reading ---------------------------------------------- */
 
 /* A complete reading with an impossible value: counted, and said in the
  * journal at most once per CHAIN_REJECT_LOG_US per battery. */
@@ -323,130 +378,9 @@ static bool battery_publish(struct chain_port *p)
 	return true;
 }
 
-static void port_next_battery(struct chain_port *p)
-{
-	if (p->probing) {
-		probe_finish(p);
-		return;
-	}
-	if (!p->failed)
-		(void)battery_publish(p);
-	p->cur++;
-	if (p->cur >= p->nbats) {
-		port_batteries_done(p);
-		return;
-	}
-	p->failed = false;
-	memset(&p->pending, 0, sizeof(p->pending));
-	p->step = (unsigned)-1;
-	port_next_step(p);
-}
+/* --- requests ---------------------------------------------------------- */
 
-/* Advance to the next step this battery needs; "once" steps that already
- * succeeded are skipped. */
-static void port_next_step(struct chain_port *p)
-{
-	const struct bat_priv *bp = cur_priv(p);
-
-	for (p->step++; p->step < p->drv->nsteps; p->step++) {
-		const struct drv_step *st = cur_step(p);
-
-		if (st->once && (bp->once_done & (1u << p->step)))
-			continue;
-		/* Already answered for every pack by the stack read. */
-		if (!st->once && bp->have_stacked &&
-		    st->id == p->drv->stack_step) {
-			bms_reading_merge(&p->pending, &bp->stacked);
-			continue;
-		}
-		break;
-	}
-	if (p->step >= p->drv->nsteps) {
-		port_next_battery(p);
-		return;
-	}
-	p->tries = 0;
-	port_send(p);
-}
-
-/* Count a failed "once" step; after a few, stop asking. */
-static void once_failed(struct chain_port *p)
-{
-	struct bat_priv *bp = cur_priv(p);
-
-	if (p->step >= sizeof(bp->once_failures))
-		return;
-	if (++bp->once_failures[p->step] < ONCE_MAX_FAILURES)
-		return;
-	bp->once_done |= 1u << p->step;
-	log_info("port %s: battery %u does not answer %s: not asking again",
-		 p->cfg->name, cur_bat(p)->index + 1, cur_step(p)->what);
-}
-
-static void port_step_failed(struct chain_port *p)
-{
-	const struct drv_step *st = cur_step(p);
-
-	/* Once and optional steps may fail: the battery is still read. */
-	if (st->once)
-		once_failed(p);
-	else if (!st->optional)
-		p->failed = true;
-	if (p->failed) {
-		port_next_battery(p);
-		return;
-	}
-	port_next_step(p);
-}
-
-static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
-{
-	struct bat_priv *bp = cur_priv(p);
-
-	cur_bat(p)->frames_good++;
-	p->probe_answered = true;
-	if (cur_step(p)->once) {
-		bms_reading_merge(&bp->info, r);
-		bp->once_done |= 1u << p->step;
-	} else {
-		bms_reading_merge(&p->pending, r);
-	}
-	p->timer = sd_event_source_disable_unref(p->timer);
-	port_next_step(p);
-}
-
-static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct chain_port *p = userdata;
-
-	p->timer = sd_event_source_disable_unref(p->timer);
-	/* No retry for a stack read: the packs are asked one by one at once
-	 * (a long answer lost once must not cost a second long timeout). */
-	if (p->stacking) {
-		stack_failed(p);
-		return 0;
-	}
-	/* Nor for a candidate's first request in a rescan: an address
-	 * without a battery must not cost two timeouts every time. The
-	 * first pass retries like any poll: a pack that missed it would
-	 * stay unwatched until the next rescan. */
-	if (p->probing && !p->probe_answered && !p->full_pass) {
-		log_debug("port %s: no battery at address %u", p->cfg->name,
-			  cur_bat(p)->addr);
-		port_step_failed(p);
-		return 0;
-	}
-	if (p->tries < REQUEST_RETRIES) {
-		p->tries++;
-		port_send(p);
-		return 0;
-	}
-	cur_bat(p)->timeouts++;
-	log_debug("port %s: battery %u: no answer to %s", p->cfg->name,
-		  cur_bat(p)->index + 1, cur_step(p)->what);
-	port_step_failed(p);
-	return 0;
-}
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* Send p->req and wait at most timeout_us for the answer. */
 static void port_write_request(struct chain_port *p, uint64_t timeout_us)
@@ -480,11 +414,130 @@ static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 	}
 }
 
+/* The current step of the current battery (BATTERY or PROBE). */
 static void port_send(struct chain_port *p)
 {
 	p->reqlen = p->drv->build_request(cur_step(p), cur_bat(p)->addr, p->req,
 					  sizeof(p->req));
 	port_write_request(p, p->timeout_us);
+}
+
+/* --- one battery's poll, step by step ---------------------------------- */
+
+/* Start the poll of the battery in slot cur (relative to first). */
+static void battery_begin(struct chain_port *p, unsigned cur)
+{
+	p->cur = cur;
+	p->failed = false;
+	memset(&p->pending, 0, sizeof(p->pending));
+	p->step = (unsigned)-1;
+	port_next_step(p);
+}
+
+static void probe_finish(struct chain_port *p);
+
+/* Every step of the current battery was asked: publish a complete reading
+ * and go on with the next battery, or end a candidate's read. */
+static void battery_done(struct chain_port *p)
+{
+	if (p->phase == PHASE_PROBE) {
+		probe_finish(p);
+		return;
+	}
+	if (!p->failed)
+		(void)battery_publish(p);
+	if (p->cur + 1 >= p->nbats) {
+		port_batteries_done(p);
+		return;
+	}
+	battery_begin(p, p->cur + 1);
+}
+
+/* Advance to the next step this battery needs; "once" steps that already
+ * succeeded are skipped. */
+static void port_next_step(struct chain_port *p)
+{
+	const struct bat_priv *bp = cur_priv(p);
+
+	for (p->step++; p->step < p->drv->nsteps; p->step++) {
+		const struct drv_step *st = cur_step(p);
+
+		if (st->once && (bp->once_done & (1u << p->step)))
+			continue;
+		/* Already answered for every pack by the stack read. */
+		if (!st->once && bp->have_stacked &&
+		    st->id == p->drv->stack_step) {
+			bms_reading_merge(&p->pending, &bp->stacked);
+			continue;
+		}
+		break;
+	}
+	if (p->step >= p->drv->nsteps) {
+		battery_done(p);
+		return;
+	}
+	p->tries = 0;
+	port_send(p);
+}
+
+/* Count a failed "once" step; after a few, stop asking. */
+static void once_failed(struct chain_port *p)
+{
+	struct bat_priv *bp = cur_priv(p);
+
+	if (p->step >= sizeof(bp->once_failures))
+		return;
+	if (++bp->once_failures[p->step] < ONCE_MAX_FAILURES)
+		return;
+	bp->once_done |= 1u << p->step;
+	log_info("port %s: battery %u does not answer %s: not asking again",
+		 p->cfg->name, cur_bat(p)->index + 1, cur_step(p)->what);
+}
+
+static void port_step_failed(struct chain_port *p)
+{
+	const struct drv_step *st = cur_step(p);
+
+	/* Once and optional steps may fail: the battery is still read. */
+	if (st->once)
+		once_failed(p);
+	else if (!st->optional)
+		p->failed = true;
+	if (p->failed) {
+		battery_done(p);
+		return;
+	}
+	port_next_step(p);
+}
+
+static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
+{
+	struct bat_priv *bp = cur_priv(p);
+
+	cur_bat(p)->frames_good++;
+	p->probe_answered = true;
+	if (cur_step(p)->once) {
+		bms_reading_merge(&bp->info, r);
+		bp->once_done |= 1u << p->step;
+	} else {
+		bms_reading_merge(&p->pending, r);
+	}
+	p->timer = sd_event_source_disable_unref(p->timer);
+	port_next_step(p);
+}
+
+/* --- the batteries of a scan ------------------------------------------- */
+
+/* After the stack read (or without one): poll the known batteries. */
+static void port_begin_batteries(struct chain_port *p)
+{
+	p->timer = sd_event_source_disable_unref(p->timer);
+	if (p->nbats == 0) {
+		port_batteries_done(p);
+		return;
+	}
+	port_set_phase(p, PHASE_BATTERY);
+	battery_begin(p, 0);
 }
 
 /* --- stack reads ------------------------------------------------------- */
@@ -505,19 +558,12 @@ static uint64_t stack_timeout(const struct chain_port *p)
 	return p->timeout_us + p->cap * STACK_US_PER_PACK;
 }
 
-static void port_begin_batteries(struct chain_port *p)
+static void stack_send(struct chain_port *p)
 {
-	p->stacking = false;
-	p->timer = sd_event_source_disable_unref(p->timer);
-	if (p->nbats == 0) {
-		port_batteries_done(p);
-		return;
-	}
-	p->cur = 0;
-	p->failed = false;
-	memset(&p->pending, 0, sizeof(p->pending));
-	p->step = (unsigned)-1;
-	port_next_step(p);
+	port_set_phase(p, PHASE_STACK);
+	p->tries = 0;
+	p->reqlen = p->drv->build_stack(port_master(p), p->req, sizeof(p->req));
+	port_write_request(p, stack_timeout(p));
 }
 
 static void stack_failed(struct chain_port *p)
@@ -553,30 +599,6 @@ static void stack_ok(struct chain_port *p, unsigned npacks)
 		}
 	}
 	port_begin_batteries(p);
-}
-
-static void stack_send(struct chain_port *p)
-{
-	p->stacking = true;
-	p->tries = 0;
-	p->reqlen = p->drv->build_stack(port_master(p), p->req, sizeof(p->req));
-	port_write_request(p, stack_timeout(p));
-}
-
-/* A candidate frame while the stack request is out. Returns the decode
- * result; DRV_OK means the scan moved on. */
-static enum drv_decode stack_process(struct chain_port *p, const uint8_t *f,
-				     size_t len)
-{
-	unsigned npacks = 0;
-	int d = p->drv->decode_stack(f, len, port_master(p), p->stackbuf,
-				     p->cap, &npacks);
-
-	if (d == DRV_OK)
-		stack_ok(p, npacks);
-	else if (d == DRV_ERR_STATUS)
-		stack_failed(p);
-	return (enum drv_decode)d;
 }
 
 /* --- discovery ("addresses = scan") ----------------------------------- */
@@ -655,20 +677,15 @@ static void probe_start(struct chain_port *p, unsigned addr)
 	c->bats[at].port = p->index;
 	c->bats[at].addr = addr;
 	c->bats[at].stale = true;
-	p->probing = true;
+	port_set_phase(p, PHASE_PROBE);
 	p->probe_answered = false;
 	p->probed = true;
 	p->stats.probes++;
-	p->cur = p->nbats;
-	p->failed = false;
-	memset(&p->pending, 0, sizeof(p->pending));
-	p->step = (unsigned)-1;
-	port_next_step(p);
+	battery_begin(p, p->nbats);
 }
 
 static void probe_finish(struct chain_port *p)
 {
-	p->probing = false;
 	if (!p->failed && battery_publish(p))
 		battery_insert(p);
 	port_batteries_done(p);
@@ -683,18 +700,17 @@ static void discovery_due(struct chain_port *p)
 {
 	uint64_t now = now_us(p->chain);
 
-	if (!p->cfg->scan || p->discovering)
+	if (!p->cfg->scan || p->pass != PASS_NONE)
 		return;
 	if (p->first_pass_done && !port_short(p) && now < p->next_rescan_us)
 		return;
-	p->discovering = true;
-	p->full_pass = !p->first_pass_done || p->nbats == 0;
+	p->pass = !p->first_pass_done || p->nbats == 0 ? PASS_FULL : PASS_ONE;
 	p->probe_next = 0;
 }
 
 static void discovery_pass_done(struct chain_port *p)
 {
-	p->discovering = false;
+	p->pass = PASS_NONE;
 	p->stats.discovery_passes++;
 	p->next_rescan_us = now_us(p->chain) + p->chain->rescan_us;
 	/* Once, and again when a pass found another count (not at every
@@ -709,22 +725,60 @@ static void discovery_pass_done(struct chain_port *p)
 	notify(p->chain, false);
 }
 
+/* --- a scan: start and end --------------------------------------------- */
+
+static void port_scan_done(struct chain_port *p)
+{
+	port_set_phase(p, PHASE_IDLE);
+	p->timer = sd_event_source_disable_unref(p->timer);
+	p->stats.scans++;
+	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
+	p->stats.scan_us_total += p->stats.last_scan_us;
+	p->stats.last_scan_requests =
+		p->stats.requests - p->scan_start_requests;
+	p->stats.last_scan_bytes =
+		p->stats.tx_bytes + p->stats.rx_bytes - p->scan_start_bytes;
+	p->chain->scans++;
+	notify(p->chain, true);
+}
+
 /* Every known battery was asked: probe the next candidate, or end the
  * scan. */
 static void port_batteries_done(struct chain_port *p)
 {
-	while (p->discovering && p->probe_next < p->cfg->naddrs &&
+	while (p->pass != PASS_NONE && p->probe_next < p->cfg->naddrs &&
 	       port_has_addr(p, p->cfg->addrs[p->probe_next]))
 		p->probe_next++;
-	if (p->discovering && p->probe_next >= p->cfg->naddrs)
+	if (p->pass != PASS_NONE && p->probe_next >= p->cfg->naddrs)
 		discovery_pass_done(p);
 	/* One probe per scan once the port has batteries to poll. */
-	if (!p->discovering || (!p->full_pass && p->probed)) {
+	if (p->pass == PASS_NONE || (p->pass == PASS_ONE && p->probed)) {
 		port_scan_done(p);
 		return;
 	}
 	probe_start(p, p->cfg->addrs[p->probe_next++]);
 }
+
+static void port_start_scan(struct chain_port *p)
+{
+	if (port_busy(p))
+		return; /* previous scan still running: it is slow, skip */
+	if (p->phase == PHASE_CLOSED && !port_open(p))
+		return;
+	p->probed = false;
+	p->scan_start_us = now_us(p->chain);
+	p->scan_start_requests = p->stats.requests;
+	p->scan_start_bytes = p->stats.tx_bytes + p->stats.rx_bytes;
+	for (unsigned k = 0; k < p->nbats; k++)
+		p->chain->priv[p->first + k].have_stacked = false;
+	discovery_due(p);
+	if (p->stackbuf && p->stack != STACK_NO && p->nbats > 1)
+		stack_send(p);
+	else
+		port_begin_batteries(p);
+}
+
+/* --- what each phase does with a frame and a timeout ------------------- */
 
 /* Is the frame at buf the echo of our own request (RS485 half duplex)? */
 static bool is_echo(const struct chain_port *p, const uint8_t *f, size_t n)
@@ -732,11 +786,108 @@ static bool is_echo(const struct chain_port *p, const uint8_t *f, size_t n)
 	return n == p->reqlen && memcmp(f, p->req, n) == 0;
 }
 
-/* Consume complete frames from the receive buffer. Returns true when the
- * current step got its answer (the state machine moved on). */
-static bool port_process(struct chain_port *p)
+/* STACK: the master's answer for every pack, or its refusal. */
+static enum drv_decode stack_frame(struct chain_port *p, const uint8_t *f,
+				   size_t len)
+{
+	unsigned npacks = 0;
+	int d = p->drv->decode_stack(f, len, port_master(p), p->stackbuf,
+				     p->cap, &npacks);
+
+	if (d == DRV_OK)
+		stack_ok(p, npacks);
+	else if (d == DRV_ERR_STATUS)
+		stack_failed(p);
+	return (enum drv_decode)d;
+}
+
+/* BATTERY, PROBE: the answer to the current step. */
+static enum drv_decode step_frame(struct chain_port *p, const uint8_t *f,
+				  size_t len)
 {
 	struct bms_reading r;
+	enum drv_decode d;
+
+	memset(&r, 0, sizeof(r));
+	d = p->drv->decode(cur_step(p), cur_bat(p)->addr, f, len, &r);
+	switch (d) {
+	case DRV_OK:
+		port_step_ok(p, &r);
+		break;
+	case DRV_ERR_STATUS:
+		/* A valid "I cannot do that" (a pack without a serial number
+		 * command): waiting for the timeout and asking again would
+		 * only cost time. */
+		log_debug("port %s: battery %u: refused %s", p->cfg->name,
+			  cur_bat(p)->index + 1, cur_step(p)->what);
+		p->timer = sd_event_source_disable_unref(p->timer);
+		port_step_failed(p);
+		break;
+	case DRV_ERR_FRAME:
+		cur_bat(p)->frames_bad++;
+		log_debug("port %s: battery %u: malformed frame dropped",
+			  p->cfg->name, cur_bat(p)->index + 1);
+		break;
+	case DRV_ERR_UNEXPECTED:
+		break;
+	}
+	return d;
+}
+
+/* STACK: no retry. The packs are asked one by one at once (a long answer
+ * lost once must not cost a second long timeout). */
+static void stack_timed_out(struct chain_port *p)
+{
+	stack_failed(p);
+}
+
+/* BATTERY: asked again once, then the step failed. */
+static void step_timed_out(struct chain_port *p)
+{
+	if (p->tries < REQUEST_RETRIES) {
+		p->tries++;
+		port_send(p);
+		return;
+	}
+	cur_bat(p)->timeouts++;
+	log_debug("port %s: battery %u: no answer to %s", p->cfg->name,
+		  cur_bat(p)->index + 1, cur_step(p)->what);
+	port_step_failed(p);
+}
+
+/* PROBE: a candidate's first request in a rescan is not retried: an
+ * address without a battery must not cost two timeouts every time. The
+ * first pass retries like any poll: a pack that missed it would stay
+ * unwatched until the next rescan. */
+static void probe_timed_out(struct chain_port *p)
+{
+	if (!p->probe_answered && p->pass != PASS_FULL) {
+		log_debug("port %s: no battery at address %u", p->cfg->name,
+			  cur_bat(p)->addr);
+		port_step_failed(p);
+		return;
+	}
+	step_timed_out(p);
+}
+
+static const struct phase_ops {
+	/* A candidate frame while the phase's request is out. DRV_OK and
+	 * DRV_ERR_STATUS: the scan moved on (the rest of the buffer is
+	 * dropped); otherwise the frame is skipped. */
+	enum drv_decode (*frame)(struct chain_port *p, const uint8_t *f,
+				 size_t len);
+	void (*timeout)(struct chain_port *p);
+} phase_ops[PHASE_COUNT] = {
+	[PHASE_STACK] = {stack_frame, stack_timed_out},
+	[PHASE_BATTERY] = {step_frame, step_timed_out},
+	[PHASE_PROBE] = {step_frame, probe_timed_out},
+};
+
+/* Consume complete frames from the receive buffer: framing, the echo and
+ * resynchronisation here; what a frame means is the phase's. Returns true
+ * when the request got its answer (the state machine moved on). */
+static bool port_process(struct chain_port *p)
+{
 	size_t skip, flen;
 	enum drv_decode d;
 
@@ -753,41 +904,15 @@ static bool port_process(struct chain_port *p)
 			p->rxlen -= skip;
 			continue;
 		}
-		if (p->stacking) {
-			d = stack_process(p, p->rx + skip, flen);
-			if (d == DRV_OK || d == DRV_ERR_STATUS) {
-				p->rxlen = 0;
-				return true;
-			}
-			goto resync;
+		if (!phase_ops[p->phase].frame) {
+			p->rxlen = 0; /* nothing asked */
+			return false;
 		}
-		memset(&r, 0, sizeof(r));
-		d = p->drv->decode(cur_step(p), cur_bat(p)->addr, p->rx + skip,
-				   flen, &r);
-		if (d == DRV_OK) {
+		d = phase_ops[p->phase].frame(p, p->rx + skip, flen);
+		if (d == DRV_OK || d == DRV_ERR_STATUS) {
 			p->rxlen = 0;
-			port_step_ok(p, &r);
 			return true;
 		}
-		if (d == DRV_ERR_STATUS) {
-			/* A valid "I cannot do that" (a pack without a serial
-			 * number command): waiting for the timeout and asking
-			 * again would only cost time. */
-			log_debug("port %s: battery %u: refused %s",
-				  p->cfg->name, cur_bat(p)->index + 1,
-				  cur_step(p)->what);
-			p->rxlen = 0;
-			p->timer = sd_event_source_disable_unref(p->timer);
-			port_step_failed(p);
-			return true;
-		}
-		if (d == DRV_ERR_FRAME) {
-			cur_bat(p)->frames_bad++;
-			log_debug(
-				"port %s: battery %u: malformed frame dropped",
-				p->cfg->name, cur_bat(p)->index + 1);
-		}
-	resync:
 		/* Resynchronise: drop one byte of a bad frame (the next frame
 		 * start may be inside it), all of a well-formed stray one. */
 		skip += d == DRV_ERR_UNEXPECTED ? flen : 1;
@@ -795,6 +920,16 @@ static bool port_process(struct chain_port *p)
 		p->rxlen -= skip;
 	}
 	return false;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct chain_port *p = userdata;
+
+	p->timer = sd_event_source_disable_unref(p->timer);
+	if (phase_ops[p->phase].timeout)
+		phase_ops[p->phase].timeout(p);
+	return 0;
 }
 
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
@@ -813,34 +948,12 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		return 0;
 	}
 	p->stats.rx_bytes += (unsigned long long)n;
-	if (!p->busy)
+	if (!port_busy(p))
 		return 0; /* nothing asked: noise or a very late answer */
 	p->rxlen += (size_t)n;
 	port_process(p);
 	return 0;
 }
-
-static void port_start_scan(struct chain_port *p)
-{
-	if (p->busy)
-		return; /* previous scan still running: it is slow, skip */
-	if (!p->tp && !port_open(p))
-		return;
-	p->busy = true;
-	p->probing = false;
-	p->probed = false;
-	p->scan_start_us = now_us(p->chain);
-	p->scan_start_requests = p->stats.requests;
-	p->scan_start_bytes = p->stats.tx_bytes + p->stats.rx_bytes;
-	for (unsigned k = 0; k < p->nbats; k++)
-		p->chain->priv[p->first + k].have_stacked = false;
-	discovery_due(p);
-	if (p->stackbuf && p->stack != STACK_NO && p->nbats > 1)
-		stack_send(p);
-	else
-		port_begin_batteries(p);
-}
-
 /* --- the poll tick ---------------------------------------------------- */
 
 /* A battery that gave no complete reading for stale_after is lost: its
@@ -1004,6 +1117,11 @@ void chain_free(struct chain *c)
 {
 	if (!c)
 		return;
+	if (c->notifying) {
+		/* Freed under the feet of the scan that called back. */
+		log_err("bug: chain_free() from the chain's callback: refused");
+		return;
+	}
 	for (unsigned i = 0; c->ports && i < c->nports; i++) {
 		port_close(&c->ports[i]);
 		free(c->ports[i].stackbuf);
@@ -1036,7 +1154,8 @@ static struct chain_port *old_port(struct chain *old, const char *name)
 static void port_abandon_scan(struct chain_port *op)
 {
 	op->timer = sd_event_source_disable_unref(op->timer);
-	op->busy = op->stacking = op->probing = false;
+	if (port_busy(op))
+		port_set_phase(op, PHASE_IDLE);
 	op->rxlen = 0;
 }
 
@@ -1052,6 +1171,8 @@ static void port_adopt(struct chain_port *np, struct chain_port *op)
 	op->io = NULL;
 	if (np->io)
 		sd_event_source_set_userdata(np->io, np);
+	if (np->tp)
+		port_set_phase(np, PHASE_IDLE);
 	np->stats = op->stats;
 	memcpy(np->last_error, op->last_error, sizeof(np->last_error));
 	np->reopen_at_us = op->reopen_at_us;
@@ -1097,9 +1218,16 @@ static void port_inherit_times(struct chain_port *np,
 struct chain *chain_reconfigure(struct chain *old, const struct cfg *cfg,
 				char *err, size_t errlen)
 {
-	struct chain *c =
-		chain_new(old->ev, cfg, old->cb, old->userdata, err, errlen);
+	struct chain *c;
 
+	if (old->notifying) {
+		/* old is in the middle of a scan step (chain.h). */
+		snprintf(err, errlen,
+			 "the chain cannot be reconfigured from its own "
+			 "callback");
+		return NULL;
+	}
+	c = chain_new(old->ev, cfg, old->cb, old->userdata, err, errlen);
 	if (!c)
 		return NULL;
 	for (unsigned i = 0; i < c->nports; i++) {
@@ -1191,7 +1319,7 @@ bool chain_stalled(const struct chain *c, uint64_t now)
 		const struct chain_port *p = &c->ports[i];
 		uint64_t life = p->timeout_us * (REQUEST_RETRIES + 1) * 2;
 
-		if (p->busy && now - p->activity_us > life + c->poll_us)
+		if (port_busy(p) && now - p->activity_us > life + c->poll_us)
 			return true;
 	}
 	return false;
@@ -1215,7 +1343,7 @@ void chain_port_stats(const struct chain *c, unsigned port,
 	st->nbatteries = p->nbats;
 	st->scan = p->cfg->scan;
 	st->candidates = p->cfg->scan ? p->cfg->naddrs : 0;
-	st->discovering = p->discovering;
+	st->discovering = p->pass != PASS_NONE;
 	st->next_rescan_us = p->next_rescan_us;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", p->last_error);
 }

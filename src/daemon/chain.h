@@ -70,8 +70,18 @@ struct chain_port_stats {
 	uint64_t next_rescan_us; /* monotonic; 0 before the first pass */
 };
 
-/* Called after any battery's reading or stale flag changed, and (with
- * scan_done true) when a port finished a scan of all its batteries. */
+/*
+ * Called after any battery's reading or stale flag changed, and (with
+ * scan_done true) when a port finished a scan of all its batteries.
+ *
+ * It is called from inside the chain's state machine, between two
+ * requests of a scan: it must not call back into the chain to change it.
+ * Only the read-only getters below (chain_count, chain_ready,
+ * chain_battery, chain_port_*, chain_protocol, chain_stalled,
+ * chain_scans) may be used; chain_reconfigure() refuses (NULL, with a
+ * message) and chain_free() refuses (logged as a bug) when called from
+ * it. The daemon reloads from its SIGHUP handler, never from here.
+ */
 typedef void (*chain_update_fn)(struct chain *c, bool scan_done,
 				void *userdata);
 
