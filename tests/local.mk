@@ -18,7 +18,8 @@ UNIT_TESTS = \
 	tests/unit/test_settings \
 	tests/unit/test_monitor \
 	tests/unit/test_store \
-	tests/unit/test_number
+	tests/unit/test_number \
+	tests/unit/test_tcpaddr
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -105,6 +106,9 @@ tests_unit_test_store_LDADD = $(UNIT_LDADD)
 tests_unit_test_number_SOURCES = tests/unit/test_number.c
 tests_unit_test_number_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_number_LDADD = $(UNIT_LDADD)
+tests_unit_test_tcpaddr_SOURCES = tests/unit/test_tcpaddr.c
+tests_unit_test_tcpaddr_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_tcpaddr_LDADD = $(UNIT_LDADD)
 
 # A control-socket client that misbehaves on purpose (socket_abuse.sh).
 check_PROGRAMS += tests/tools/ctlstress

@@ -17,7 +17,6 @@
  */
 #include "cfg.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -32,6 +31,7 @@
 #include "driver.h"
 #include "number.h"
 #include "settings.h"
+#include "tcpaddr.h"
 #include "wire.h"
 
 #ifndef LOCALSTATEDIR
@@ -637,149 +637,20 @@ static bool parse_group(const struct cfg_key *k, const char *s, char *field,
 	return store_string(k, s, field, why, n);
 }
 
-/* ---- device = tcp://HOST:PORT ------------------------------------------ */
+/* ---- device = tcp://ADDRESS:PORT --------------------------------------- */
 
-#define TCP_PREFIX  "tcp://"
-#define TCP_EXAMPLE "tcp://192.168.1.50:8899"
-#define HOST_MAX    253 /* a DNS name, without the final dot */
-#define LABEL_MAX   63
-
-/* A DNS name: labels of letters, digits and '-' (not at either end of a
- * label), separated by dots. */
-static bool valid_hostname(const char *h, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > HOST_MAX)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		char c = i < len ? h[i] : '.';
-
-		if (c == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (is_alpha(c) || is_digit(c) ||
-			   (c == '-' && label > 0)) {
-			if (++label > LABEL_MAX)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Only digits and dots: meant as an IPv4 address, so it must be one. */
-static bool looks_numeric(const char *h, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!is_digit(h[i]) && h[i] != '.')
-			return false;
-	return true;
-}
-
-static bool check_tcp_host(const char *s, const char *h, size_t len,
-			   bool bracketed, char *why, size_t n)
-{
-	/* parse_device() checked that s, and so h, fits. */
-	char host[CFG_PATH_LEN], addr[sizeof(struct in6_addr)];
-
-	if (len == 0) {
-		snprintf(why, n, "'%s' has no host (e.g. " TCP_EXAMPLE ")", s);
-		return false;
-	}
-	memcpy(host, h, len);
-	host[len] = '\0';
-	if (bracketed) {
-		if (inet_pton(AF_INET6, host, addr) == 1)
-			return true;
-		snprintf(why, n, "'%s': '%s' is not an IPv6 address", s, host);
-		return false;
-	}
-	if (looks_numeric(host, len)) {
-		if (inet_pton(AF_INET, host, addr) == 1)
-			return true;
-		snprintf(why, n, "'%s': '%s' is not an IPv4 address", s, host);
-		return false;
-	}
-	if (valid_hostname(host, len))
-		return true;
-	snprintf(why, n, "'%s': '%s' is not a host name or address", s, host);
-	return false;
-}
-
-static bool check_tcp_port(const char *s, const char *port, char *why, size_t n)
-{
-	const char *p = port;
-	uint64_t v;
-
-	if (*p == '\0') {
-		snprintf(why, n,
-			 "'%s' has no port: write tcp://HOST:PORT "
-			 "(e.g. " TCP_EXAMPLE ")",
-			 s);
-		return false;
-	}
-	if (!num_uint(p, &v)) {
-		snprintf(why, n, "'%s': the port '%s' is not a number", s,
-			 port);
-		return false;
-	}
-	if (v < 1 || v > 65535) {
-		snprintf(why, n, "'%s': port %s is out of range (1..65535)", s,
-			 port);
-		return false;
-	}
-	return true;
-}
-
-/* "tcp://HOST:PORT", HOST an IPv4 address, [an IPv6 address] or a name;
- * the same split as transport_tcp.c makes when it connects. */
-static bool check_tcp(const char *s, char *why, size_t n)
-{
-	const char *h = s + strlen(TCP_PREFIX), *end, *colon;
-
-	if (*h == '[') {
-		end = strchr(h, ']');
-		if (!end) {
-			snprintf(why, n,
-				 "'%s': missing ']' after the IPv6 address", s);
-			return false;
-		}
-		if (!check_tcp_host(s, h + 1, (size_t)(end - h - 1), true, why,
-				    n))
-			return false;
-		if (end[1] != ':') {
-			snprintf(why, n,
-				 "'%s' has no port: write tcp://[ADDRESS]:PORT",
-				 s);
-			return false;
-		}
-		return check_tcp_port(s, end + 2, why, n);
-	}
-	colon = strchr(h, ':');
-	if (colon && strchr(colon + 1, ':')) {
-		snprintf(why, n,
-			 "'%s': write an IPv6 address in brackets: "
-			 "tcp://[ADDRESS]:PORT",
-			 s);
-		return false;
-	}
-	if (!check_tcp_host(s, h, colon ? (size_t)(colon - h) : strlen(h),
-			    false, why, n))
-		return false;
-	return check_tcp_port(s, colon ? colon + 1 : "", why, n);
-}
-
-/* An absolute device path, or tcp://HOST:PORT (compared as text by the
- * duplicate check: two spellings of one gateway are not caught). */
+/* An absolute device path, or tcp://ADDRESS:PORT, checked by tcpaddr.c, the
+ * parser the transport connects with (an IP address: host names are
+ * refused, see tcpaddr.h). Duplicates are compared as text: two spellings
+ * of one gateway are not caught. */
 static bool parse_device(const struct cfg_key *k, const char *s, char *field,
 			 char *why, size_t n)
 {
-	if (strncmp(s, TCP_PREFIX, strlen(TCP_PREFIX)) == 0) {
+	struct tcpaddr a;
+
+	if (tcpaddr_is_tcp(s)) {
 		/* Too long: store_string() says so. */
-		if (strlen(s) < k->size && !check_tcp(s, why, n))
+		if (strlen(s) < k->size && tcpaddr_parse(s, &a, why, n) < 0)
 			return false;
 	} else if (s[0] != '/') {
 		snprintf(why, n,

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * transport_tcp.c - RS485-to-TCP gateways ("tcp://HOST:PORT").
+ * transport_tcp.c - RS485-to-TCP gateways ("tcp://ADDRESS:PORT").
  *
- * The connection is made without blocking the event loop: connect()
- * returns at once and the socket becomes writable when it is up. Until
- * then writes report EAGAIN, so the chain's request times out and is
- * retried like an unanswered one; a refused or dropped connection is a
- * read or write error, which makes the chain close the port and open it
- * again later with back-off.
+ * Nothing here blocks the event loop. The spec is parsed by tcpaddr.c,
+ * the parser the configuration checked it with, and names an IP address:
+ * there is no name lookup at all (getaddrinfo() on the loop would stall
+ * every protection decision while a DNS server is slow; tcpaddr.h says
+ * why names are refused rather than resolved). The connection is made
+ * without blocking too: connect() returns at once and the socket becomes
+ * writable when it is up. Until then writes report EAGAIN, so the chain's
+ * request times out and is retried like an unanswered one; a refused or
+ * dropped connection is a read or write error, which makes the chain
+ * close the port and open it again later with back-off.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -21,9 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tcpaddr.h"
 #include "transport.h"
-
-#define TCP_PREFIX "tcp://"
 
 struct tcp_transport {
 	struct transport t;
@@ -99,51 +101,22 @@ static const struct transport_ops tcp_ops = {
 
 bool transport_is_tcp(const char *spec)
 {
-	return spec && strncmp(spec, TCP_PREFIX, strlen(TCP_PREFIX)) == 0;
+	return tcpaddr_is_tcp(spec);
 }
 
-/* Split "tcp://HOST:PORT" (HOST may be "[v6]"). */
-static int split_spec(const char *spec, char *host, size_t hostlen, char *port,
-		      size_t portlen)
+static int tcp_connect(const struct tcpaddr *a)
 {
-	const char *h = spec + strlen(TCP_PREFIX);
-	const char *colon;
-	size_t n;
-
-	if (*h == '[') {
-		const char *end = strchr(h, ']');
-		if (!end || end[1] != ':')
-			return -1;
-		n = (size_t)(end - h - 1);
-		h++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(h, ':');
-		if (!colon)
-			return -1;
-		n = (size_t)(colon - h);
-	}
-	if (n == 0 || n >= hostlen || strlen(colon + 1) == 0 ||
-	    strlen(colon + 1) >= portlen)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	snprintf(port, portlen, "%s", colon + 1);
-	return strspn(port, "0123456789") == strlen(port) ? 0 : -1;
-}
-
-static int tcp_connect(const struct addrinfo *ai)
-{
+	struct sockaddr_storage ss;
+	socklen_t sslen = tcpaddr_sockaddr(a, &ss);
 	int one = 1;
-	int fd = socket(ai->ai_family,
-			ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
+	int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			IPPROTO_TCP);
 
 	if (fd < 0)
 		return -1;
 	/* Requests are small and latency matters more than throughput. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+	if (connect(fd, (const struct sockaddr *)&ss, sslen) < 0 &&
 	    errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
@@ -155,34 +128,19 @@ static int tcp_connect(const struct addrinfo *ai)
 
 struct transport *transport_tcp_open(const char *spec, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
+	struct tcpaddr a;
 	struct tcp_transport *tt;
-	char host[256], port[16];
-	int r, fd;
+	int fd;
 
-	if (split_spec(spec, host, sizeof(host), port, sizeof(port)) < 0) {
-		transport_errf(err, errlen,
-			       "%s: not tcp://HOST:PORT (e.g. "
-			       "tcp://192.168.1.50:8899)",
-			       spec);
+	/* The configuration was checked with the same parser: this only
+	 * fails for a spec that did not come from it. */
+	if (tcpaddr_parse(spec, &a, err, errlen) < 0)
 		return NULL;
-	}
-	/* An IP address never blocks; a name may wait for DNS, which the
-	 * documentation warns about (use an address on a boat's LAN). */
-	r = getaddrinfo(host, port, &hints, &res);
-	if (r != 0) {
-		transport_errf(err, errlen, "%s: %s", spec, gai_strerror(r));
-		return NULL;
-	}
-	fd = tcp_connect(res);
+	fd = tcp_connect(&a);
 	if (fd < 0) {
 		transport_errf(err, errlen, "%s: %s", spec, strerror(errno));
-		freeaddrinfo(res);
 		return NULL;
 	}
-	freeaddrinfo(res);
 	tt = calloc(1, sizeof(*tt));
 	if (!tt) {
 		close(fd);

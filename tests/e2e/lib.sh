@@ -50,15 +50,30 @@ wait_until() {
 	done
 }
 
-# start_sim ARGS...: run bmssim, wait for READY, set SIM_PTY (first pty).
+# start_sim ARGS...: run bmssim, wait for READY, set SIM_PTY (the first
+# line) and SIM_PTYS (every line). Ptys are given to the daemon through
+# links in $T (bmssim --link), never as /dev/pts/N: when a test's
+# simulator goes away its link goes with it, so a daemon that reopens its
+# port cannot land on a pty number another test running in parallel got
+# meanwhile (and read that test's battery).
 start_sim() {
-	"$SIM" --state-file "$T/sim.json" "$@" >"$T/sim.out" 2>"$T/sim.err" &
+	link=""
+	case " $* " in
+	*" --tcp "* | *" --link "*) ;;
+	*) link="--link $T/bms" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$SIM" --state-file "$T/sim.json" $link "$@" >"$T/sim.out" 2>"$T/sim.err" &
 	PIDS="$PIDS $!"
 	echo $! >"$T/sim.pid"
 	wait_until 10 grep -q '^READY' "$T/sim.out" || fail "simulator not ready"
-	SIM_PTY=$(awk '$1 == "PTY" { print $2; exit }' "$T/sim.out")
-	SIM_PTYS=$(awk '$1 == "PTY" { print $2 }
-		$1 == "TCP" { print "tcp://" $2 }' "$T/sim.out")
+	if grep -q '^LINK ' "$T/sim.out"; then
+		SIM_PTYS=$(awk '$1 == "LINK" { print $2 }' "$T/sim.out")
+	else
+		SIM_PTYS=$(awk '$1 == "PTY" { print $2 }
+			$1 == "TCP" { print "tcp://" $2 }' "$T/sim.out")
+	fi
+	SIM_PTY=$(echo "$SIM_PTYS" | head -n 1)
 	[ -n "$SIM_PTYS" ] || fail "simulator printed no PTY or TCP line"
 }
 

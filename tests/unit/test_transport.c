@@ -473,10 +473,62 @@ START_TEST(test_tcp_refused_is_an_error_not_a_hang)
 }
 END_TEST
 
+/* An IPv6 gateway, by its bracketed address (skipped where the test
+ * machine has no IPv6 loopback). */
+START_TEST(test_tcp_ipv6_loopback)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+				 .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), peer;
+	char spec[64];
+	unsigned char buf[64];
+	struct transport *t;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (l >= 0)
+			close(l);
+		return; /* no IPv6 here */
+	}
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	snprintf(spec, sizeof(spec), "tcp://[::1]:%u", ntohs(a.sin6_port));
+	t = transport_open(spec, 9600, err, sizeof(err));
+	ck_assert_msg(t != NULL, "%s", err);
+	write_when_connected(t, frame, sizeof(frame));
+	peer = accept(l, NULL, NULL);
+	ck_assert_int_ge(peer, 0);
+	ck_assert_int_eq(read(peer, buf, sizeof(buf)), (ssize_t)sizeof(frame));
+	ck_assert_mem_eq(buf, frame, sizeof(frame));
+	close(peer);
+	transport_close(t);
+	close(l);
+}
+END_TEST
+
+/* A name is refused before any lookup, even one /etc/hosts knows: no DNS
+ * query may stall the event loop. */
+START_TEST(test_tcp_names_not_looked_up)
+{
+	unsigned short port;
+	int l = tcp_listener(&port);
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "tcp://localhost:%u", port);
+	ck_assert_ptr_null(transport_open(spec, 9600, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "'localhost' is not an IP address (host "
+				  "names are not looked up") != NULL,
+		      "%s", err);
+	close(l);
+}
+END_TEST
+
 START_TEST(test_tcp_bad_specs)
 {
-	static const char *bad[] = {"tcp://",   "tcp://host", "tcp://:80",
-				    "tcp://h:", "tcp://h:8x", "tcp://[::1]80"};
+	static const char *bad[] = {
+		"tcp://",           "tcp://host",         "tcp://:80",
+		"tcp://h:",         "tcp://h:8x",         "tcp://[::1]80",
+		"tcp://10.0.0.1:0", "tcp://300.1.1.1:80", "tcp://::1:80"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -527,6 +579,8 @@ static Suite *transport_suite(void)
 	tcase_add_checked_fixture(tcp, setup, teardown);
 	tcase_add_test(tcp, test_tcp_both_directions);
 	tcase_add_test(tcp, test_tcp_refused_is_an_error_not_a_hang);
+	tcase_add_test(tcp, test_tcp_ipv6_loopback);
+	tcase_add_test(tcp, test_tcp_names_not_looked_up);
 	tcase_add_test(tcp, test_tcp_bad_specs);
 	suite_add_tcase(s, tcp);
 	return s;
