@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for chain.c: the scheduler against a JBD battery played by
- * this test on the master side of a pseudo-terminal. The answers are the
- * real frames of tests/data/jbd-doc-example.cap.
+ * Unit tests for chain.c: the scheduler against batteries played by this
+ * test on the master side of a pseudo-terminal. Either one JBD battery,
+ * whose answers are the real frames of tests/data/jbd-doc-example.cap, or
+ * a "~" (Pylontech) bus with packs at several addresses, whose answers
+ * have the layout of the real frames of tests/data/pylontech-us2000.cap,
+ * built with the codec's own pylon_build_frame() (the framing is tested
+ * against the capture in test_pylon; here the chain's scheduling is).
  */
 #include <check.h>
 #include <errno.h>
@@ -17,6 +21,7 @@
 
 #include "chain.h"
 #include "log.h"
+#include "pylon.h"
 
 static const uint8_t ans_basic[] = {
 	0xDD, 0x03, 0x00, 0x1B, 0x17, 0x00, 0x00, 0x00, 0x02, 0xD0, 0x03, 0xE8,
@@ -38,6 +43,36 @@ struct battery_play {
 	unsigned requests;
 };
 
+/* One pack of a "~" bus. */
+struct pack_play {
+	unsigned addr;
+	bool present;     /* answers at all */
+	unsigned cell_mv; /* its first cell; the others 1 mV more each */
+	char model[11];   /* 0x51 device name */
+	char serial[17];  /* 0x93 */
+	unsigned analog;  /* 0x42 requests for this pack alone */
+	unsigned ident;   /* 0x51 and 0x93 requests */
+};
+
+#define BUS_MAX_PACKS 8
+#define BUS_CELLS     4
+/* A stack answer reports every cell this much higher than the pack's own
+ * 0x42 answer: a reading shows which of the two it came from. */
+#define STACK_MARK_MV 10
+
+/* A "~" bus: the port's protocol is pylontech. */
+struct bus_play {
+	bool on;
+	bool stack; /* the master (lowest address) answers stack reads */
+	unsigned npacks;
+	struct pack_play packs[BUS_MAX_PACKS];
+	unsigned stack_reads; /* stack requests seen ... */
+	unsigned stack_adr;   /* ... the last one to this address */
+	unsigned asked[256];  /* valid requests per address */
+	uint8_t rx[4096];     /* requests not complete yet */
+	size_t rxlen;
+};
+
 struct fixture {
 	int master;
 	char slave[64];
@@ -46,6 +81,7 @@ struct fixture {
 	struct chain *chain;
 	unsigned updates;
 	struct battery_play play;
+	struct bus_play bus;
 };
 
 static struct fixture fx;
@@ -140,7 +176,7 @@ static void answer(const uint8_t *req, size_t n)
 }
 
 /* Serve requests on the master side: every 7-byte JBD read request. */
-static void serve(void)
+static void serve_jbd(void)
 {
 	static uint8_t buf[256];
 	static size_t have;
@@ -162,6 +198,243 @@ static void serve(void)
 	}
 }
 
+/* --- the "~" bus ------------------------------------------------------ */
+
+static struct pack_play *bus_pack(unsigned addr)
+{
+	for (unsigned i = 0; i < fx.bus.npacks; i++)
+		if (fx.bus.packs[i].addr == addr)
+			return &fx.bus.packs[i];
+	return NULL;
+}
+
+/* The pack at addr starts or stops answering. */
+static void pack_present(unsigned addr, bool on)
+{
+	struct pack_play *pk = bus_pack(addr);
+
+	ck_assert_ptr_nonnull(pk);
+	if (pk)
+		pk->present = on;
+}
+
+/* The master: the pack at the lowest address that answers. */
+static const struct pack_play *bus_master(void)
+{
+	const struct pack_play *m = NULL;
+
+	for (unsigned i = 0; i < fx.bus.npacks; i++) {
+		const struct pack_play *pk = &fx.bus.packs[i];
+
+		if (pk->present && (!m || pk->addr < m->addr))
+			m = pk;
+	}
+	return m;
+}
+
+static size_t put16(uint8_t *o, size_t n, unsigned v)
+{
+	o[n] = (uint8_t)(v >> 8);
+	o[n + 1] = (uint8_t)v;
+	return n + 2;
+}
+
+/* One pack's 0x42 block, from the cell count on (Pylontech, UDI 2): cells
+ * in mV, two sensors in 0.1 K, current 0, pack voltage in mV, remaining
+ * 40 Ah, full 50 Ah, 7 cycles. */
+static size_t pack_block(const struct pack_play *pk, unsigned mark_mv,
+			 uint8_t *o)
+{
+	unsigned sum = 0;
+	size_t n = 0;
+
+	o[n++] = BUS_CELLS;
+	for (unsigned i = 0; i < BUS_CELLS; i++) {
+		sum += pk->cell_mv + i + mark_mv;
+		n = put16(o, n, pk->cell_mv + i + mark_mv);
+	}
+	o[n++] = 2;
+	n = put16(o, n, 2731 + 250); /* 25.0 degrees C */
+	n = put16(o, n, 2731 + 260);
+	n = put16(o, n, 0);
+	n = put16(o, n, sum);
+	n = put16(o, n, 40000);
+	o[n++] = 2;
+	n = put16(o, n, 50000);
+	n = put16(o, n, 7);
+	return n;
+}
+
+static void bus_send(unsigned adr, const uint8_t *info, size_t ninfo)
+{
+	uint8_t out[PYLON_PROTO_MAX_FRAME];
+	size_t len = pylon_build_frame(0x20, (uint8_t)adr, PYLON_CID1, 0x00,
+				       info, ninfo, out, sizeof(out));
+
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(write(fx.master, out, len), (ssize_t)len);
+}
+
+/* DATAFLAG, the pack count, then the blocks of the master and of the
+ * packs at the addresses right after it. */
+static void bus_stack_answer(const struct pack_play *master)
+{
+	uint8_t info[PYLON_MAX_INFO];
+	size_t n = 2;
+	unsigned count = 0;
+	const struct pack_play *pk;
+
+	for (unsigned a = master->addr; (pk = bus_pack(a)) && pk->present;
+	     a++, count++)
+		n += pack_block(pk, STACK_MARK_MV, info + n);
+	info[0] = 0x00;
+	info[1] = (uint8_t)count;
+	bus_send(master->addr, info, n);
+}
+
+/* 0x44: no cell, sensor or current alarm; Status2: both MOSFETs on. */
+static void bus_alarm_answer(const struct pack_play *pk)
+{
+	uint8_t info[64];
+	size_t n = 0;
+
+	info[n++] = 0x00;
+	info[n++] = (uint8_t)pk->addr;
+	info[n++] = BUS_CELLS;
+	for (unsigned i = 0; i < BUS_CELLS; i++)
+		info[n++] = 0;
+	info[n++] = 2;
+	info[n++] = 0;
+	info[n++] = 0;
+	for (unsigned i = 0; i < 3; i++)
+		info[n++] = 0;
+	for (unsigned i = 0; i < 5; i++)
+		info[n++] = i == 1 ? 0x06 : 0x00;
+	bus_send(pk->addr, info, n);
+}
+
+static void bus_request(const struct pylon_frame *fr)
+{
+	struct pack_play *pk = bus_pack(fr->adr);
+	uint8_t info[PYLON_MAX_INFO];
+	size_t n = 0;
+
+	if (fr->ver != 0x20 || fr->cid1 != PYLON_CID1)
+		return;
+	fx.bus.asked[fr->adr]++;
+	if (!pk || !pk->present)
+		return;
+	switch (fr->cid2) {
+	case PYLON_ANALOG:
+		/* The stack read: INFO FF (or "02FF"), to the master. */
+		if (fr->ninfo >= 1 && fr->info[fr->ninfo - 1] == 0xFF) {
+			fx.bus.stack_reads++;
+			fx.bus.stack_adr = fr->adr;
+			if (fx.bus.stack && pk == bus_master())
+				bus_stack_answer(pk);
+			return;
+		}
+		pk->analog++;
+		info[n++] = 0x00;
+		info[n++] = (uint8_t)pk->addr;
+		n += pack_block(pk, 0, info + n);
+		bus_send(pk->addr, info, n);
+		return;
+	case PYLON_ALARM:
+		bus_alarm_answer(pk);
+		return;
+	case PYLON_MANUFACTURER: /* name 10, version 2, vendor 20 */
+		pk->ident++;
+		memset(info, 0, 32);
+		memcpy(info, pk->model, strnlen(pk->model, 10));
+		info[10] = 1;
+		info[11] = 2;
+		memcpy(info + 12, "TESTBUS", 7);
+		bus_send(pk->addr, info, 32);
+		return;
+	case PYLON_SERIAL: /* the address, 16 characters */
+		pk->ident++;
+		info[0] = (uint8_t)pk->addr;
+		memset(info + 1, ' ', 16);
+		memcpy(info + 1, pk->serial, strnlen(pk->serial, 16));
+		bus_send(pk->addr, info, 17);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Serve every complete "~...CR" request on the master side. */
+static void serve_bus(void)
+{
+	struct bus_play *b = &fx.bus;
+	ssize_t n = read(fx.master, b->rx + b->rxlen, sizeof(b->rx) - b->rxlen);
+	uint8_t *start, *cr;
+	struct pylon_frame fr;
+
+	if (n <= 0)
+		return;
+	b->rxlen += (size_t)n;
+	while ((start = memchr(b->rx, '~', b->rxlen)) &&
+	       (cr = memchr(start, '\r', b->rxlen - (size_t)(start - b->rx)))) {
+		size_t len = (size_t)(cr - start) + 1;
+
+		if (pylon_parse_frame(start, len, &fr) == DRV_OK)
+			bus_request(&fr);
+		b->rxlen -= (size_t)(cr + 1 - b->rx);
+		memmove(b->rx, cr + 1, b->rxlen);
+	}
+	if (b->rxlen == sizeof(b->rx))
+		b->rxlen = 0;
+}
+
+/* A "~" bus with packs at addrs (present, each its own cells and
+ * serial); the port reads them at those addresses. */
+static void bus_setup(const unsigned *addrs, unsigned n)
+{
+	struct cfg_port *cp = &fx.cfg.ports[0];
+
+	ck_assert_uint_le(n, BUS_MAX_PACKS);
+	fx.bus.on = true;
+	fx.bus.stack = true;
+	fx.bus.npacks = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct pack_play *pk = &fx.bus.packs[i];
+
+		pk->addr = addrs[i];
+		pk->present = true;
+		pk->cell_mv = 3200 + 10 * addrs[i];
+		snprintf(pk->model, sizeof(pk->model), "US2000");
+		snprintf(pk->serial, sizeof(pk->serial), "PPTBH0200%07u",
+			 addrs[i]);
+		cp->addrs[i] = addrs[i];
+	}
+	cp->naddrs = n;
+	snprintf(cp->protocol, CFG_NAME_LEN, "pylontech");
+	cp->timeout_ms = 120;
+	fx.cfg.stale_after_ms = 1500;
+}
+
+/* Scan the candidates first..last instead of reading the packs. */
+static void bus_scan(unsigned first, unsigned last, unsigned expect)
+{
+	struct cfg_port *cp = &fx.cfg.ports[0];
+
+	cp->scan = true;
+	cp->expect = expect;
+	cp->naddrs = 0;
+	for (unsigned a = first; a <= last; a++)
+		cp->addrs[cp->naddrs++] = a;
+}
+
+static void serve(void)
+{
+	if (fx.bus.on)
+		serve_bus();
+	else
+		serve_jbd();
+}
+
 /* Run the loop and the battery for ms milliseconds of real time. */
 static void run_for(unsigned ms)
 {
@@ -174,6 +447,69 @@ static void run_for(unsigned ms)
 		now = 0;
 		sd_event_now(fx.ev, CLOCK_MONOTONIC, &now);
 	} while (now - start < ms * 1000ULL);
+}
+
+/* Run until done() or at most ms milliseconds; done() at the end. */
+static bool run_until(bool (*done)(void), unsigned ms)
+{
+	uint64_t start, now;
+
+	sd_event_now(fx.ev, CLOCK_MONOTONIC, &start);
+	do {
+		sd_event_run(fx.ev, 5000);
+		serve();
+		if (done())
+			return true;
+		now = 0;
+		sd_event_now(fx.ev, CLOCK_MONOTONIC, &now);
+	} while (now - start < ms * 1000ULL);
+	return done();
+}
+
+static struct chain_port_stats port_stats(void)
+{
+	struct chain_port_stats st;
+
+	chain_port_stats(fx.chain, 0, &st);
+	return st;
+}
+
+static bool first_pass_done(void)
+{
+	return port_stats().discovery_passes >= 1;
+}
+
+static bool all_valid(void)
+{
+	for (unsigned i = 0; i < chain_count(fx.chain); i++)
+		if (!chain_battery(fx.chain, i)->valid ||
+		    chain_battery(fx.chain, i)->stale)
+			return false;
+	return chain_count(fx.chain) > 0;
+}
+
+static bool three_found(void)
+{
+	return chain_count(fx.chain) == 3 && all_valid();
+}
+
+/* The addresses of the batteries, in the numbering users see. */
+static void assert_addresses(const unsigned *want, unsigned n)
+{
+	ck_assert_uint_eq(chain_count(fx.chain), n);
+	for (unsigned i = 0; i < n; i++) {
+		const struct chain_battery *b = chain_battery(fx.chain, i);
+
+		ck_assert_uint_eq(b->addr, want[i]);
+		ck_assert_uint_eq(b->index, i);
+	}
+}
+
+/* Battery i's first cell, in volts, against a pack's cell_mv. */
+static void assert_cell0(unsigned i, unsigned mv)
+{
+	ck_assert_double_eq_tol(chain_battery(fx.chain, i)->reading.cell_v[0],
+				mv / 1000.0, 1e-9);
 }
 
 static const struct chain_battery *bat0(void)
@@ -355,6 +691,167 @@ START_TEST(reconfigure_reopens_a_changed_port)
 }
 END_TEST
 
+/* --- discovery and stack reads on a "~" bus ---------------------------- */
+
+/* "addresses = scan 2-5" with packs at 2 and 4: the first pass asks every
+ * candidate (twice where nothing answers) and only those that gave a
+ * complete reading are batteries, in address order. */
+START_TEST(scan_finds_the_packs_that_answer)
+{
+	static const unsigned packs[] = {2, 4}, want[] = {2, 4};
+	struct chain_port_stats st;
+
+	bus_setup(packs, 2);
+	bus_scan(2, 5, 0);
+	start_chain();
+	ck_assert_uint_eq(chain_count(fx.chain), 0);
+	ck_assert(!chain_ready(fx.chain));
+	ck_assert(run_until(first_pass_done, 3000));
+	assert_addresses(want, 2);
+	ck_assert(all_valid());
+	ck_assert(chain_ready(fx.chain));
+	assert_cell0(0, 3220);
+	assert_cell0(1, 3240);
+	ck_assert_str_eq(chain_battery(fx.chain, 1)->reading.serial,
+			 "PPTBH02000000004");
+	/* The silent candidates were asked, twice in the first pass. */
+	ck_assert_uint_eq(fx.bus.asked[3], 2);
+	ck_assert_uint_eq(fx.bus.asked[5], 2);
+	st = port_stats();
+	ck_assert(st.scan);
+	ck_assert_uint_eq(st.candidates, 4);
+	ck_assert_uint_eq(st.nbatteries, 2);
+	ck_assert_uint_eq(st.probes, 4);
+	ck_assert(!st.discovering);
+}
+END_TEST
+
+/* expect = 3 and two packs answer: the chain is not ready, and it keeps
+ * looking (at once, not only at the rescan interval). The third pack,
+ * found later, takes its place in address order. */
+START_TEST(expect_not_reached_keeps_the_chain_not_ready)
+{
+	static const unsigned packs[] = {2, 3, 4}, two[] = {2, 4},
+			      three[] = {2, 3, 4};
+
+	bus_setup(packs, 3);
+	pack_present(3, false);
+	bus_scan(2, 5, 3);
+	fx.cfg.rescan_interval_ms = 600000; /* short: no waiting for it */
+	start_chain();
+	ck_assert(run_until(first_pass_done, 3000));
+	assert_addresses(two, 2);
+	ck_assert(all_valid());
+	ck_assert(!chain_ready(fx.chain));
+	run_for(800);
+	ck_assert(!chain_ready(fx.chain));
+	ck_assert_uint_gt(port_stats().discovery_passes, 1);
+	pack_present(3, true);
+	ck_assert(run_until(three_found, 4000));
+	assert_addresses(three, 3);
+	ck_assert(chain_ready(fx.chain));
+	assert_cell0(1, 3230);
+}
+END_TEST
+
+/* A pack that answers from a rescan on is inserted in address order; the
+ * batteries after it move up one number and keep what they had. */
+START_TEST(a_pack_found_later_is_inserted_in_address_order)
+{
+	static const unsigned packs[] = {2, 3, 4}, two[] = {2, 4},
+			      three[] = {2, 3, 4};
+	const struct chain_battery *b;
+	unsigned long good;
+	uint64_t last;
+
+	bus_setup(packs, 3);
+	pack_present(3, false);
+	bus_scan(2, 5, 0);
+	fx.cfg.rescan_interval_ms = 300;
+	start_chain();
+	ck_assert(run_until(first_pass_done, 3000));
+	run_for(300);
+	assert_addresses(two, 2);
+	ck_assert(chain_ready(fx.chain));
+	b = chain_battery(fx.chain, 1);
+	good = b->frames_good;
+	last = b->last_good_us;
+	ck_assert_uint_gt(good, 0);
+	pack_present(3, true);
+	ck_assert(run_until(three_found, 4000));
+	assert_addresses(three, 3);
+	b = chain_battery(fx.chain, 2); /* address 4, was battery 2 */
+	ck_assert(b->valid && !b->stale);
+	ck_assert_uint_ge(b->frames_good, good);
+	ck_assert_uint_ge(b->last_good_us, last);
+	ck_assert_str_eq(b->reading.serial, "PPTBH02000000004");
+	/* It joined with the complete reading of its own 0x42 answer. */
+	assert_cell0(1, 3230);
+	ck_assert(chain_ready(fx.chain));
+}
+END_TEST
+
+static bool two_stack_reads(void)
+{
+	return fx.bus.stack_reads >= 2 && all_valid() &&
+	       port_stats().scans >= 2;
+}
+
+/* A master that answers stack reads: one 0x42 with command value FF to
+ * the master answers the analog values of every pack; no pack is asked
+ * for them alone, and the values used are the stack answer's. */
+START_TEST(stack_read_answers_for_every_pack)
+{
+	static const unsigned packs[] = {2, 3, 4};
+
+	bus_setup(packs, 3);
+	start_chain();
+	ck_assert(run_until(two_stack_reads, 3000));
+	ck_assert_uint_eq(fx.bus.stack_adr, 2);
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert_uint_eq(fx.bus.packs[i].analog, 0);
+		assert_cell0(i, fx.bus.packs[i].cell_mv + STACK_MARK_MV);
+		ck_assert_double_eq_tol(
+			chain_battery(fx.chain, i)->reading.voltage,
+			(4 * (fx.bus.packs[i].cell_mv + STACK_MARK_MV) + 6) /
+				1000.0,
+			1e-9);
+		ck_assert_str_eq(chain_battery(fx.chain, i)->reading.model,
+				 "US2000");
+	}
+	/* A scan after the first: the stack read and three alarm queries
+	 * (model and serial were asked once). */
+	ck_assert_uint_eq(port_stats().last_scan_requests, 4);
+}
+END_TEST
+
+static bool read_by_pack(void)
+{
+	for (unsigned i = 0; i < fx.bus.npacks; i++)
+		if (fx.bus.packs[i].analog < 2)
+			return false;
+	return all_valid() && port_stats().scans >= 2;
+}
+
+/* A master that does not answer stack reads: after one unanswered stack
+ * read the packs are read one by one, and the stack read is not asked
+ * again. */
+START_TEST(master_without_stack_reads_falls_back_to_each_pack)
+{
+	static const unsigned packs[] = {2, 3, 4};
+
+	bus_setup(packs, 3);
+	fx.bus.stack = false;
+	start_chain();
+	ck_assert(run_until(read_by_pack, 4000));
+	ck_assert_uint_eq(fx.bus.stack_reads, 1);
+	ck_assert_uint_eq(fx.bus.stack_adr, 2);
+	for (unsigned i = 0; i < 3; i++)
+		assert_cell0(i, fx.bus.packs[i].cell_mv);
+	ck_assert_uint_eq(port_stats().last_scan_requests, 6);
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -372,6 +869,16 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, impossible_reading_is_rejected_and_counted);
 	tcase_add_test(tc, reconfigure_keeps_an_unchanged_port);
 	tcase_add_test(tc, reconfigure_reopens_a_changed_port);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pylon-bus-on-pty");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, scan_finds_the_packs_that_answer);
+	tcase_add_test(tc, expect_not_reached_keeps_the_chain_not_ready);
+	tcase_add_test(tc, a_pack_found_later_is_inserted_in_address_order);
+	tcase_add_test(tc, stack_read_answers_for_every_pack);
+	tcase_add_test(tc, master_without_stack_reads_falls_back_to_each_pack);
 	suite_add_tcase(s, tc);
 	return s;
 }
