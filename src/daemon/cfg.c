@@ -12,6 +12,17 @@
  * section, catches sections without any key (inih never calls the handler
  * for those) and reports every syntax error, not just the first.
  *
+ * Why this reader rather than inih as it comes: the handler's line number
+ * (INI_HANDLER_LINENO), the call on every new section
+ * (INI_CALL_HANDLER_ON_NEW_SECTION) and no multi-line continuation
+ * (INI_ALLOW_MULTILINE) are compile-time options of the library, and the
+ * distributions build it without the first two and with the third. A
+ * user's every error must name file and line, and an indented line must
+ * not silently become part of the value above it: with the shared library
+ * that takes this reader; the alternative, a private copy of inih built
+ * our way, would no longer be the distribution's inih. inih still does
+ * the lexing of every line: keys, values, comments, sections.
+ *
  * The file is parsed into a scratch struct; the caller's struct is only
  * written when the whole file is valid, so a bad file is never half used.
  */
