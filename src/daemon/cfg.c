@@ -152,8 +152,7 @@ static const struct cfg_key keys[] = {
 	 .def = "10m", .min = "10s", .max = "24h",
 	 .desc = "on ports with addresses = scan, how often the addresses "
 		 "without a battery are probed again"},
-	{GEN("socket", socket_path), .type = T_PATH,
-	 .def = WIRE_DEFAULT_SOCKET,
+	{GEN("socket", socket_path), .type = T_PATH, .def = WIRE_DEFAULT_SOCKET,
 	 .desc = "control socket for smallbmsctl"},
 	{GEN("state_dir", state_dir), .type = T_PATH,
 	 .def = LOCALSTATEDIR "/lib/smallbms",
