@@ -231,7 +231,9 @@ void bank_compute(struct bank *b, const struct bank_input *in, unsigned n,
 
 /* The bank can be incomplete while every battery answers (a string
  * missing a battery found later, series_count_mismatch): comm loss must
- * run then too, or the lines would stay as they were, unwatched. */
+ * run then too, or the lines would stay as they were, unwatched. A
+ * battery that never answered (one added by a reload) counts from the
+ * last complete bank: it has been missing since then at the most. */
 static uint64_t oldest_data(const struct bank_input *in, unsigned n,
 			    uint64_t last_complete_us)
 {
@@ -239,12 +241,9 @@ static uint64_t oldest_data(const struct bank_input *in, unsigned n,
 
 	if (t == 0)
 		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (!in[i].valid)
-			return 0;
-		if (in[i].last_good_us < t)
+	for (unsigned i = 0; i < n; i++)
+		if (in[i].valid && in[i].last_good_us < t)
 			t = in[i].last_good_us;
-	}
 	return t;
 }
 

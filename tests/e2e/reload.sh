@@ -102,7 +102,22 @@ sed 's/^\[protection\]$/[protection]\ncell_undervoltage = 2.95V/' \
 reload_and_wait "reload refused: \[protection\] with the run-time settings"
 note "ok: a [protection] that breaks a rule with prealarm_cell is refused"
 
-# 6. Outputs cannot change live: the rest applies, the journal says so.
+# 6. A port added: its battery has never answered, but it has been
+# missing only since the reload: no comm loss before it could answer
+# (comm_loss_charge is 2 s here), and the bank is complete again once it
+# does. The link to a second simulator's pty stands in for the adapter.
+cp "$T/good.conf" "$T/smallbms.conf"
+"$SIM" --cells 4 --link "$T/bms2" >"$T/sim2.out" 2>"$T/sim2.err" &
+PIDS="$PIDS $!"
+wait_until 10 grep -q '^READY' "$T/sim2.out" || fail "second simulator not ready"
+printf '[port added]\ndevice = %s\nprotocol = jbd\n' "$T/bms2" >>"$T/smallbms.conf"
+reload_and_wait "reloaded: ports: 1 kept running, 0 reopened, 1 added"
+expect_status 5 '.batteries == 2 and .stale == false' "the added port's battery answers"
+! grep -q 'SMALLBMS_REASON=comm_loss' "$T/daemon.log" ||
+	fail "comm loss for a battery that was added by the reload a moment ago"
+cp "$T/good.conf" "$T/smallbms.conf"
+
+# 7. Outputs cannot change live: the rest applies, the journal says so.
 sed 's/^line = GPIO22$/line = GPIO5/' "$T/good.conf" >"$T/smallbms.conf"
 reload_and_wait "the \[output\] sections changed: not applied"
 grep -q "reloaded: ports" "$T/daemon.log" || fail "the rest was not applied"
