@@ -31,6 +31,9 @@ struct transport {
 	const struct transport_ops *ops;
 	int fd;         /* pollable, non-blocking */
 	char path[256]; /* resolved device path, for messages */
+	/* The adapter's identity: its USB serial number, "" when none is
+	 * known (a pty, a TCP gateway, a UART, an adapter without one). */
+	char serial[128];
 };
 
 /*

@@ -262,6 +262,18 @@ static int setup(struct serial_transport *s, const char *path, unsigned baud,
 	return 0;
 }
 
+/* A USB adapter's serial number (iSerial), so that the chain can tell
+ * the adapter it had from another one given the same device name after a
+ * replug; "" for other ports and adapters without one. */
+static void adapter_serial(struct sp_port *port, char *out, size_t len)
+{
+	const char *sn = NULL;
+
+	if (sp_get_port_transport(port) == SP_TRANSPORT_USB)
+		sn = sp_get_port_usb_serial(port);
+	snprintf(out, len, "%s", sn ? sn : "");
+}
+
 struct transport *transport_sp_open(const char *path, unsigned baud, char *err,
 				    size_t errlen)
 {
@@ -299,6 +311,7 @@ struct transport *transport_sp_open(const char *path, unsigned baud, char *err,
 	s->base.ops = &sp_ops;
 	s->port = port;
 	strcpy(s->base.path, path); /* length checked above */
+	adapter_serial(port, s->base.serial, sizeof(s->base.serial));
 	if (setup(s, path, baud, err, errlen) != 0) {
 		sp_close_free(&s->base);
 		return NULL;
