@@ -33,6 +33,10 @@
  *   garbage N             answer the next N requests with random bytes
  *   corrupt N             send the next N answers with a wrong checksum
  *   delay MS              answer MS real milliseconds after the request
+ *   model TEXT            the model name the battery reports from now on
+ *   serial TEXT           the serial number it reports (another battery
+ *                         at the same address, for identity checks);
+ *                         TEXT: 1..31 printable characters, no blanks
  *   end                   exit with status 0 at this time
  *
  * Example:
@@ -258,6 +262,33 @@ static int parse_bare_cmd(struct parser *p, const char *cmd, int argc,
 	return 1;
 }
 
+/* model TEXT, serial TEXT: what the battery says it is. */
+static int parse_word_cmd(struct parser *p, const char *cmd, int argc,
+			  char **argv, struct sim_step *s)
+{
+	size_t n;
+
+	if (strcmp(cmd, "model") == 0)
+		s->cmd = SIM_CMD_MODEL;
+	else if (strcmp(cmd, "serial") == 0)
+		s->cmd = SIM_CMD_SERIAL;
+	else
+		return 1; /* not one of these */
+	if (nargs(p, argc, 1, 1,
+		  s->cmd == SIM_CMD_MODEL ? "model TEXT" : "serial TEXT") < 0)
+		return -1;
+	n = strlen(argv[0]);
+	if (n >= sizeof(s->word))
+		return fail(p, "%s: '%s' is longer than %zu characters", cmd,
+			    argv[0], sizeof(s->word) - 1);
+	for (size_t i = 0; i < n; i++)
+		if (argv[0][i] < 0x21 || argv[0][i] > 0x7e)
+			return fail(p, "%s: '%s' is not printable text", cmd,
+				    argv[0]);
+	memcpy(s->word, argv[0], n + 1);
+	return 0;
+}
+
 static int parse_cell(struct parser *p, int argc, char **argv,
 		      struct sim_step *s)
 {
@@ -311,10 +342,13 @@ static int parse_command(struct parser *p, const char *cmd, int argc,
 	rc = parse_bare_cmd(p, cmd, argc, s);
 	if (rc <= 0)
 		return rc;
+	rc = parse_word_cmd(p, cmd, argc, argv, s);
+	if (rc <= 0)
+		return rc;
 	return fail(p,
 		    "unknown command '%s' (known: current soc temp cell "
 		    "cells unpin protect fet silent answer garbage corrupt "
-		    "delay end)",
+		    "delay model serial end)",
 		    cmd);
 }
 
@@ -539,6 +573,12 @@ void sim_step_apply(const struct sim_step *s, struct sim_battery *b)
 		break;
 	case SIM_CMD_DELAY:
 		b->comm.delay_ms = s->count;
+		break;
+	case SIM_CMD_MODEL:
+		memcpy(b->model, s->word, sizeof(b->model));
+		break;
+	case SIM_CMD_SERIAL:
+		memcpy(b->serial, s->word, sizeof(b->serial));
 		break;
 	case SIM_CMD_END:
 		break;

@@ -34,6 +34,8 @@ enum sim_cmd {
 	SIM_CMD_GARBAGE,
 	SIM_CMD_CORRUPT,
 	SIM_CMD_DELAY,
+	SIM_CMD_MODEL,
+	SIM_CMD_SERIAL,
 	SIM_CMD_END,
 };
 
@@ -47,6 +49,7 @@ struct sim_step {
 	uint32_t mask;  /* protect: enum sim_prot */
 	bool on;        /* fet */
 	double cells[SIM_MAX_CELLS];
+	char word[SIM_TEXT_LEN]; /* model, serial */
 	unsigned lineno;
 	char *text; /* the step as written, for logs */
 };

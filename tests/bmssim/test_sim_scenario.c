@@ -111,7 +111,7 @@ START_TEST(errors_name_file_and_line)
 	ck_assert_str_eq(error_of("0 all current 1\n\n# c\n2 all bogus\n"),
 			 "t.scn:4: unknown command 'bogus' (known: current soc "
 			 "temp cell cells unpin protect fet silent answer "
-			 "garbage corrupt delay end)");
+			 "garbage corrupt delay model serial end)");
 	ck_assert_str_eq(error_of("5 all silent\n4 all answer\n"),
 			 "t.scn:2: time 4 is before the previous step's (5)");
 	ck_assert_str_eq(error_of("x all silent\n"),
@@ -283,6 +283,53 @@ START_TEST(apply_steps)
 }
 END_TEST
 
+/* Another battery at the same address: what it says it is changes. */
+START_TEST(model_and_serial)
+{
+	static const char text[] = "0 all model US3000C\n"
+				   "1.5 2 serial PPTBH0299NEWPACK\n";
+	struct sim_battery_cfg cfg = {
+		.ncells = 4, .capacity_ah = 100, .soc = 80, .ntemps = 2};
+	struct sim_battery b1, b2;
+	struct sim_scenario sc;
+	const struct sim_step *s;
+	char err[256];
+	char serial1[SIM_TEXT_LEN];
+
+	sim_battery_init(&b1, 1, &cfg);
+	sim_battery_init(&b2, 2, &cfg);
+	memcpy(serial1, b1.serial, sizeof(serial1));
+	ck_assert_msg(parse(text, &sc, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(sc.n, 2);
+	ck_assert_int_eq(sc.steps[0].cmd, SIM_CMD_MODEL);
+	ck_assert_str_eq(sc.steps[0].word, "US3000C");
+	ck_assert_int_eq(sc.steps[1].cmd, SIM_CMD_SERIAL);
+	ck_assert_uint_eq(sc.steps[1].target, 2);
+	while ((s = sim_scenario_take(&sc, 2))) {
+		if (sim_step_targets(s, 1))
+			sim_step_apply(s, &b1);
+		if (sim_step_targets(s, 2))
+			sim_step_apply(s, &b2);
+	}
+	ck_assert_str_eq(b1.model, "US3000C");
+	ck_assert_str_eq(b2.model, "US3000C");
+	ck_assert_str_eq(b1.serial, serial1);
+	ck_assert_str_eq(b2.serial, "PPTBH0299NEWPACK");
+	sim_scenario_free(&sc);
+
+	ck_assert_str_eq(error_of("0 all model\n"),
+			 "t.scn:1: usage: AT TARGET model TEXT");
+	ck_assert_str_eq(error_of("0 all serial A B\n"),
+			 "t.scn:1: usage: AT TARGET serial TEXT");
+	ck_assert_str_eq(
+		error_of("0 all serial 0123456789012345678901234567890123\n"),
+		"t.scn:1: serial: '0123456789012345678901234567890123' is "
+		"longer than 31 characters");
+	ck_assert_str_eq(error_of("0 all model caf\xc3\xa9\n"),
+			 "t.scn:1: model: 'caf\xc3\xa9' is not printable text");
+}
+END_TEST
+
 START_TEST(demo_scenario_parses)
 {
 	static const struct sim_limits demo = {
@@ -335,6 +382,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, load_missing_file);
 	tcase_add_test(tc, take_in_time_order);
 	tcase_add_test(tc, apply_steps);
+	tcase_add_test(tc, model_and_serial);
 	tcase_add_test(tc, demo_scenario_parses);
 	suite_add_tcase(s, tc);
 	return s;
