@@ -150,7 +150,8 @@ E2E_TESTS = \
 	tests/e2e/invariant_state_file.sh \
 	tests/e2e/invariant_state_fifo.sh \
 	tests/e2e/invariant_hard_cutoff.sh \
-	tests/e2e/invariant_impossible_frame.sh
+	tests/e2e/invariant_impossible_frame.sh \
+	tests/e2e/identity.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

@@ -34,13 +34,27 @@ struct chain_port;
  * timeouts on every poll. */
 #define ONCE_MAX_FAILURES 3
 
+/* Who a battery says it is ("" = not said). The serial number decides;
+ * the model only where the battery reports no serial number. */
+struct bat_identity {
+	char model[BMS_TEXT_LEN];
+	char serial[BMS_TEXT_LEN];
+};
+
 /* Chain-private per-battery data. */
 struct bat_priv {
 	struct bms_reading info;    /* results of the "once" steps */
 	uint32_t once_done;         /* bit n: step n succeeded (or gave up) */
+	uint32_t once_ok;           /* bit n: step n succeeded */
 	uint8_t once_failures[8];   /* per step, consecutive */
 	struct bms_reading stacked; /* this scan's stack-read answer ... */
 	bool have_stacked;          /* ... if the master gave one */
+	/* Recorded at first sight. After the port was reopened, or the
+	 * battery lost, the identity steps are asked again (recheck) and no
+	 * reading is published before the answer says it is the same. */
+	struct bat_identity id;
+	bool recheck;
+	bool recheck_model_differs; /* decides if the serial cannot be had */
 };
 
 /* Does the port's master answer stack reads? Found out at the first scan. */
@@ -54,7 +68,8 @@ enum stack_mode { STACK_UNKNOWN, STACK_YES, STACK_NO };
  * What a port is doing. Every request belongs to the phase that sent it;
  * the phase decides what a decoded frame and a timeout mean
  * (phase_ops[] below). port_set_phase() is the only place p->phase
- * changes, and it refuses any transition not in this list:
+ * changes, and it checks the transition against this list (any other is
+ * a bug, logged):
  *
  *   CLOSED  -> IDLE                     the transport opened
  *   IDLE    -> STACK | BATTERY | PROBE  the poll tick started a scan
@@ -92,6 +107,7 @@ struct chain_port {
 	sd_event_source *io;
 	sd_event_source *timer;
 	char last_error[256];  /* to log open errors once */
+	char adapter[128];     /* the adapter's USB serial number, "" unknown */
 	uint64_t reopen_at_us; /* no open attempt before this */
 	uint64_t backoff_us;   /* doubles per failure, capped */
 	uint64_t scan_start_us;
@@ -227,6 +243,173 @@ static bool port_busy(const struct chain_port *p)
 	return p->phase != PHASE_CLOSED && p->phase != PHASE_IDLE;
 }
 
+/* --- the same adapter, the same battery -------------------------------- */
+
+/*
+ * A port that vanished and is opened again under the same name may be
+ * another device (a ttyUSB number taken by another adapter after a
+ * replug), and an address may answer with another battery (a pack
+ * swapped). Neither may go on silently with what the chain knew: the
+ * adapter is checked by its USB serial number at every open (where it has
+ * one), and every battery by what it says it is, recorded at first sight
+ * and asked again after a reopen and after the battery was lost. Another
+ * battery is the old one lost and a new one found: the old reading is
+ * dropped, and the new battery has no data until its own first complete
+ * reading.
+ */
+
+static void id_describe(const struct bat_identity *id, bool serial, char *buf,
+			size_t len)
+{
+	if (serial)
+		snprintf(buf, len, "serial number %s", id->serial);
+	else
+		snprintf(buf, len, "model %s", id->model);
+}
+
+/* What a once step's answer r says about who the battery is. */
+static struct bat_identity id_of(const struct bms_reading *r)
+{
+	struct bat_identity id;
+
+	memset(&id, 0, sizeof(id));
+	if ((r->have & BMS_HAVE_MODEL) && r->model[0])
+		snprintf(id.model, sizeof(id.model), "%s", r->model);
+	if ((r->have & BMS_HAVE_SERIAL) && r->serial[0])
+		snprintf(id.serial, sizeof(id.serial), "%s", r->serial);
+	return id;
+}
+
+/* Ask the battery in this slot who it is before its next reading is
+ * published (nothing to ask if it never said). */
+static void identity_recheck(struct bat_priv *bp)
+{
+	if (bp->recheck || (!bp->id.model[0] && !bp->id.serial[0]))
+		return; /* already asked, or nothing to ask */
+	bp->recheck = true;
+	bp->recheck_model_differs = false;
+	bp->once_done &= ~bp->once_ok;
+	memset(bp->once_failures, 0, sizeof(bp->once_failures));
+}
+
+/* Another battery answers at the current battery's address: the slot is
+ * the new battery's, without data; this poll (asked before it was known
+ * who answers) is not used. */
+static void battery_replaced(struct chain_port *p,
+			     const struct bat_identity *now, bool by_serial)
+{
+	struct chain_battery *b = cur_bat(p);
+	struct bat_priv *bp = cur_priv(p);
+	unsigned index = b->index, port = b->port, addr = b->addr;
+	char was[BMS_TEXT_LEN + 16], is[BMS_TEXT_LEN + 16];
+
+	id_describe(&bp->id, by_serial, was, sizeof(was));
+	id_describe(now, by_serial, is, sizeof(is));
+	log_warn("battery %u (port %s address %u): lost: another battery "
+		 "answers at its address (%s, was %s)",
+		 index + 1, p->cfg->name, addr, is, was);
+	log_notice("battery %u (port %s address %u): found: %s; no data "
+		   "until its first complete reading",
+		   index + 1, p->cfg->name, addr, is);
+	memset(b, 0, sizeof(*b));
+	b->index = index;
+	b->port = port;
+	b->addr = addr;
+	b->stale = true;
+	memset(bp, 0, sizeof(*bp));
+	bp->id = *now;
+	p->failed = true;
+	notify(p->chain, false);
+}
+
+/* A once step answered r. Returns true if it is another battery than the
+ * one recorded (then replaced); else records what was not known yet. */
+static bool identity_seen(struct chain_port *p, const struct bms_reading *r)
+{
+	struct bat_priv *bp = cur_priv(p);
+	struct bat_identity now = id_of(r);
+	bool by_serial = bp->id.serial[0] && now.serial[0];
+	bool by_model = !bp->id.serial[0] && bp->id.model[0] && now.model[0];
+
+	if (bp->recheck && bp->id.model[0] && now.model[0] &&
+	    strcmp(bp->id.model, now.model) != 0)
+		bp->recheck_model_differs = true;
+	if (by_serial || by_model) {
+		if (by_serial ? strcmp(bp->id.serial, now.serial) != 0
+			      : strcmp(bp->id.model, now.model) != 0) {
+			battery_replaced(p, &now, by_serial);
+			return true;
+		}
+		bp->recheck = false; /* the same battery */
+	}
+	if (!bp->id.model[0] && now.model[0])
+		memcpy(bp->id.model, now.model, sizeof(bp->id.model));
+	if (!bp->id.serial[0] && now.serial[0])
+		memcpy(bp->id.serial, now.serial, sizeof(bp->id.serial));
+	return false;
+}
+
+/* May the current battery's poll be published? Not while its identity is
+ * to be checked and a once step is still to be asked. When every one was
+ * asked or given up without the serial number: a model that changed says
+ * it is another battery; without any answer that decides, it is taken as
+ * the same battery, said in the journal. */
+static bool identity_settled(struct chain_port *p)
+{
+	struct bat_priv *bp = cur_priv(p);
+	struct bat_identity now;
+
+	if (!bp->recheck)
+		return true;
+	for (unsigned i = 0; i < p->drv->nsteps; i++)
+		if (p->drv->steps[i].once && !(bp->once_done & (1u << i)))
+			return false;
+	if (bp->recheck_model_differs) {
+		memset(&now, 0, sizeof(now));
+		memcpy(now.model, bp->info.model, sizeof(now.model));
+		now.model[sizeof(now.model) - 1] = '\0';
+		battery_replaced(p, &now, false);
+		return false;
+	}
+	log_warn("battery %u (port %s address %u): cannot check that it is "
+		 "the same battery: no answer to its identity queries; taken "
+		 "as the same",
+		 cur_bat(p)->index + 1, p->cfg->name, cur_bat(p)->addr);
+	bp->recheck = false;
+	return true;
+}
+
+/* The transport was opened (again): is it the adapter the port had?
+ * Another one is said, and the port's batteries count as stale until
+ * they answered as themselves. Every battery is asked who it is. */
+static void port_opened(struct chain_port *p)
+{
+	const char *sn = p->tp->serial;
+	bool changed = false;
+
+	for (unsigned k = 0; k < p->nbats; k++)
+		identity_recheck(&p->chain->priv[p->first + k]);
+	if (!sn[0])
+		return; /* a pty, a gateway, an adapter without a number */
+	if (p->adapter[0] && strcmp(p->adapter, sn) != 0) {
+		log_warn(
+			"port %s: %s is another adapter now (USB serial number "
+			"%s, was %s): its batteries are stale until they "
+			"answered as themselves",
+			p->cfg->name, p->tp->path, sn, p->adapter);
+		p->stack = STACK_UNKNOWN;
+		for (unsigned k = 0; k < p->nbats; k++) {
+			struct chain_battery *b = &p->chain->bats[p->first + k];
+
+			changed |= !b->stale;
+			b->stale = true;
+		}
+	}
+	snprintf(p->adapter, sizeof(p->adapter), "%s", sn);
+	if (changed)
+		notify(p->chain, false);
+}
+
 /* --- transport lifetime ------------------------------------------------ */
 
 static void port_close(struct chain_port *p)
@@ -309,6 +492,7 @@ static bool port_open(struct chain_port *p)
 	p->last_error[0] = '\0';
 	log_info("port %s: %s open (%s, %u baud, %s)", p->cfg->name,
 		 p->tp->path, p->tp->ops->kind, p->baud, p->drv->name);
+	port_opened(p);
 	return true;
 }
 
@@ -444,7 +628,7 @@ static void battery_done(struct chain_port *p)
 		probe_finish(p);
 		return;
 	}
-	if (!p->failed)
+	if (!p->failed && identity_settled(p))
 		(void)battery_publish(p);
 	if (p->cur + 1 >= p->nbats) {
 		port_batteries_done(p);
@@ -490,6 +674,7 @@ static void once_failed(struct chain_port *p)
 	if (++bp->once_failures[p->step] < ONCE_MAX_FAILURES)
 		return;
 	bp->once_done |= 1u << p->step;
+	bp->once_ok &= ~(1u << p->step);
 	log_info("port %s: battery %u does not answer %s: not asking again",
 		 p->cfg->name, cur_bat(p)->index + 1, cur_step(p)->what);
 }
@@ -516,13 +701,18 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 
 	cur_bat(p)->frames_good++;
 	p->probe_answered = true;
+	p->timer = sd_event_source_disable_unref(p->timer);
 	if (cur_step(p)->once) {
+		if (identity_seen(p, r)) {
+			battery_done(p); /* a new battery: next poll */
+			return;
+		}
 		bms_reading_merge(&bp->info, r);
 		bp->once_done |= 1u << p->step;
+		bp->once_ok |= 1u << p->step;
 	} else {
 		bms_reading_merge(&p->pending, r);
 	}
-	p->timer = sd_event_source_disable_unref(p->timer);
 	port_next_step(p);
 }
 
@@ -974,8 +1164,11 @@ static bool battery_check_stale(const struct chain *c, struct chain_battery *b,
 
 	if (stale == b->stale)
 		return false;
-	if (stale && b->valid)
+	if (stale && b->valid) {
 		battery_lost(c, b, now);
+		/* What answers there next may be another battery. */
+		identity_recheck(&c->priv[b - c->bats]);
+	}
 	b->stale = stale;
 	return true;
 }
@@ -1175,6 +1368,7 @@ static void port_adopt(struct chain_port *np, struct chain_port *op)
 		port_set_phase(np, PHASE_IDLE);
 	np->stats = op->stats;
 	memcpy(np->last_error, op->last_error, sizeof(np->last_error));
+	memcpy(np->adapter, op->adapter, sizeof(np->adapter));
 	np->reopen_at_us = op->reopen_at_us;
 	np->backoff_us = op->backoff_us;
 	np->activity_us = op->activity_us;
@@ -1191,12 +1385,18 @@ static void port_adopt(struct chain_port *np, struct chain_port *op)
 }
 
 /* A changed port: its batteries at the same addresses keep when they
- * last answered (comm loss goes on counting), stale until they answer. */
+ * last answered (comm loss goes on counting), stale until they answer,
+ * and who they said they were (checked when the port is open again). The
+ * adapter is the same one if the port still names the same device. */
 static void port_inherit_times(struct chain_port *np,
 			       const struct chain_port *op)
 {
 	struct chain *nc = np->chain;
 	const struct chain *oc = op->chain;
+
+	if (strcmp(np->cfg->device, op->cfg->device) == 0 &&
+	    strcmp(np->cfg->usb_serial, op->cfg->usb_serial) == 0)
+		memcpy(np->adapter, op->adapter, sizeof(np->adapter));
 
 	for (unsigned k = 0; k < np->nbats; k++) {
 		struct chain_battery *nb = &nc->bats[np->first + k];
@@ -1211,6 +1411,7 @@ static void port_inherit_times(struct chain_port *np,
 			nb->stale = true;
 			nb->last_good_us = ob->last_good_us;
 			nb->reading = ob->reading;
+			nc->priv[np->first + k].id = oc->priv[op->first + j].id;
 		}
 	}
 }

@@ -40,7 +40,10 @@ struct battery_play {
 	size_t garbage;    /* bytes of noise before each answer */
 	bool corrupt_once; /* first basic answer has a bad checksum */
 	bool impossible;   /* cells answered as 0xFFFF mV, checksum valid */
+	char model[16];    /* answers 0x05 with it; "" = silence */
 	unsigned requests;
+	uint8_t rx[256]; /* requests not complete yet */
+	size_t rxlen;
 };
 
 /* One pack of a "~" bus. */
@@ -50,6 +53,8 @@ struct pack_play {
 	unsigned cell_mv; /* its first cell; the others 1 mV more each */
 	char model[11];   /* 0x51 device name */
 	char serial[17];  /* 0x93 */
+	bool no_ident;    /* does not answer 0x51 and 0x93 */
+	bool no_serial;   /* does not answer 0x93 */
 	unsigned analog;  /* 0x42 requests for this pack alone */
 	unsigned ident;   /* 0x51 and 0x93 requests */
 };
@@ -73,36 +78,96 @@ struct bus_play {
 	size_t rxlen;
 };
 
+/* Every pack identity the bus ever had, with its cells: a reading that
+ * pairs one battery's serial number with another's cells was mixed up. */
+struct known_pack {
+	char serial[17];
+	unsigned cell_mv;
+};
+
 struct fixture {
 	int master;
 	char slave[64];
+	char dir[64];  /* with a link: its directory ... */
+	char link[96]; /* ... and the link the port opens */
 	struct cfg cfg;
 	sd_event *ev;
 	struct chain *chain;
 	unsigned updates;
 	struct battery_play play;
 	struct bus_play bus;
+	/* what the callback saw */
+	struct known_pack known[16];
+	unsigned nknown;
+	unsigned mixed;        /* readings with another battery's data */
+	unsigned dropped[256]; /* a valid battery at this address lost it */
+	bool was_valid[256];
+	bool reenter;       /* try to reconfigure from the callback */
+	int reenter_result; /* 1 refused as it must be, -1 accepted */
 };
 
 static struct fixture fx;
 
+static const struct known_pack *known(const char *serial)
+{
+	for (unsigned i = 0; i < fx.nknown; i++)
+		if (strcmp(fx.known[i].serial, serial) == 0)
+			return &fx.known[i];
+	return NULL;
+}
+
+static void remember(const char *serial, unsigned cell_mv)
+{
+	ck_assert_uint_lt(fx.nknown, 16);
+	snprintf(fx.known[fx.nknown].serial, 17, "%s", serial);
+	fx.known[fx.nknown++].cell_mv = cell_mv;
+}
+
+/* Every published reading is one battery's: its serial number and its
+ * cells (its own 0x42 answer's, or the stack answer's) go together. */
+static void check_readings(struct chain *c)
+{
+	for (unsigned i = 0; i < chain_count(c); i++) {
+		const struct chain_battery *b = chain_battery(c, i);
+		const struct known_pack *k = known(b->reading.serial);
+		unsigned mv;
+
+		if (b->addr < 256 && fx.was_valid[b->addr] && !b->valid)
+			fx.dropped[b->addr]++;
+		if (b->addr < 256)
+			fx.was_valid[b->addr] = b->valid;
+		if (!b->valid || !fx.bus.on)
+			continue;
+		mv = (unsigned)(b->reading.cell_v[0] * 1000.0 + 0.5);
+		if (!k ||
+		    (mv != k->cell_mv && mv != k->cell_mv + STACK_MARK_MV))
+			fx.mixed++;
+	}
+}
+
 static void on_update(struct chain *c, bool scan_done, void *userdata)
 {
+	char err[256];
+
 	fx.updates++;
+	check_readings(c);
+	if (fx.reenter) {
+		/* chain.h: the callback must not change the chain. */
+		fx.reenter = false;
+		fx.reenter_result =
+			chain_reconfigure(c, &fx.cfg, err, sizeof(err)) ? -1
+									: 1;
+		if (fx.reenter_result == 1)
+			ck_assert_ptr_nonnull(strstr(err, "callback"));
+	}
 }
+
+static void new_pty(void);
 
 static void setup(void)
 {
-	int slave;
-	struct termios t;
-
 	memset(&fx, 0, sizeof(fx));
-	ck_assert_int_eq(openpty(&fx.master, &slave, fx.slave, NULL, NULL), 0);
-	tcgetattr(fx.master, &t);
-	cfmakeraw(&t);
-	tcsetattr(fx.master, TCSANOW, &t);
-	close(slave);
-	fcntl(fx.master, F_SETFL, O_NONBLOCK);
+	new_pty();
 	fx.cfg.poll_interval_ms = 200;
 	fx.cfg.stale_after_ms = 600;
 	fx.cfg.series = 1;
@@ -120,6 +185,47 @@ static void teardown(void)
 	chain_free(fx.chain);
 	sd_event_unref(fx.ev);
 	close(fx.master);
+	if (fx.link[0])
+		unlink(fx.link);
+	if (fx.dir[0])
+		rmdir(fx.dir);
+}
+
+/* A new pty on the master side, fx.slave its name. */
+static void new_pty(void)
+{
+	struct termios t;
+	int slave;
+
+	ck_assert_int_eq(openpty(&fx.master, &slave, fx.slave, NULL, NULL), 0);
+	tcgetattr(fx.master, &t);
+	cfmakeraw(&t);
+	tcsetattr(fx.master, TCSANOW, &t);
+	close(slave);
+	fcntl(fx.master, F_SETFL, O_NONBLOCK);
+}
+
+/* The port opens a link to the pty, as a /dev/serial/by-id name or a
+ * ttyUSB number is a name for whatever adapter has it now. */
+static void use_link(void)
+{
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_chain.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	snprintf(fx.link, sizeof(fx.link), "%s/ttyUSB0", fx.dir);
+	ck_assert_int_eq(symlink(fx.slave, fx.link), 0);
+	snprintf(fx.cfg.ports[0].device, CFG_PATH_LEN, "%s", fx.link);
+}
+
+/* The adapter is unplugged (the port hangs up) and an adapter is plugged
+ * in under the same name: the link points to a new pty. */
+static void replug(void)
+{
+	close(fx.master);
+	new_pty();
+	ck_assert_int_eq(unlink(fx.link), 0);
+	ck_assert_int_eq(symlink(fx.slave, fx.link), 0);
+	fx.bus.rxlen = 0;
+	fx.play.rxlen = 0;
 }
 
 static void start_chain(void)
@@ -143,6 +249,28 @@ static void impossible_cells(uint8_t *f, size_t n)
 	sum = 0x10000u - (sum & 0xFFFFu);
 	f[n - 3] = (uint8_t)(sum >> 8);
 	f[n - 2] = (uint8_t)sum;
+}
+
+/* DD 05 00 LEN name CHK_HI CHK_LO 77: the checksum is 0x10000 minus
+ * the sum of status, length and data. */
+static size_t model_answer(uint8_t *f)
+{
+	size_t len = strlen(fx.play.model), n = 0;
+	unsigned sum = 0;
+
+	f[n++] = 0xDD;
+	f[n++] = 0x05;
+	f[n++] = 0x00;
+	f[n++] = (uint8_t)len;
+	memcpy(f + n, fx.play.model, len);
+	n += len;
+	for (size_t i = 2; i < n; i++)
+		sum += f[i];
+	sum = 0x10000u - (sum & 0xFFFFu);
+	f[n++] = (uint8_t)(sum >> 8);
+	f[n++] = (uint8_t)sum;
+	f[n++] = 0x77;
+	return n;
 }
 
 static void answer(const uint8_t *req, size_t n)
@@ -169,6 +297,8 @@ static void answer(const uint8_t *req, size_t n)
 		if (fx.play.impossible)
 			impossible_cells(out + len, sizeof(ans_cells));
 		len += sizeof(ans_cells);
+	} else if (fx.play.model[0]) {
+		len += model_answer(out + len);
 	} else {
 		return; /* 0x05 unsupported by this battery: silence */
 	}
@@ -178,23 +308,23 @@ static void answer(const uint8_t *req, size_t n)
 /* Serve requests on the master side: every 7-byte JBD read request. */
 static void serve_jbd(void)
 {
-	static uint8_t buf[256];
-	static size_t have;
-	ssize_t n = read(fx.master, buf + have, sizeof(buf) - have);
+	uint8_t *buf = fx.play.rx;
+	size_t *have = &fx.play.rxlen;
+	ssize_t n = read(fx.master, buf + *have, sizeof(fx.play.rx) - *have);
 
 	if (n <= 0)
 		return;
-	have += (size_t)n;
-	while (have >= 7) {
+	*have += (size_t)n;
+	while (*have >= 7) {
 		if (buf[0] != 0xDD || buf[1] != 0xA5) {
-			memmove(buf, buf + 1, --have);
+			memmove(buf, buf + 1, --*have);
 			continue;
 		}
 		fx.play.requests++;
 		if (!fx.play.silent)
 			answer(buf, 7);
-		memmove(buf, buf + 7, have - 7);
-		have -= 7;
+		memmove(buf, buf + 7, *have - 7);
+		*have -= 7;
 	}
 }
 
@@ -206,6 +336,17 @@ static struct pack_play *bus_pack(unsigned addr)
 		if (fx.bus.packs[i].addr == addr)
 			return &fx.bus.packs[i];
 	return NULL;
+}
+
+/* The pack at addr; a missing one fails the test. */
+static struct pack_play *pack(unsigned addr)
+{
+	static struct pack_play none;
+	struct pack_play *pk = bus_pack(addr);
+
+	if (!pk)
+		ck_abort_msg("no pack at address %u", addr);
+	return pk ? pk : &none;
 }
 
 /* The pack at addr starts or stops answering. */
@@ -345,6 +486,8 @@ static void bus_request(const struct pylon_frame *fr)
 		return;
 	case PYLON_MANUFACTURER: /* name 10, version 2, vendor 20 */
 		pk->ident++;
+		if (pk->no_ident)
+			return;
 		memset(info, 0, 32);
 		memcpy(info, pk->model, strnlen(pk->model, 10));
 		info[10] = 1;
@@ -354,6 +497,8 @@ static void bus_request(const struct pylon_frame *fr)
 		return;
 	case PYLON_SERIAL: /* the address, 16 characters */
 		pk->ident++;
+		if (pk->no_ident || pk->no_serial)
+			return;
 		info[0] = (uint8_t)pk->addr;
 		memset(info + 1, ' ', 16);
 		memcpy(info + 1, pk->serial, strnlen(pk->serial, 16));
@@ -407,6 +552,7 @@ static void bus_setup(const unsigned *addrs, unsigned n)
 		snprintf(pk->model, sizeof(pk->model), "US2000");
 		snprintf(pk->serial, sizeof(pk->serial), "PPTBH0200%07u",
 			 addrs[i]);
+		remember(pk->serial, pk->cell_mv);
 		cp->addrs[i] = addrs[i];
 	}
 	cp->naddrs = n;
@@ -852,6 +998,263 @@ START_TEST(master_without_stack_reads_falls_back_to_each_pack)
 }
 END_TEST
 
+/* --- the same adapter, the same battery --------------------------------- */
+
+/* The battery at addr (its current slot), or NULL. */
+static const struct chain_battery *bat_at(unsigned addr)
+{
+	for (unsigned i = 0; i < chain_count(fx.chain); i++)
+		if (chain_battery(fx.chain, i)->addr == addr)
+			return chain_battery(fx.chain, i);
+	return NULL;
+}
+
+/* The same, for assertions: a missing one fails the test. */
+static const struct chain_battery *bat(unsigned addr)
+{
+	static const struct chain_battery none;
+	const struct chain_battery *b = bat_at(addr);
+
+	if (!b)
+		ck_abort_msg("no battery at address %u", addr);
+	return b ? b : &none;
+}
+
+static bool fresh_at(unsigned addr)
+{
+	const struct chain_battery *b = bat_at(addr);
+
+	return b && b->valid && !b->stale;
+}
+
+static bool identities_read(void)
+{
+	for (unsigned i = 0; i < chain_count(fx.chain); i++)
+		if (!chain_battery(fx.chain, i)->reading.serial[0])
+			return false;
+	return all_valid();
+}
+
+/* Pack addr is another pack now: its own serial number and cells. */
+static void swap_pack(unsigned addr, const char *serial, unsigned cell_mv)
+{
+	struct pack_play *pk = bus_pack(addr);
+
+	ck_assert_ptr_nonnull(pk);
+	if (!pk)
+		return;
+	snprintf(pk->serial, sizeof(pk->serial), "%s", serial);
+	pk->cell_mv = cell_mv;
+	remember(serial, cell_mv);
+}
+
+static bool new_pack_at_3(void)
+{
+	const struct chain_battery *b = bat_at(3);
+
+	return fresh_at(3) &&
+	       strcmp(b->reading.serial, "PPTBH0299NEWPACK") == 0;
+}
+
+/* After a replug the port's name leads to a pty with another pack at
+ * address 3: it is the old battery lost and a new one found. The old
+ * reading is dropped (the slot has no data until the new pack's first
+ * complete reading), and no reading ever pairs one pack's serial number
+ * with the other's cells. The pack at address 2 is the same and goes
+ * on. */
+START_TEST(another_battery_after_a_replug_is_a_new_one)
+{
+	static const unsigned packs[] = {2, 3};
+	unsigned long good2;
+
+	bus_setup(packs, 2);
+	use_link();
+	start_chain();
+	ck_assert(run_until(identities_read, 3000));
+	good2 = bat(2)->frames_good;
+	replug();
+	swap_pack(3, "PPTBH0299NEWPACK", 3300);
+	ck_assert(run_until(new_pack_at_3, 5000));
+	ck_assert_uint_eq(port_stats().opens, 2);
+	ck_assert_uint_eq(fx.mixed, 0);
+	ck_assert_uint_ge(fx.dropped[3], 1);
+	ck_assert_double_eq_tol(bat(3)->reading.cell_v[0],
+				3.300 + STACK_MARK_MV / 2000.0,
+				STACK_MARK_MV / 2000.0 + 1e-9);
+	ck_assert_uint_lt(bat(3)->frames_good, 20); /* a new battery's */
+	/* address 2: the same pack, asked again who it is, never dropped */
+	ck_assert_uint_eq(fx.dropped[2], 0);
+	ck_assert(fresh_at(2));
+	ck_assert_str_eq(bat(2)->reading.serial, "PPTBH02000000002");
+	ck_assert_uint_gt(bat(2)->frames_good, good2);
+	ck_assert_uint_ge(pack(2)->ident, 4);
+}
+END_TEST
+
+static unsigned ident_before;
+
+static bool asked_again(void)
+{
+	return pack(2)->ident >= ident_before + 2 &&
+	       pack(3)->ident >= ident_before + 2 && all_valid() &&
+	       port_stats().opens == 2;
+}
+
+/* The same packs after a replug: asked who they are, and read on. */
+START_TEST(the_same_battery_after_a_replug_goes_on)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	use_link();
+	start_chain();
+	ck_assert(run_until(identities_read, 3000));
+	ck_assert_uint_eq(pack(2)->ident, 2); /* model, serial: once */
+	ck_assert_uint_eq(pack(3)->ident, 2);
+	ident_before = 2;
+	replug();
+	ck_assert(run_until(asked_again, 5000));
+	run_for(400);
+	ck_assert(all_valid());
+	ck_assert_uint_eq(fx.dropped[2], 0);
+	ck_assert_uint_eq(fx.dropped[3], 0);
+	ck_assert_uint_eq(fx.mixed, 0);
+	/* once checked, not asked again */
+	ck_assert_uint_eq(pack(2)->ident, 4);
+	ck_assert_uint_eq(pack(3)->ident, 4);
+}
+END_TEST
+
+static bool stale_at_3(void)
+{
+	const struct chain_battery *b = bat_at(3);
+
+	return b && b->stale;
+}
+
+/* A pack that went silent until it was lost, and answers again as
+ * another pack (swapped on a running bus): a new battery as well. */
+START_TEST(another_battery_after_the_old_one_was_lost)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	start_chain();
+	ck_assert(run_until(identities_read, 3000));
+	pack_present(3, false);
+	ck_assert(run_until(stale_at_3, 4000));
+	swap_pack(3, "PPTBH0299NEWPACK", 3300);
+	pack_present(3, true);
+	ck_assert(run_until(new_pack_at_3, 5000));
+	ck_assert_uint_eq(port_stats().opens, 1);
+	ck_assert_uint_eq(fx.mixed, 0);
+	ck_assert_uint_ge(fx.dropped[3], 1);
+	ck_assert_uint_eq(fx.dropped[2], 0);
+}
+END_TEST
+
+static bool model_b(void)
+{
+	return bat0()->valid && !bat0()->stale &&
+	       strcmp(bat0()->reading.model, "BMS-B") == 0;
+}
+
+/* JBD reports no serial number: the model is who the battery is. */
+START_TEST(jbd_another_model_after_a_replug_is_a_new_battery)
+{
+	snprintf(fx.play.model, sizeof(fx.play.model), "BMS-A");
+	use_link();
+	start_chain();
+	run_for(300);
+	ck_assert(bat0()->valid);
+	ck_assert_str_eq(bat0()->reading.model, "BMS-A");
+	/* checked the model again on the same battery: nothing happens */
+	replug();
+	run_for(600);
+	ck_assert_uint_eq(port_stats().opens, 2);
+	ck_assert_uint_eq(fx.dropped[0], 0);
+	ck_assert_str_eq(bat0()->reading.model, "BMS-A");
+	replug();
+	snprintf(fx.play.model, sizeof(fx.play.model), "BMS-B");
+	ck_assert(run_until(model_b, 3000));
+	ck_assert_uint_eq(port_stats().opens, 3);
+	ck_assert_uint_ge(fx.dropped[0], 1);
+}
+END_TEST
+
+static uint64_t replugged_us;
+
+static bool fresh_at_3_after_replug(void)
+{
+	return fresh_at(3) && bat(3)->last_good_us > replugged_us;
+}
+
+/* After a replug, a pack that no longer answers its identity queries is
+ * not published until they were given up (three polls), then taken as
+ * the same battery, said in the journal. */
+START_TEST(unanswered_identity_is_given_up_then_the_same)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	use_link();
+	start_chain();
+	ck_assert(run_until(identities_read, 3000));
+	sd_event_now(fx.ev, CLOCK_MONOTONIC, &replugged_us);
+	replug();
+	pack(3)->no_ident = true;
+	pack(3)->ident = 0;
+	run_for(800);
+	/* asked, not answered: nothing published for address 3 since */
+	ck_assert_uint_ge(pack(3)->ident, 2);
+	ck_assert_uint_le(bat(3)->last_good_us, replugged_us);
+	ck_assert(fresh_at(2));
+	ck_assert(run_until(fresh_at_3_after_replug, 8000));
+	ck_assert_uint_eq(fx.dropped[3], 0);
+	ck_assert_str_eq(bat(3)->reading.serial, "PPTBH02000000003");
+	/* three polls of two queries, each asked twice */
+	ck_assert_uint_eq(pack(3)->ident, 12);
+}
+END_TEST
+
+static bool model_us3000(void)
+{
+	return fresh_at(3) && strcmp(bat(3)->reading.model, "US3000") == 0;
+}
+
+/* After a replug the pack at address 3 reports another model and no
+ * serial number: once the serial number is given up, the model decides,
+ * and it is another battery. */
+START_TEST(another_model_without_a_serial_is_another_battery)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	use_link();
+	start_chain();
+	ck_assert(run_until(identities_read, 3000));
+	replug();
+	snprintf(pack(3)->model, sizeof(pack(3)->model), "US3000");
+	pack(3)->no_serial = true;
+	ck_assert(run_until(model_us3000, 8000));
+	ck_assert_uint_ge(fx.dropped[3], 1);
+	ck_assert_uint_eq(fx.dropped[2], 0);
+	ck_assert_str_eq(bat(3)->reading.serial, "");
+}
+END_TEST
+
+/* chain.h: the callback must not change the chain; a reconfigure from it
+ * is refused, and the chain goes on. */
+START_TEST(the_callback_cannot_reconfigure_the_chain)
+{
+	start_chain();
+	fx.reenter = true;
+	run_for(300);
+	ck_assert_int_eq(fx.reenter_result, 1);
+	ck_assert(bat0()->valid && !bat0()->stale);
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -879,6 +1282,18 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, a_pack_found_later_is_inserted_in_address_order);
 	tcase_add_test(tc, stack_read_answers_for_every_pack);
 	tcase_add_test(tc, master_without_stack_reads_falls_back_to_each_pack);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("identity");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, another_battery_after_a_replug_is_a_new_one);
+	tcase_add_test(tc, the_same_battery_after_a_replug_goes_on);
+	tcase_add_test(tc, another_battery_after_the_old_one_was_lost);
+	tcase_add_test(tc, jbd_another_model_after_a_replug_is_a_new_battery);
+	tcase_add_test(tc, unanswered_identity_is_given_up_then_the_same);
+	tcase_add_test(tc, another_model_without_a_serial_is_another_battery);
+	tcase_add_test(tc, the_callback_cannot_reconfigure_the_chain);
 	suite_add_tcase(s, tc);
 	return s;
 }
