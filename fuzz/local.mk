@@ -35,6 +35,6 @@ clean-fuzz:
 	rm -rf $(FUZZ_OUT)
 .PHONY: fuzz fuzz-ci clean-fuzz
 
-EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/run.sh \
+EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/run.sh fuzz/corpus fuzz/dict \
 	fuzz/fuzz_jbd.c fuzz/fuzz_pylon.c fuzz/fuzz_cfg.c fuzz/fuzz_store.c \
 	fuzz/fuzz_ctl.c

@@ -62,14 +62,16 @@ options() {
 	esac
 }
 
+# fuzz_cfg: seeds in fuzz/corpus/cfg, dictionary fuzz/dict/cfg.dict.
 run_one() {
 	name=$1
+	short=${name#fuzz_}
 	dict=""
-	[ -f "$top_srcdir/fuzz/dict/$name.dict" ] &&
-		dict="-dict=$top_srcdir/fuzz/dict/$name.dict"
+	[ -f "$top_srcdir/fuzz/dict/$short.dict" ] &&
+		dict="-dict=$top_srcdir/fuzz/dict/$short.dict"
 	seeds=""
-	[ -d "$top_srcdir/fuzz/corpus/$name" ] &&
-		seeds="$top_srcdir/fuzz/corpus/$name"
+	[ -d "$top_srcdir/fuzz/corpus/$short" ] &&
+		seeds="$top_srcdir/fuzz/corpus/$short"
 	mkdir -p "$FUZZ_OUT/corpus/$name" "$FUZZ_OUT/crashes"
 	rm -f "$FUZZ_OUT/crashes/$name-"*
 	# shellcheck disable=SC2046,SC2086
