@@ -73,17 +73,19 @@ run_one() {
 	[ -d "$top_srcdir/fuzz/corpus/$short" ] &&
 		seeds="$top_srcdir/fuzz/corpus/$short"
 	mkdir -p "$FUZZ_OUT/corpus/$name" "$FUZZ_OUT/crashes"
-	rm -f "$FUZZ_OUT/crashes/$name-"*
+	rm -f "$FUZZ_OUT/crashes/$name-"* "$FUZZ_OUT/$name.rc"
+	rc=0
 	# shellcheck disable=SC2046,SC2086
 	(cd "$FUZZ_OUT" && "./$name" $(options "$name") $dict \
 		-max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 		-artifact_prefix="$FUZZ_OUT/crashes/$name-" \
 		"corpus/$name" $seeds) \
-		>"$FUZZ_OUT/$name.log" 2>&1
-	echo $? >"$FUZZ_OUT/$name.rc"
+		>"$FUZZ_OUT/$name.log" 2>&1 || rc=$?
+	echo $rc >"$FUZZ_OUT/$name.rc"
 }
 
 # Batches of FUZZ_JOBS targets in parallel.
+# shellcheck disable=SC2086
 set -- $FUZZ_TARGETS
 while [ $# -gt 0 ]; do
 	pids=""
@@ -103,7 +105,7 @@ stat() { sed -n "s/^stat::$2: *//p" "$FUZZ_OUT/$1.log" | tail -n 1; }
 failed=0
 for name in $FUZZ_TARGETS; do
 	log=$FUZZ_OUT/$name.log
-	rc=$(cat "$FUZZ_OUT/$name.rc")
+	rc=$(cat "$FUZZ_OUT/$name.rc" 2>/dev/null || echo "unknown: no exit status")
 	runs=$(stat "$name" number_of_executed_units)
 	secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" |
 		tail -n 1)
@@ -112,7 +114,7 @@ for name in $FUZZ_TARGETS; do
 	ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 	corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
 	# libFuzzer exits 0 when it cannot even start (a missing corpus).
-	[ "$rc" -ne 0 ] || [ -n "$runs" ] || rc="0, but it never ran"
+	[ "$rc" != 0 ] || [ -n "$runs" ] || rc="0, but it never ran"
 	if [ "$rc" = 0 ]; then
 		echo "fuzz: $name: ${runs:-?} runs in ${secs:-?} s, cov ${cov:-?}," \
 			"ft ${ft:-?}, corpus ${corp:-?}: ok"
