@@ -13,6 +13,7 @@ src_libsmallbms_a_SOURCES = \
 	src/protocols/driver.c src/protocols/driver.h \
 	src/protocols/jbd.c src/protocols/jbd.h \
 	src/protocols/pylon.c src/protocols/pylon.h \
+	src/protocols/jk.c src/protocols/jk.h \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/transport_tty.c src/transport/transport_sp.c \
 	src/transport/transport_tcp.c \

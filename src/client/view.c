@@ -587,6 +587,8 @@ static const struct field fields[] = {
 	{"protection", "Protection", K_LIST, 0, ""},
 	{"protection_raw", "Protection (raw)", K_HEX, 0, ""},
 	{"balancing", "Balancing cells", K_LIST, 0, ""},
+	{"balancer", "Balancer", K_TEXT, 0, ""},
+	{"balance_current", "Balancing current", K_NUM, 3, "A"},
 	{"charge_fet", "Charge FET", K_BOOL, 0, ""},
 	{"discharge_fet", "Discharge FET", K_BOOL, 0, ""},
 	{"valid", "Has data", K_BOOL, 0, ""},

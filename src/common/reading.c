@@ -81,6 +81,10 @@ void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src)
 		dst->ntemps = src->ntemps;
 		memcpy(dst->temp_c, src->temp_c, sizeof(dst->temp_c));
 	}
+	if (h & BMS_HAVE_BALANCER) {
+		dst->balancer = src->balancer;
+		dst->balance_current = src->balance_current;
+	}
 	if (h & BMS_HAVE_MODEL)
 		merge_text(dst->model, src->model);
 	if (h & BMS_HAVE_SERIAL)

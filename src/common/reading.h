@@ -55,6 +55,18 @@ enum bms_have {
 	BMS_HAVE_SERIAL = 1u << 4,   /* serial */
 	BMS_HAVE_FIRMWARE = 1u << 5, /* firmware */
 	BMS_HAVE_PROTECTION = 1u << 6, /* protection, fets */
+	BMS_HAVE_BALANCER = 1u << 7,   /* balancer, balance_current */
+};
+
+/*
+ * The balancer as the pack reports it where its protocol says whether it
+ * works without naming the cells (JK): `balancing` then stays 0 and this
+ * carries the state (BMS_HAVE_BALANCER).
+ */
+enum bms_balancer {
+	BMS_BALANCER_UNKNOWN = 0,
+	BMS_BALANCER_IDLE,
+	BMS_BALANCER_ACTIVE,
 };
 
 struct bms_reading {
@@ -74,6 +86,8 @@ struct bms_reading {
 	uint32_t protection;          /* enum bms_protection */
 	uint32_t protection_raw;      /* protocol's own word, for display */
 	uint32_t balancing;           /* bit n: cell n+1 is being balanced */
+	uint8_t balancer;             /* enum bms_balancer */
+	double balance_current;       /* A; NaN: not reported */
 	bool charge_fet;
 	bool discharge_fet;
 	char manufactured[11]; /* YYYY-MM-DD or "" */

@@ -189,6 +189,22 @@ static json_t *text_or_null(const char *s, bool have)
 	return have && s[0] ? json_string(s) : json_null();
 }
 
+/* The pack's own word on its balancer ("idle", "active"), where its
+ * protocol has one without naming cells; else null. */
+static json_t *balancer_state(const struct bms_reading *r)
+{
+	if (!(r->have & BMS_HAVE_BALANCER))
+		return json_null();
+	switch (r->balancer) {
+	case BMS_BALANCER_IDLE:
+		return json_string("idle");
+	case BMS_BALANCER_ACTIVE:
+		return json_string("active");
+	default:
+		return json_null();
+	}
+}
+
 /* The measured values; all null until the battery was read once. */
 static void battery_values(json_t *o, const struct chain_battery *b)
 {
@@ -220,6 +236,12 @@ static void battery_values(json_t *o, const struct chain_battery *b)
 			    json_integer(r->protection_raw));
 	json_object_set_new(o, "balancing",
 			    balancing_list(r->balancing, r->ncells));
+	json_object_set_new(o, "balancer", balancer_state(r));
+	json_object_set_new(o, "balance_current",
+			    (r->have & BMS_HAVE_BALANCER) &&
+					    isfinite(r->balance_current)
+				    ? num(r->balance_current, 3)
+				    : json_null());
 	json_object_set_new(o, "charge_fet", json_boolean(r->charge_fet));
 	json_object_set_new(o, "discharge_fet", json_boolean(r->discharge_fet));
 }

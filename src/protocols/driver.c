@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "jbd.h"
+#include "jk.h"
 #include "pylon.h"
 
 /* Adding a protocol: one line here (and its header above). */
 static const struct bms_driver *const drivers[] = {
-	&jbd_driver,
-	&pylontech_driver,
-	&seplos_driver,
-	&pace_driver,
+	&jbd_driver,  &pylontech_driver, &seplos_driver,
+	&pace_driver, &jk_driver,
 };
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))

@@ -109,8 +109,13 @@ static void take_balancer(struct bank *b, const struct bank_input *in,
 		b->balancer = BANK_BALANCER_UNKNOWN;
 		return;
 	}
-	for (unsigned k = 0; k < n; k++)
-		balancing = balancing || in[k].reading->balancing != 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct bms_reading *r = in[k].reading;
+
+		balancing = balancing || r->balancing != 0 ||
+			    ((r->have & BMS_HAVE_BALANCER) &&
+			     r->balancer == BMS_BALANCER_ACTIVE);
+	}
 	if (balancing)
 		b->balancer = BANK_BALANCER_BALANCING;
 	else if (b->max_cell_v - b->min_cell_v > lim->imbalance)

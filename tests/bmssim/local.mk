@@ -11,6 +11,7 @@ tests_bmssim_libbmssim_a_SOURCES = \
 	tests/bmssim/sim_proto.c tests/bmssim/sim_proto.h \
 	tests/bmssim/sim_jbd.c tests/bmssim/sim_jbd.h \
 	tests/bmssim/sim_pylon.c tests/bmssim/sim_pylon.h \
+	tests/bmssim/sim_jk.c tests/bmssim/sim_jk.h \
 	tests/bmssim/sim_capture.c tests/bmssim/sim_capture.h \
 	tests/bmssim/sim_replay.c tests/bmssim/sim_replay.h \
 	tests/bmssim/sim_scenario.c tests/bmssim/sim_scenario.h \
@@ -26,6 +27,7 @@ BMSSIM_TESTS = \
 	tests/bmssim/test_sim_model \
 	tests/bmssim/test_sim_jbd \
 	tests/bmssim/test_sim_pylon \
+	tests/bmssim/test_sim_jk \
 	tests/bmssim/test_sim_capture \
 	tests/bmssim/test_sim_replay \
 	tests/bmssim/test_sim_scenario \
@@ -43,6 +45,8 @@ tests_bmssim_test_sim_jbd_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_jbd_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_pylon_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_pylon_LDADD = $(BMSSIM_TLDADD)
+tests_bmssim_test_sim_jk_CFLAGS = $(BMSSIM_TCFLAGS)
+tests_bmssim_test_sim_jk_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_capture_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_capture_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_replay_CFLAGS = $(BMSSIM_TCFLAGS)

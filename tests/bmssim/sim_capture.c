@@ -38,7 +38,23 @@ __attribute__((format(printf, 2, 3))) static int fail(struct reader *r,
 
 const char *sim_family_name(enum sim_family f)
 {
-	return f == SIM_FAMILY_JBD ? "jbd" : "~";
+	switch (f) {
+	case SIM_FAMILY_JBD:
+		return "jbd";
+	case SIM_FAMILY_JK:
+		return "jk";
+	default:
+		return "~";
+	}
+}
+
+enum sim_family sim_family_of(const char *protocol)
+{
+	if (strcmp(protocol, "jbd") == 0)
+		return SIM_FAMILY_JBD;
+	if (strcmp(protocol, "jk") == 0)
+		return SIM_FAMILY_JK;
+	return SIM_FAMILY_PYLON;
 }
 
 static bool rest_is_comment(const char *s)
@@ -100,8 +116,11 @@ static int check_family(struct reader *r, struct sim_capture *c, uint8_t first)
 		f = SIM_FAMILY_JBD;
 	else if (first == '~')
 		f = SIM_FAMILY_PYLON;
+	else if (first == 0x4E)
+		f = SIM_FAMILY_JK;
 	else
-		return fail(r, "a frame starts with 0xDD (jbd) or '~'");
+		return fail(r,
+			    "a frame starts with 0xDD (jbd), '~' or 0x4E (jk)");
 	if (!r->have_family) {
 		c->family = f;
 		r->have_family = true;

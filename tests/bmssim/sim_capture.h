@@ -11,7 +11,7 @@
  * Binary frames are hex bytes separated by blanks or ':'. Every "<<<"
  * belongs to the ">>>" before it (several are sent one after the other);
  * a request without one was not answered. The protocol family comes from
- * the first frame ('~' or 0xDD) and every frame must be of it. Errors are
+ * the first frame ('~', 0xDD or 0x4E) and every frame must be of it. Errors are
  * "FILE:LINE: message"; a capture is loaded whole or not at all.
  */
 #ifndef BMSSIM_SIM_CAPTURE_H
@@ -24,6 +24,7 @@
 enum sim_family {
 	SIM_FAMILY_JBD,   /* first byte 0xDD */
 	SIM_FAMILY_PYLON, /* the "~" ASCII-hex family */
+	SIM_FAMILY_JK,    /* JK legacy: first bytes 4E 57 */
 };
 
 struct sim_capture_pair {
@@ -46,7 +47,9 @@ int sim_capture_load(const char *path, struct sim_capture *c, char *err,
 		     size_t errlen);
 void sim_capture_free(struct sim_capture *c);
 
-/* "jbd" or "~" (for messages). */
+/* "jbd", "~" or "jk" (for messages). */
 const char *sim_family_name(enum sim_family f);
+/* The family of a simulator protocol name ("pylontech": the "~" one). */
+enum sim_family sim_family_of(const char *protocol);
 
 #endif

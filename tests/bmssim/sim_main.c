@@ -215,7 +215,7 @@ static const char *layout_option(const struct sim_opts *o)
 
 static bool family_matches(enum sim_family f, const struct sim_proto_ops *p)
 {
-	return (f == SIM_FAMILY_JBD) == (strcmp(p->name, "jbd") == 0);
+	return sim_family_of(p->name) == f;
 }
 
 static int resolve_replay(struct sim *s)

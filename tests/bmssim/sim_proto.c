@@ -8,13 +8,12 @@
 #include <string.h>
 
 #include "sim_jbd.h"
+#include "sim_jk.h"
 #include "sim_pylon.h"
 
 static const struct sim_proto_ops *const protos[] = {
-	&sim_jbd_ops,
-	&sim_pylontech_ops,
-	&sim_seplos_ops,
-	&sim_pace_ops,
+	&sim_jbd_ops,  &sim_pylontech_ops, &sim_seplos_ops,
+	&sim_pace_ops, &sim_jk_ops,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 

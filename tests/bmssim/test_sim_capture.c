@@ -93,7 +93,7 @@ START_TEST(errors_name_the_line)
 		{">>> ~20014642E00201FD35\n>>> DD A5 03 00 FF FD 77\n",
 		 "t.cap:2: a jbd frame in a ~ capture"},
 		{">>> 41 42\n",
-		 "t.cap:1: a frame starts with 0xDD (jbd) or '~'"},
+		 "t.cap:1: a frame starts with 0xDD (jbd), '~' or 0x4E (jk)"},
 		{">>>\n", "t.cap:1: empty frame"},
 		{"DD A5 03 00 FF FD 77\n",
 		 "t.cap:1: expected '>>> FRAME', '<<< FRAME' or a comment"},

@@ -13,8 +13,18 @@ expect_expr() {
 	cells) echo ".cells | length == $val" ;;
 	cell_voltages) echo ".cells == [$val]" ;;
 	temperatures) echo ".temperatures == [$val]" ;;
-	manufactured | firmware) echo ".$key == \"$val\"" ;;
+	manufactured | firmware | model | serial) echo ".$key == \"$val\"" ;;
+	min_cell) echo "((.cells | min) - $val | fabs) < 0.0000001" ;;
+	max_cell) echo "((.cells | max) - $val | fabs) < 0.0000001" ;;
 	protection) echo ".protection_raw == $(printf '%d' "$val")" ;;
+	protection_flags)
+		if [ "$val" = none ]; then
+			echo ".protection == []"
+		else
+			echo ".protection == [\"$(echo "$val" | sed 's/,/","/g')\"]"
+		fi ;;
+	balancing) # "none": no cell named and the balancer not at work
+		echo ".balancing == [] and .balancer != \"active\"" ;;
 	charge_fet | discharge_fet)
 		[ "$val" = on ] && echo ".$key == true" || echo ".$key == false" ;;
 	*) echo "(.$key - $val | fabs) < 0.0000001" ;;
@@ -59,3 +69,10 @@ EXTRA='.model == "US2KBPL" and .firmware == "2.3" and .charge_fet and .discharge
 check_capture pylontech-us2000 pylontech 2
 EXTRA=""
 check_capture pace-v25 pace 1
+# JK legacy: the 0x8C balancer bit is set in both captures; 0xBA names
+# the model (the factory's "Input Userda" placeholder dropped).
+EXTRA='.balancer == "active" and .model == "JK-B2A24S15P" and .serial == null'
+check_capture jk-b2a24s20p-13s jk ""
+EXTRA='.balancer == "active" and .model == "BT3072020120000200521001" and .remaining_ah == 2.1'
+check_capture jk-14s-doc-charging jk ""
+EXTRA=""
