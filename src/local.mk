@@ -14,6 +14,7 @@ src_libsmallbms_a_SOURCES = \
 	src/protocols/jbd.c src/protocols/jbd.h \
 	src/protocols/pylon.c src/protocols/pylon.h \
 	src/protocols/jk.c src/protocols/jk.h \
+	src/protocols/jkpb.c src/protocols/jkpb.h \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/transport_tty.c src/transport/transport_sp.c \
 	src/transport/transport_tcp.c \

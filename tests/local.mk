@@ -4,6 +4,7 @@ UNIT_TESTS = \
 	tests/unit/test_jbd \
 	tests/unit/test_pylon \
 	tests/unit/test_jk \
+	tests/unit/test_jkpb \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
 	tests/unit/test_bank \
@@ -40,6 +41,9 @@ tests_unit_test_pylon_LDADD = $(UNIT_LDADD)
 tests_unit_test_jk_SOURCES = tests/unit/test_jk.c $(VECTOR_SOURCES)
 tests_unit_test_jk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jk_LDADD = $(UNIT_LDADD)
+tests_unit_test_jkpb_SOURCES = tests/unit/test_jkpb.c $(VECTOR_SOURCES)
+tests_unit_test_jkpb_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_jkpb_LDADD = $(UNIT_LDADD)
 tests_unit_test_cfg_SOURCES = tests/unit/test_cfg.c
 tests_unit_test_cfg_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cfg_LDADD = $(UNIT_LDADD)
@@ -156,7 +160,9 @@ E2E_TESTS = \
 	tests/e2e/invariant_hard_cutoff.sh \
 	tests/e2e/invariant_impossible_frame.sh \
 	tests/e2e/identity.sh \
-	tests/e2e/jk.sh
+	tests/e2e/jk.sh \
+	tests/e2e/jkpb.sh \
+	tests/e2e/jkpb_master.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

@@ -1527,6 +1527,19 @@ static void check_addressing(struct cfg_parse *p, unsigned i)
 		return;
 	}
 
+	for (unsigned k = 0; drv && drv->max_addr && k < port->naddrs; k++) {
+		unsigned a = port->addrs[k];
+
+		if (a >= drv->min_addr && a <= drv->max_addr)
+			continue;
+		report(p, key_line(p, i, "addresses"),
+		       "addresses: %u is not an address of protocol '%s' "
+		       "(%u-%u: %s)",
+		       a, port->protocol, drv->min_addr, drv->max_addr,
+		       drv->addr_hint ? drv->addr_hint : "its range");
+		p->port_bad[i] = true;
+		return;
+	}
 	if (!drv || drv->addressed || (port->naddrs <= 1 && !port->scan))
 		return;
 	report(p, key_line(p, i, "addresses"),

@@ -78,7 +78,8 @@ enum stack_mode { STACK_UNKNOWN, STACK_YES, STACK_NO };
  *                                       candidate; the scan is done
  *   PROBE   -> PROBE | IDLE             next candidate; the scan is done
  *   any     -> CLOSED                   the device went away
- *   any     -> IDLE                     a reload abandons the scan
+ *   any     -> IDLE                     a reload abandons the scan, or
+ *                                       another master was heard
  */
 enum port_phase {
 	PHASE_CLOSED,  /* no transport: opened again on a later tick */
@@ -133,6 +134,11 @@ struct chain_port {
 
 	enum stack_mode stack;
 	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
+
+	/* Another master on the bus (drv->foreign): no request before
+	 * quiet_until_us; refused while its frames are heard. */
+	uint64_t quiet_until_us;
+	bool refused;
 
 	/* the scan in progress */
 	enum port_phase phase;
@@ -492,6 +498,10 @@ static bool port_open(struct chain_port *p)
 	p->last_error[0] = '\0';
 	log_info("port %s: %s open (%s, %u baud, %s)", p->cfg->name,
 		 p->tp->path, p->tp->ops->kind, p->baud, p->drv->name);
+	/* Listen before talking where another master may be on the bus. */
+	if (p->drv->listen_ms)
+		p->quiet_until_us =
+			now_us(p->chain) + p->drv->listen_ms * USEC_PER_MSEC;
 	port_opened(p);
 	return true;
 }
@@ -949,11 +959,60 @@ static void port_batteries_done(struct chain_port *p)
 	probe_start(p, p->cfg->addrs[p->probe_next++]);
 }
 
+/* --- another master on the bus (drv->foreign) ------------------------- */
+
+/*
+ * A request this daemon did not send, or a pack's unrequested frame: some
+ * other master (a JK-PB pack at DIP address 0, another program) polls the
+ * packs, and two masters talk over each other. The port stops polling
+ * (what it had asked is abandoned; its batteries go stale and the bank
+ * with them, so nothing is allowed) and says why and what to change,
+ * once. It listens on, and polls again when the bus has been free of such
+ * frames for the driver's listen time.
+ */
+static void port_refuse(struct chain_port *p, const char *why)
+{
+	p->quiet_until_us =
+		now_us(p->chain) + p->drv->listen_ms * USEC_PER_MSEC;
+	if (port_busy(p)) {
+		/* A candidate cut off is asked again. */
+		if (p->phase == PHASE_PROBE && p->probe_next > 0)
+			p->probe_next--;
+		p->timer = sd_event_source_disable_unref(p->timer);
+		port_set_phase(p, PHASE_IDLE);
+	}
+	p->rxlen = 0;
+	if (p->refused)
+		return;
+	p->refused = true;
+	snprintf(p->last_error, sizeof(p->last_error),
+		 "another master polls this bus: %s; not polling it. %s", why,
+		 p->drv->foreign_hint ? p->drv->foreign_hint : "");
+	log_err("port %s: %s", p->cfg->name, p->last_error);
+}
+
+/* May the port send now? Not while it listens for another master. */
+static bool port_may_talk(struct chain_port *p)
+{
+	if (p->quiet_until_us && now_us(p->chain) < p->quiet_until_us)
+		return false;
+	if (p->refused) {
+		p->refused = false;
+		p->last_error[0] = '\0';
+		log_notice("port %s: no other master heard for %u ms: polling "
+			   "again",
+			   p->cfg->name, p->drv->listen_ms);
+	}
+	return true;
+}
+
 static void port_start_scan(struct chain_port *p)
 {
 	if (port_busy(p))
 		return; /* previous scan still running: it is slow, skip */
 	if (p->phase == PHASE_CLOSED && !port_open(p))
+		return;
+	if (!port_may_talk(p))
 		return;
 	p->probed = false;
 	p->scan_start_us = now_us(p->chain);
@@ -1080,6 +1139,7 @@ static bool port_process(struct chain_port *p)
 {
 	size_t skip, flen;
 	enum drv_decode d;
+	const char *why;
 
 	while (p->rxlen > 0) {
 		if (p->drv->scan(p->rx, p->rxlen, &skip, &flen) ==
@@ -1094,9 +1154,17 @@ static bool port_process(struct chain_port *p)
 			p->rxlen -= skip;
 			continue;
 		}
+		if (p->drv->foreign &&
+		    (why = p->drv->foreign(p->rx + skip, flen)) != NULL) {
+			port_refuse(p, why);
+			return true;
+		}
 		if (!phase_ops[p->phase].frame) {
-			p->rxlen = 0; /* nothing asked */
-			return false;
+			/* Nothing asked: only listening for another master. */
+			skip += 1;
+			memmove(p->rx, p->rx + skip, p->rxlen - skip);
+			p->rxlen -= skip;
+			continue;
 		}
 		d = phase_ops[p->phase].frame(p, p->rx + skip, flen);
 		if (d == DRV_OK || d == DRV_ERR_STATUS) {
@@ -1138,8 +1206,10 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		return 0;
 	}
 	p->stats.rx_bytes += (unsigned long long)n;
-	if (!port_busy(p))
-		return 0; /* nothing asked: noise or a very late answer */
+	/* Nothing asked: noise or a very late answer, unless the protocol
+	 * can tell another master's frames (then they are listened to). */
+	if (!port_busy(p) && !p->drv->foreign)
+		return 0;
 	p->rxlen += (size_t)n;
 	port_process(p);
 	return 0;
@@ -1376,6 +1446,8 @@ static void port_adopt(struct chain_port *np, struct chain_port *op)
 	np->next_rescan_us = op->next_rescan_us;
 	np->logged_found = op->logged_found;
 	np->stack = op->stack;
+	np->quiet_until_us = op->quiet_until_us;
+	np->refused = op->refused;
 	np->nbats = op->nbats;
 	for (unsigned k = 0; k < op->nbats; k++) {
 		nc->bats[np->first + k] = oc->bats[op->first + k];

@@ -9,12 +9,13 @@
 
 #include "jbd.h"
 #include "jk.h"
+#include "jkpb.h"
 #include "pylon.h"
 
 /* Adding a protocol: one line here (and its header above). */
 static const struct bms_driver *const drivers[] = {
 	&jbd_driver,  &pylontech_driver, &seplos_driver,
-	&pace_driver, &jk_driver,
+	&pace_driver, &jk_driver,        &jkpb_driver,
 };
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))

@@ -47,6 +47,10 @@ struct bms_driver {
 	unsigned default_baud;
 	unsigned default_timeout_ms;
 	bool addressed; /* several batteries per port */
+	/* The addresses the protocol has, min_addr..max_addr (max_addr 0:
+	 * 0..254, the configuration's range), and why, for the error. */
+	unsigned min_addr, max_addr;
+	const char *addr_hint;
 	const struct drv_step *steps;
 	unsigned nsteps;
 
@@ -72,6 +76,19 @@ struct bms_driver {
 	int (*decode_stack)(const uint8_t *frame, size_t len, unsigned addr,
 			    struct bms_reading *out, unsigned max,
 			    unsigned *npacks);
+
+	/*
+	 * Optional (NULL: the protocol cannot tell): another master on the
+	 * bus. foreign() says why a candidate frame that is not the echo of
+	 * our request proves that someone else polls the packs (a request
+	 * we did not send, a pack's unrequested frame), else NULL. The chain
+	 * then stops polling the port and says why, and foreign_hint (what
+	 * to change). listen_ms: how long the port must be free of such
+	 * frames before it polls, after it was opened and after the last.
+	 */
+	const char *(*foreign)(const uint8_t *frame, size_t len);
+	const char *foreign_hint;
+	unsigned listen_ms;
 };
 
 /* Lookup by configuration name ("jbd", ...); NULL if unknown. */

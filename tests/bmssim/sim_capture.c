@@ -43,6 +43,8 @@ const char *sim_family_name(enum sim_family f)
 		return "jbd";
 	case SIM_FAMILY_JK:
 		return "jk";
+	case SIM_FAMILY_JKPB:
+		return "jk-pb";
 	default:
 		return "~";
 	}
@@ -54,6 +56,8 @@ enum sim_family sim_family_of(const char *protocol)
 		return SIM_FAMILY_JBD;
 	if (strcmp(protocol, "jk") == 0)
 		return SIM_FAMILY_JK;
+	if (strcmp(protocol, "jk-pb") == 0)
+		return SIM_FAMILY_JKPB;
 	return SIM_FAMILY_PYLON;
 }
 
@@ -108,19 +112,30 @@ static long hex_frame(struct reader *r, const char *t, uint8_t *buf)
 	return n;
 }
 
-static int check_family(struct reader *r, struct sim_capture *c, uint8_t first)
+/* JK-PB: a request or acknowledgement ADDR 10 16 (ADDR 0-15), or JK's
+ * frame 55 AA EB 90. */
+static bool jkpb_frame(const uint8_t *b, size_t n)
+{
+	return (n >= 4 && memcmp(b, "\x55\xAA\xEB\x90", 4) == 0) ||
+	       (n >= 3 && b[0] <= 15 && b[1] == 0x10 && b[2] == 0x16);
+}
+
+static int check_family(struct reader *r, struct sim_capture *c,
+			const uint8_t *b, size_t n)
 {
 	enum sim_family f;
 
-	if (first == 0xDD)
+	if (b[0] == 0xDD)
 		f = SIM_FAMILY_JBD;
-	else if (first == '~')
+	else if (b[0] == '~')
 		f = SIM_FAMILY_PYLON;
-	else if (first == 0x4E)
+	else if (b[0] == 0x4E)
 		f = SIM_FAMILY_JK;
+	else if (jkpb_frame(b, n))
+		f = SIM_FAMILY_JKPB;
 	else
-		return fail(r,
-			    "a frame starts with 0xDD (jbd), '~' or 0x4E (jk)");
+		return fail(r, "a frame starts with 0xDD (jbd), '~', 0x4E (jk) "
+			       "or is a jk-pb frame");
 	if (!r->have_family) {
 		c->family = f;
 		r->have_family = true;
@@ -190,7 +205,7 @@ static int parse_line(struct reader *r, struct sim_capture *c, const char *s)
 	s += 3;
 	s += strspn(s, " \t");
 	n = *s == '~' ? ascii_frame(r, s, buf) : hex_frame(r, s, buf);
-	if (n < 0 || check_family(r, c, buf[0]) < 0)
+	if (n < 0 || check_family(r, c, buf, (size_t)n) < 0)
 		return -1;
 	return req ? add_request(r, c, buf, (size_t)n)
 		   : add_answer(r, c, buf, (size_t)n);

@@ -11,7 +11,8 @@
  * Binary frames are hex bytes separated by blanks or ':'. Every "<<<"
  * belongs to the ">>>" before it (several are sent one after the other);
  * a request without one was not answered. The protocol family comes from
- * the first frame ('~', 0xDD or 0x4E) and every frame must be of it. Errors are
+ * the first frame ('~', 0xDD, 0x4E, or a JK-PB request ADDR 10 16) and
+ * every frame must be of it. Errors are
  * "FILE:LINE: message"; a capture is loaded whole or not at all.
  */
 #ifndef BMSSIM_SIM_CAPTURE_H
@@ -25,6 +26,7 @@ enum sim_family {
 	SIM_FAMILY_JBD,   /* first byte 0xDD */
 	SIM_FAMILY_PYLON, /* the "~" ASCII-hex family */
 	SIM_FAMILY_JK,    /* JK legacy: first bytes 4E 57 */
+	SIM_FAMILY_JKPB,  /* JK-PB: requests ADDR 10 16, answers 55 AA EB 90 */
 };
 
 struct sim_capture_pair {
@@ -47,7 +49,7 @@ int sim_capture_load(const char *path, struct sim_capture *c, char *err,
 		     size_t errlen);
 void sim_capture_free(struct sim_capture *c);
 
-/* "jbd", "~" or "jk" (for messages). */
+/* "jbd", "~", "jk" or "jk-pb" (for messages). */
 const char *sim_family_name(enum sim_family f);
 /* The family of a simulator protocol name ("pylontech": the "~" one). */
 enum sim_family sim_family_of(const char *protocol);

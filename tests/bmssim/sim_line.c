@@ -29,6 +29,7 @@ struct sim_line {
 	struct sim_proto *proto;
 	sd_event *ev;
 	sd_event_source *timer;
+	sd_event_source *tick; /* the protocol's own traffic (a master) */
 	struct pending *queue; /* sorted by due, FIFO among equals */
 	uint64_t rng;
 	size_t rx_bytes; /* received since the last answer (wire timing) */
@@ -214,6 +215,17 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	l->cfg.proto->feed(l->proto, buf, len, on_answer, l);
 }
 
+/* The protocol's unrequested traffic: what a bus master sends. */
+static int on_tick(sd_event_source *s, uint64_t usec, void *data)
+{
+	struct sim_line *l = data;
+
+	sd_event_source_set_time(s, usec + l->cfg.proto->tick_ms * 1000ull);
+	l->cfg.hooks.sync(l->cfg.hooks.ctx);
+	l->cfg.proto->tick(l->proto, on_answer, l);
+	return 0;
+}
+
 struct sim_line *sim_line_new(const struct sim_line_cfg *cfg,
 			      struct sim_link *link)
 {
@@ -251,6 +263,19 @@ int sim_line_start(struct sim_line *l, sd_event *ev)
 	r = sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
 	if (r < 0)
 		return r;
+	if (l->cfg.proto->tick && l->cfg.proto->tick_ms) {
+		uint64_t now;
+
+		sd_event_now(ev, CLOCK_MONOTONIC, &now);
+		r = sd_event_add_time(ev, &l->tick, CLOCK_MONOTONIC,
+				      now + l->cfg.proto->tick_ms * 1000ull,
+				      1000, on_tick, l);
+		if (r < 0)
+			return r;
+		r = sd_event_source_set_enabled(l->tick, SD_EVENT_ON);
+		if (r < 0)
+			return r;
+	}
 	return sim_link_start(l->link, ev, on_rx, l);
 }
 
@@ -270,6 +295,7 @@ void sim_line_free(struct sim_line *l)
 		free(p);
 	}
 	l->timer = sd_event_source_disable_unref(l->timer);
+	l->tick = sd_event_source_disable_unref(l->tick);
 	if (l->proto)
 		l->cfg.proto->destroy(l->proto);
 	sim_link_close(l->link);

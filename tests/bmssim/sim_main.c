@@ -490,9 +490,12 @@ static void describe(struct sim *s, unsigned line, unsigned first, unsigned n)
 			.kind = l->ops->kind,
 			.pty = l->path,
 			.link = l->link,
-			.addressed = s->opt.replay
-					     ? s->cap.family == SIM_FAMILY_PYLON
-					     : s->proto->addressed,
+			.addressed =
+				s->opt.replay
+					? s->cap.family == SIM_FAMILY_PYLON ||
+						  s->cap.family ==
+							  SIM_FAMILY_JKPB
+					: s->proto->addressed,
 		};
 }
 

@@ -9,11 +9,12 @@
 
 #include "sim_jbd.h"
 #include "sim_jk.h"
+#include "sim_jkpb.h"
 #include "sim_pylon.h"
 
 static const struct sim_proto_ops *const protos[] = {
 	&sim_jbd_ops,  &sim_pylontech_ops, &sim_seplos_ops,
-	&sim_pace_ops, &sim_jk_ops,
+	&sim_pace_ops, &sim_jk_ops,        &sim_jkpb_ops,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 

@@ -66,6 +66,10 @@ struct sim_proto_ops {
 	void (*quantize)(struct sim_view *v);
 	/* Make a valid answer's checksum wrong (in place). */
 	void (*corrupt)(uint8_t *frame, size_t len);
+	/* Optional: traffic nobody asked for (a bus master's), every
+	 * tick_ms real milliseconds; emit() as for answers. */
+	void (*tick)(struct sim_proto *p, sim_emit_fn emit, void *ctx);
+	unsigned tick_ms;
 };
 
 /* Common head of every responder instance. */

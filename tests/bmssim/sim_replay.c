@@ -11,6 +11,7 @@
 
 #include "sim_jbd.h"
 #include "sim_jk.h"
+#include "sim_jkpb.h"
 #include "sim_pylon.h"
 
 #define RX_CAP 256
@@ -38,6 +39,13 @@ static size_t scan(enum sim_family f, const uint8_t *buf, size_t len,
 		drop = sim_jbd_scan(buf, len, found, &reg);
 		*id = (struct sim_replay_id){.address = 0, .command = reg};
 		*adr = 0;
+	} else if (f == SIM_FAMILY_JKPB) {
+		uint8_t reg = 0;
+		unsigned a = 0;
+
+		drop = sim_jkpb_scan(buf, len, found, &a, &reg);
+		*id = (struct sim_replay_id){.address = a, .command = reg};
+		*adr = a;
 	} else if (f == SIM_FAMILY_JK) {
 		uint8_t cmd = 0;
 
@@ -66,9 +74,10 @@ int sim_replay_identify(enum sim_family f, const uint8_t *req, size_t len,
 	if (scan(f, req, len, &found, header_address, id) != len || !found)
 		return -1;
 	/* Exactly one request: nothing before it (a JBD scan skips noise). */
-	if (req[0] != (f == SIM_FAMILY_JBD  ? 0xDD
-		       : f == SIM_FAMILY_JK ? 0x4E
-					    : '~'))
+	if (f == SIM_FAMILY_JKPB ? req[1] != 0x10
+				 : req[0] != (f == SIM_FAMILY_JBD  ? 0xDD
+					      : f == SIM_FAMILY_JK ? 0x4E
+								   : '~'))
 		return -1;
 	return 0;
 }
@@ -245,6 +254,8 @@ static void replay_corrupt(uint8_t *f, size_t len)
 		sim_jbd_ops.corrupt(f, len);
 	else if (len && f[0] == 0x4E)
 		sim_jk_ops.corrupt(f, len);
+	else if (len && f[0] == 0x55)
+		sim_jkpb_ops.corrupt(f, len);
 	else
 		sim_pylontech_ops.corrupt(f, len);
 }

@@ -75,4 +75,12 @@ EXTRA='.balancer == "active" and .model == "JK-B2A24S15P" and .serial == null'
 check_capture jk-b2a24s20p-13s jk ""
 EXTRA='.balancer == "active" and .model == "BT3072020120000200521001" and .remaining_ah == 2.1'
 check_capture jk-14s-doc-charging jk ""
+# JK-PB: the pack at address 1 is read by its status and device info; the
+# balancer's state and current come from the status frame.
+EXTRA='.balancer == "idle" and .balance_current == 0 and .full_ah == 220 and .address == 1'
+check_capture jkpb-pb2a16s15p-addr1 jk-pb 1
+# The bus log holds only the status answer (no device info: model and
+# serial stay unknown), and the master's own frames only as comments.
+EXTRA='.model == null and .serial == null and .address == 1'
+check_capture jkpb-master-slave jk-pb 1
 EXTRA=""

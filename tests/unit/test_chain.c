@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "jkpb.h"
 #include "log.h"
 #include "pylon.h"
 
@@ -78,6 +79,18 @@ struct bus_play {
 	size_t rxlen;
 };
 
+/* A JK-PB bus: one pack, and maybe a DIP-0 master polling it too. */
+struct pb_play {
+	bool on;
+	unsigned addr;      /* the pack's */
+	bool master;        /* another master polls the bus */
+	uint64_t master_us; /* its last request */
+	unsigned requests;  /* requests from the chain, any address */
+	uint8_t counter;
+	uint8_t rx[512];
+	size_t rxlen;
+};
+
 /* Every pack identity the bus ever had, with its cells: a reading that
  * pairs one battery's serial number with another's cells was mixed up. */
 struct known_pack {
@@ -96,6 +109,7 @@ struct fixture {
 	unsigned updates;
 	struct battery_play play;
 	struct bus_play bus;
+	struct pb_play pb;
 	/* what the callback saw */
 	struct known_pack known[16];
 	unsigned nknown;
@@ -573,9 +587,110 @@ static void bus_scan(unsigned first, unsigned last, unsigned expect)
 		cp->addrs[cp->naddrs++] = a;
 }
 
+/* --- a JK-PB bus ------------------------------------------------------- */
+
+/* The 300-byte frame of type for reg from the pack at addr, with its
+ * acknowledgement (the codec's own CRC and sum: the framing is tested
+ * against the captures in test_jkpb; here the chain is). */
+static void pb_answer(uint8_t reg)
+{
+	uint8_t f[JKPB_ANSWER_MIN];
+	uint16_t crc;
+
+	memset(f, 0, sizeof(f));
+	memcpy(f, "\x55\xAA\xEB\x90", 4);
+	f[4] = reg == JKPB_REG_STATUS ? JKPB_TYPE_STATUS : JKPB_TYPE_INFO;
+	f[5] = fx.pb.counter++;
+	if (reg == JKPB_REG_STATUS) {
+		for (unsigned i = 0; i < 4; i++) {
+			f[6 + 2 * i] = 3300 & 0xFF; /* 3.300 V */
+			f[7 + 2 * i] = 3300 >> 8;
+		}
+		f[70] = 0x0F;          /* 4 cells */
+		f[144] = 250;          /* MOSFET 25.0 C */
+		f[150] = 13200 & 0xFF; /* 13.2 V */
+		f[151] = 13200 >> 8;
+		f[162] = 240;                                /* T1 24.0 C */
+		f[173] = 50;                                 /* SoC */
+		f[176] = 0x00, f[175] = 0xC3, f[174] = 0x50; /* 50 Ah */
+		f[180] = 0x01, f[179] = 0x86, f[178] = 0xA0; /* 100 Ah */
+		f[198] = f[199] = 1;
+		f[214] = 0x03;
+	} else if (reg == JKPB_REG_INFO) {
+		memcpy(f + 6, "JK_PB2A16S20P", 13);
+		memcpy(f + 30, "15.38", 5);
+		memcpy(f + 86, "00000000001", 11);
+	} else {
+		return;
+	}
+	f[299] = jkpb_sum8(f, 299);
+	f[300] = (uint8_t)fx.pb.addr;
+	memcpy(f + 301, "\x10\x16", 2);
+	f[303] = reg;
+	f[304] = 0x00;
+	f[305] = 0x01;
+	crc = jkpb_crc16(f + 300, 6);
+	f[306] = (uint8_t)crc;
+	f[307] = (uint8_t)(crc >> 8);
+	ck_assert_int_eq(write(fx.master, f, sizeof(f)), (ssize_t)sizeof(f));
+}
+
+/* The master's pace: a status request to address 5 every 100 ms. */
+static void pb_master(void)
+{
+	uint8_t q[JKPB_REQ_LEN];
+	uint64_t now = 0;
+
+	sd_event_now(fx.ev, CLOCK_MONOTONIC, &now);
+	if (!fx.pb.master || now - fx.pb.master_us < 100000)
+		return;
+	fx.pb.master_us = now;
+	ck_assert_uint_eq(jkpb_build_request(5, JKPB_REG_STATUS, q, sizeof(q)),
+			  sizeof(q));
+	ck_assert_int_eq(write(fx.master, q, sizeof(q)), (ssize_t)sizeof(q));
+}
+
+static void serve_pb(void)
+{
+	struct pb_play *b = &fx.pb;
+	ssize_t n = read(fx.master, b->rx + b->rxlen, sizeof(b->rx) - b->rxlen);
+	unsigned addr;
+	uint8_t reg;
+
+	pb_master();
+	if (n <= 0)
+		return;
+	b->rxlen += (size_t)n;
+	while (b->rxlen >= JKPB_REQ_LEN) {
+		if (!jkpb_is_request(b->rx, JKPB_REQ_LEN, &addr, &reg)) {
+			memmove(b->rx, b->rx + 1, --b->rxlen);
+			continue;
+		}
+		b->requests++;
+		if (addr == b->addr)
+			pb_answer(reg);
+		b->rxlen -= JKPB_REQ_LEN;
+		memmove(b->rx, b->rx + JKPB_REQ_LEN, b->rxlen);
+	}
+}
+
+static void pb_setup(void)
+{
+	struct cfg_port *cp = &fx.cfg.ports[0];
+
+	fx.pb.on = true;
+	fx.pb.addr = 1;
+	cp->addrs[0] = 1;
+	cp->naddrs = 1;
+	snprintf(cp->protocol, CFG_NAME_LEN, "jk-pb");
+	cp->timeout_ms = 100;
+}
+
 static void serve(void)
 {
-	if (fx.bus.on)
+	if (fx.pb.on)
+		serve_pb();
+	else if (fx.bus.on)
 		serve_bus();
 	else
 		serve_jbd();
@@ -661,6 +776,16 @@ static void assert_cell0(unsigned i, unsigned mv)
 static const struct chain_battery *bat0(void)
 {
 	return chain_battery(fx.chain, 0);
+}
+
+static bool bat0_fresh(void)
+{
+	return bat0()->valid && !bat0()->stale;
+}
+
+static bool port_refused(void)
+{
+	return strstr(port_stats().last_error, "another master") != NULL;
 }
 
 START_TEST(reads_a_jbd_battery)
@@ -1255,6 +1380,59 @@ START_TEST(the_callback_cannot_reconfigure_the_chain)
 }
 END_TEST
 
+/* --- another master on the bus (JK-PB) --------------------------------- */
+
+/* The port listens before it talks: with a master polling from the
+ * start it never sends, says why and what to set, and polls once the
+ * master is quiet for the driver's listen time. */
+START_TEST(jkpb_another_master_is_not_talked_over)
+{
+	pb_setup();
+	fx.pb.master = true;
+	start_chain();
+	run_for(3000);
+	ck_assert_uint_eq(fx.pb.requests, 0);
+	ck_assert(port_refused());
+	ck_assert_ptr_nonnull(strstr(port_stats().last_error, "DIP address 0"));
+	ck_assert(port_stats().open);
+	ck_assert_uint_eq(port_stats().requests, 0);
+	ck_assert(!bat0()->valid);
+	/* the master switched off: 2 s of quiet, then the pack is read */
+	fx.pb.master = false;
+	ck_assert(run_until(bat0_fresh, 4000));
+	ck_assert(!port_refused());
+	ck_assert_str_eq(port_stats().last_error, "");
+	ck_assert_uint_gt(fx.pb.requests, 0);
+	ck_assert_str_eq(bat0()->reading.serial, "00000000001");
+	ck_assert_double_eq_tol(bat0()->reading.voltage, 13.2, 1e-9);
+	ck_assert_double_eq_tol(bat0()->reading.remaining_ah, 50, 1e-9);
+}
+END_TEST
+
+/* A master that appears while the chain polls: the request out is
+ * abandoned, nothing more is sent, the battery goes stale. */
+START_TEST(jkpb_a_master_appearing_stops_the_polling)
+{
+	unsigned sent;
+	uint64_t now = 0;
+
+	pb_setup();
+	start_chain();
+	ck_assert(run_until(bat0_fresh, 4000));
+	ck_assert(!port_refused());
+	fx.pb.master = true;
+	ck_assert(run_until(port_refused, 1500));
+	run_for(150); /* a request cut off may still be on its way */
+	sent = fx.pb.requests;
+	run_for(1500);
+	ck_assert_uint_eq(fx.pb.requests, sent);
+	ck_assert(bat0()->stale);
+	/* an idle refused port is not a stuck one (the watchdog is fed) */
+	sd_event_now(fx.ev, CLOCK_MONOTONIC, &now);
+	ck_assert(!chain_stalled(fx.chain, now));
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -1294,6 +1472,13 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, unanswered_identity_is_given_up_then_the_same);
 	tcase_add_test(tc, another_model_without_a_serial_is_another_battery);
 	tcase_add_test(tc, the_callback_cannot_reconfigure_the_chain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("jkpb-master");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, jkpb_another_master_is_not_talked_over);
+	tcase_add_test(tc, jkpb_a_master_appearing_stops_the_polling);
 	suite_add_tcase(s, tc);
 	return s;
 }
