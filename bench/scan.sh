@@ -8,6 +8,8 @@
 # time, the minimum, and their ratio (1.00 = no overhead at all).
 # The minimum counts the bytes of the scan itself (requests and answers,
 # both ways, 10 bits per byte) and one answer delay per request.
+# Cases: Pylontech at 9600 baud (1, 4, 16 packs, 16 with a stack read);
+# one JK legacy pack and 8 JK-PB packs at their 115200 baud.
 # Usage: bench/scan.sh [SECONDS-PER-CASE]   (make bench)
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -15,20 +17,26 @@ SIM="$top_builddir/tests/bmssim/bmssim"
 DAEMON="$top_builddir/src/smallbmsd"
 CTL="$top_builddir/src/smallbmsctl"
 SECS=${1:-20}
-BAUD=9600
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 ports() { "$CTL" --socket "$T/s.sock" ports --json; }
 
-run_case() { # N DELAY-MS STACK(yes/no)
-	n=$1 delay=$2 stack=$3
+run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
+	n=$1 delay=$2 stack=$3 proto=${4:-pylontech} BAUD=${5:-9600}
 	rm -f "$T"/sim.out
-	extra=""
+	extra="" addresses="addresses = 1-$n"
 	[ "$stack" = yes ] && extra="--stack"
-	"$SIM" --protocol pylontech --packs "$n" --address-base 1 --cells 15 \
-		--temps 5 --baud $BAUD --delay "$delay" $extra >"$T/sim.out" 2>/dev/null &
+	case $proto in
+	jk) # one pack per port, no addressing; MOSFET and two cell sensors
+		layout="--cells 16 --temps 3" addresses="" ;;
+	jk-pb) layout="--packs $n --address-base 1 --cells 16 --temps 5" ;;
+	*) layout="--packs $n --address-base 1 --cells 15 --temps 5" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$SIM" --protocol "$proto" $layout --baud "$BAUD" --delay "$delay" \
+		$extra >"$T/sim.out" 2>/dev/null &
 	sim=$!
 	pids="$pids $sim"
 	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
@@ -42,8 +50,8 @@ stale_after = 1h
 dry_run = yes
 [port bench]
 device = $pty
-protocol = pylontech
-addresses = 1-$n
+protocol = $proto
+$addresses
 timeout = 2s
 CONF
 	"$DAEMON" -c "$T/c.conf" 2>/dev/null &
@@ -65,14 +73,14 @@ CONF
 	done
 	kill $d $sim
 	wait $d $sim 2>/dev/null || true
-	jq -rs --argjson n "$n" --argjson baud $BAUD --argjson delay "$delay" \
-		--arg stack "$stack" '
+	jq -rs --argjson n "$n" --argjson baud "$BAUD" --argjson delay "$delay" \
+		--arg stack "$stack" --arg proto "$proto" '
 		(map(.last_scan) | add / length) as $scan |
 		(map(.last_scan_requests) | add / length) as $req |
 		(map(.last_scan_bytes) | add / length) as $bytes |
 		($bytes * 10 / $baud) as $wire |
 		($wire + $req * $delay / 1000) as $min |
-		"N=\($n) stack=\($stack) baud=\($baud) delay=\($delay)ms: " +
+		"\($proto) N=\($n) stack=\($stack) baud=\($baud) delay=\($delay)ms: " +
 		"\(length) scans sampled, \($req) requests and \($bytes | floor) bytes per scan; " +
 		"scan \($scan * 1000 | floor) ms, minimum \($min * 1000 | floor) ms " +
 		"(wire \($wire * 1000 | floor) ms + delays \($req * $delay | floor) ms), " +
@@ -84,3 +92,5 @@ run_case 1 100 no
 run_case 4 100 no
 run_case 16 100 no
 run_case 16 100 yes
+run_case 1 100 no jk 115200
+run_case 8 100 no jk-pb 115200
