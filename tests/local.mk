@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	tests/unit/test_pylon \
 	tests/unit/test_jk \
 	tests/unit/test_jkpb \
+	tests/unit/test_capture \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
 	tests/unit/test_bank \
@@ -44,6 +45,9 @@ tests_unit_test_jk_LDADD = $(UNIT_LDADD)
 tests_unit_test_jkpb_SOURCES = tests/unit/test_jkpb.c $(VECTOR_SOURCES)
 tests_unit_test_jkpb_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jkpb_LDADD = $(UNIT_LDADD)
+tests_unit_test_capture_SOURCES = tests/unit/test_capture.c $(VECTOR_SOURCES)
+tests_unit_test_capture_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_capture_LDADD = $(UNIT_LDADD)
 tests_unit_test_cfg_SOURCES = tests/unit/test_cfg.c
 tests_unit_test_cfg_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cfg_LDADD = $(UNIT_LDADD)
@@ -162,7 +166,8 @@ E2E_TESTS = \
 	tests/e2e/identity.sh \
 	tests/e2e/jk.sh \
 	tests/e2e/jkpb.sh \
-	tests/e2e/jkpb_master.sh
+	tests/e2e/jkpb_master.sh \
+	tests/e2e/capture.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

@@ -74,6 +74,14 @@ static void usage(FILE *out)
 		"floor\n"
 		"  soc PERCENT   set the state of charge by hand\n"
 		"  sync          synchronise the state of charge to 100 %%\n"
+		"  capture PORT [SECONDS [BYTES]]  record the raw traffic of\n"
+		"                PORT (both directions) for SECONDS (30, at "
+		"most\n"
+		"                600) or BYTES (32768, at most 65536), then\n"
+		"                write it to standard output in the capture\n"
+		"                format bmssim --replay plays back; alone: "
+		"the\n"
+		"                state of the last capture\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket=PATH  the daemon's control socket\n"
@@ -141,6 +149,7 @@ static const struct command commands[] = {
 	{"reset-defaults", 0, 0, "settings", "reset-defaults"},
 	{"soc", 1, 1, "status", "soc PERCENT"},
 	{"sync", 0, 0, "status", "sync"},
+	{"capture", 0, 3, "capture", "capture [PORT [SECONDS [BYTES]]]"},
 };
 
 static const struct command *find_command(const char *name)
@@ -163,6 +172,10 @@ static int check_command(int argc, char **argv)
 	}
 	if (argc - 1 < c->min_args || argc - 1 > c->max_args ||
 	    (strcmp(c->name, "battery") == 0 && !all_digits(argv[1], 6)))
+		return client_fail(EX_USAGE, "usage: " PROG " %s", c->usage);
+	if (strcmp(c->name, "capture") == 0 &&
+	    ((argc > 2 && !all_digits(argv[2], 4)) ||
+	     (argc > 3 && !all_digits(argv[3], 6))))
 		return client_fail(EX_USAGE, "usage: " PROG " %s", c->usage);
 	if (strcmp(c->name, "mode") == 0 && argc == 2 &&
 	    strcmp(argv[1], "on") != 0 && strcmp(argv[1], "off") != 0)
@@ -283,6 +296,92 @@ static int watch(const struct opts *opt, struct conn *c)
 	}
 }
 
+/* ---- capture ------------------------------------------------------- */
+
+/* One request on the open connection and its answer (an error answer is
+ * said and its status returned). */
+static int ask(struct conn *c, int argc, char **argv, char **line, json_t **o,
+	       const char **type)
+{
+	int r;
+
+	c->deadline_ms = conn_now_ms() + CONN_TIMEOUT_MS;
+	r = conn_request(c, argc, argv);
+	if (r == EX_OK)
+		r = conn_read_line(c, line);
+	if (r == EX_OK)
+		r = conn_parse_answer(*line, o, type);
+	if (r == EX_OK && strcmp(*type, "error") == 0) {
+		r = conn_error_answer(*o);
+		json_decref(*o);
+		*o = NULL;
+	} else if (r == EX_OK && strcmp(*type, "capture") != 0) {
+		r = client_fail(EX_PROTOCOL,
+				"asked 'capture', got a '%s' "
+				"answer",
+				*type);
+		json_decref(*o);
+		*o = NULL;
+	}
+	return r;
+}
+
+static const char *state_of(const json_t *o)
+{
+	const char *s = json_string_value(json_object_get(o, "state"));
+
+	return s ? s : "";
+}
+
+/* The capture file (or, with --json, the last answer) on stdout. */
+static int capture_out(const struct opts *opt, const char *line, json_t *o)
+{
+	const char *text = json_string_value(json_object_get(o, "text"));
+
+	if (opt->json) {
+		puts(line);
+		return EX_OK;
+	}
+	if (!text)
+		return client_fail(EX_PROTOCOL, "the capture has no text");
+	fputs(text, stdout);
+	return EX_OK;
+}
+
+/* Start recording, wait for the daemon to end it, write it out. */
+static int capture(const struct opts *opt, struct conn *c)
+{
+	static char word[] = "capture";
+	char *again[] = {word, NULL};
+	json_t *o = NULL;
+	const char *type;
+	char *line;
+	int r;
+
+	r = ask(c, opt->argc, opt->argv, &line, &o, &type);
+	if (r != EX_OK)
+		return r;
+	fprintf(stderr,
+		PROG ": recording port %s for %.0f s or %lld bytes ...\n",
+		opt->argv[1], json_real_value(json_object_get(o, "seconds")),
+		(long long)json_integer_value(json_object_get(o, "max_bytes")));
+	while (strcmp(state_of(o), "recording") == 0) {
+		json_decref(o);
+		o = NULL;
+		usleep(200000);
+		r = ask(c, 1, again, &line, &o, &type);
+		if (r != EX_OK)
+			return r;
+	}
+	if (strcmp(state_of(o), "done") != 0)
+		r = client_fail(EX_PROTOCOL, "the capture ended as '%s'",
+				state_of(o));
+	else
+		r = capture_out(opt, line, o);
+	json_decref(o);
+	return r;
+}
+
 /* ---- one command ---------------------------------------------------- */
 
 static int show(const char *cmd, json_t *o, const char *type)
@@ -305,6 +404,21 @@ static int show(const char *cmd, json_t *o, const char *type)
 		return view_settings(&vw, o);
 	if (strcmp(type, "history") == 0)
 		return view_history(&vw, o);
+	if (strcmp(type, "capture") == 0) {
+		const char *text =
+			json_string_value(json_object_get(o, "text"));
+
+		printf("Capture: %s", state_of(o));
+		if (json_string_value(json_object_get(o, "port")))
+			printf(", port %s, %lld bytes",
+			       json_string_value(json_object_get(o, "port")),
+			       (long long)json_integer_value(
+				       json_object_get(o, "bytes")));
+		putchar('\n');
+		if (text)
+			fputs(text, stdout);
+		return EX_OK;
+	}
 	return view_battery(&vw, o);
 }
 
@@ -334,6 +448,12 @@ static int run(const struct opts *opt)
 		else if (r == EX_OK)
 			r = watch(opt, &c);
 		json_decref(ans);
+		conn_close(&c);
+		return r;
+	}
+	if (r == EX_OK && strcmp(opt->argv[0], "capture") == 0 &&
+	    opt->argc > 1) {
+		r = capture(opt, &c);
 		conn_close(&c);
 		return r;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "capture.h"
 #include "daemon.h"
 #include "log.h"
 #include "number.h"
@@ -192,6 +193,75 @@ static json_t *cmd_history(struct daemon *d, const struct ctl_peer *peer,
 	return h;
 }
 
+/* ---- capture: one port's raw traffic, for a driver's tests ---------- */
+
+static const char *const capture_states[] = {
+	[CAPTURE_NONE] = "none",
+	[CAPTURE_RECORDING] = "recording",
+	[CAPTURE_DONE] = "done",
+};
+
+static json_t *capture_answer(struct daemon *d)
+{
+	const struct capture *cp = d->capture;
+	const char *text = capture_text(cp);
+	enum capture_state st = capture_state(cp);
+
+	return json_pack("{s:s,s:s,s:s?,s:f,s:I,s:I,s:f,s:s?}", "type",
+			 "capture", "state", capture_states[st], "port",
+			 st == CAPTURE_NONE ? NULL : capture_port(cp),
+			 "seconds", (double)capture_max_us(cp) / 1e6,
+			 "max_bytes", (json_int_t)capture_max_bytes(cp),
+			 "bytes", (json_int_t)capture_bytes(cp), "elapsed",
+			 (double)capture_elapsed_us(cp, daemon_now(d)) / 1e6,
+			 "text", text);
+}
+
+/* "capture": the state, and the text of a recording that ended.
+ * "capture PORT [SECONDS [BYTES]]": record PORT from now. */
+static json_t *cmd_capture(struct daemon *d, const struct ctl_peer *peer,
+			   int argc, char **argv)
+{
+	uint64_t secs = CAPTURE_DEFAULT_US / 1000000,
+		 bytes = CAPTURE_DEFAULT_BYTE;
+	char header[512], err[160], when[32];
+	const struct chain *c = d->chain;
+	time_t now = time(NULL);
+	struct chain_port_stats st;
+	unsigned port = 0;
+
+	if (argc == 1)
+		return capture_answer(d);
+	while (port < chain_port_count(c) &&
+	       strcmp(chain_port_name(c, port), argv[1]) != 0)
+		port++;
+	if (port == chain_port_count(c))
+		return ctl_error("invalid-argument", "no port '%s'", argv[1]);
+	if ((argc > 2 && !num_uint(argv[2], &secs)) ||
+	    (argc > 3 && !num_uint(argv[3], &bytes)) ||
+	    secs > CAPTURE_MAX_US / 1000000 || bytes > CAPTURE_MAX_BYTES)
+		return ctl_error("invalid-argument",
+				 "usage: capture PORT [SECONDS (1-%llu) [BYTES "
+				 "(1-%d)]]",
+				 (unsigned long long)(CAPTURE_MAX_US / 1000000),
+				 CAPTURE_MAX_BYTES);
+	chain_port_stats(c, port, &st);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	snprintf(header, sizeof(header),
+		 "%s, protocol %s, %u baud, smallbms %s, started %s",
+		 chain_port_device(c, port), chain_protocol(c, port), st.baud,
+		 PACKAGE_VERSION, when);
+	if (capture_start(d->capture, argv[1], header, daemon_now(d),
+			  secs * 1000000, (size_t)bytes, err, sizeof(err)) < 0)
+		return ctl_error("invalid-argument", "%s", err);
+	/* The identity steps are asked again, so the capture holds them. */
+	chain_port_recheck_identity(d->chain, port);
+	log_notice("capture of port %s for %llu s or %llu bytes (by uid %u)",
+		   argv[1], (unsigned long long)secs, (unsigned long long)bytes,
+		   (unsigned)peer->uid);
+	return capture_answer(d);
+}
+
 static const struct command commands[] = {
 	{"status", 0, 0, false, cmd_status, "status"},
 	{"batteries", 0, 0, false, cmd_batteries, "batteries"},
@@ -207,6 +277,9 @@ static const struct command commands[] = {
 	{"reset-defaults", 0, 0, true, cmd_reset_defaults, "reset-defaults"},
 	{"soc", 1, 1, true, cmd_soc, "soc PERCENT"},
 	{"sync", 0, 0, true, cmd_sync, "sync"},
+	/* Raw traffic: battery data and what the adapter sees. */
+	{"capture", 0, 3, true, cmd_capture,
+	 "capture [PORT [SECONDS [BYTES]]]"},
 };
 
 static const struct command *find(const char *name)

@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "capture.h"
 #include "events.h"
 #include "log.h"
 #include "transport.h"
@@ -171,6 +172,7 @@ struct chain {
 	unsigned nslots; /* every port's cap */
 	struct chain_battery *bats;
 	struct bat_priv *priv;
+	struct capture *capture; /* smallbmsctl capture: not owned */
 };
 
 static void port_next_step(struct chain_port *p);
@@ -590,8 +592,11 @@ static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 	p->rxlen = 0;
 	n = transport_write(p->tp, p->req, p->reqlen);
 	p->stats.requests++;
-	if (n > 0)
+	if (n > 0) {
 		p->stats.tx_bytes += (unsigned long long)n;
+		capture_tx(p->chain->capture, p->cfg->name, p->req, (size_t)n,
+			   p->activity_us);
+	}
 	if (n < 0 && errno != EAGAIN) {
 		port_lost(p, strerror(errno));
 		return;
@@ -1206,6 +1211,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		return 0;
 	}
 	p->stats.rx_bytes += (unsigned long long)n;
+	capture_rx(p->chain->capture, p->cfg->name, p->rx + p->rxlen, (size_t)n,
+		   now_us(p->chain));
 	/* Nothing asked: noise or a very late answer, unless the protocol
 	 * can tell another master's frames (then they are listened to). */
 	if (!port_busy(p) && !p->drv->foreign)
@@ -1269,6 +1276,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		next = now_us(c) + c->poll_us;
 	sd_event_source_set_time(s, next);
 	c->last_tick_us = now_us(c);
+	capture_tick(c->capture, c->last_tick_us);
 	update_stale(c);
 	for (unsigned i = 0; i < c->nports; i++)
 		port_start_scan(&c->ports[i]);
@@ -1515,10 +1523,24 @@ struct chain *chain_reconfigure(struct chain *old, const struct cfg *cfg,
 			port_inherit_times(np, op);
 	}
 	c->scans = old->scans; /* the watchdog's proof of progress */
+	c->capture = old->capture;
 	c->last_tick_us = old->last_tick_us;
 	renumber(c);
 	chain_free(old); /* closes what was not taken over */
 	return c;
+}
+
+void chain_set_capture(struct chain *c, struct capture *cp)
+{
+	c->capture = cp;
+}
+
+void chain_port_recheck_identity(struct chain *c, unsigned port)
+{
+	const struct chain_port *p = &c->ports[port];
+
+	for (unsigned k = 0; k < p->nbats; k++)
+		identity_recheck(&c->priv[p->first + k]);
 }
 
 unsigned chain_count(const struct chain *c)

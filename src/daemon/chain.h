@@ -137,4 +137,12 @@ bool chain_stalled(const struct chain *c, uint64_t now);
 /* Completed port scans since start (progress proof for the watchdog). */
 uint64_t chain_scans(const struct chain *c);
 
+struct capture;
+/* Record every port's traffic into cp (capture.h; NULL: none). A
+ * reconfigured chain keeps it. Not from the update callback. */
+void chain_set_capture(struct chain *c, struct capture *cp);
+/* Ask every battery of port who it is at its next poll (the "once"
+ * steps again), as after a reopen: a capture then holds those answers. */
+void chain_port_recheck_identity(struct chain *c, unsigned port);
+
 #endif

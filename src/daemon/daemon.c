@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "capture.h"
 #include "events.h"
 #include "log.h"
 #include "status.h"
@@ -596,6 +597,12 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 	d->chain = chain_new(d->ev, cfg, on_chain_update, d, err, errlen);
 	if (!d->chain)
 		return -1;
+	d->capture = capture_new();
+	if (!d->capture) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	chain_set_capture(d->chain, d->capture);
 	bank_refresh(d);
 	ensure_socket_dir(cfg->socket_path);
 	d->ctl = ctl_server_new(d->ev, cfg->socket_path, daemon_request, d, err,
@@ -635,6 +642,7 @@ void daemon_fini(struct daemon *d)
 	remote_free(d->remote);
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);
+	capture_free(d->capture);
 	sd_event_source_disable_unref(d->decide_timer);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->ev);

@@ -50,6 +50,7 @@ struct daemon {
 	uint64_t last_complete_us; /* the bank was last complete; 0 never */
 	uint64_t watchdog_us;      /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
+	struct capture *capture; /* smallbmsctl capture */
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On
