@@ -583,6 +583,8 @@ static const struct field fields[] = {
 	{"soc", "State of charge", K_NUM, 1, "%"},
 	{"remaining_ah", "Remaining", K_NUM, 3, "Ah"},
 	{"nominal_ah", "Nominal capacity", K_NUM, 3, "Ah"},
+	{"full_ah", "Full-charge capacity", K_NUM, 3, "Ah"},
+	{"design_ah", "Design capacity", K_NUM, 3, "Ah"},
 	{"cycles", "Cycles", K_NUM, 0, ""},
 	{"protection", "Protection", K_LIST, 0, ""},
 	{"protection_raw", "Protection (raw)", K_HEX, 0, ""},
