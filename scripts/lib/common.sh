@@ -6,10 +6,12 @@ set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 
-# Debian / Raspberry Pi OS packages needed to build and test.
+# Debian / Raspberry Pi OS packages needed to build and test (procps:
+# /bin/kill, which the unit's ExecReload= runs; systemd-analyze verify
+# checks that it exists).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd"
+check jq socat mandoc clang-format systemd procps"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
