@@ -31,7 +31,8 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS) \
 UNIT_LDADD = src/libsmallbms.a $(DEP_LIBS) $(CHECK_LIBS)
 # Capture/expect readers and their Check assertions, for the codec tests.
 VECTOR_SOURCES = tests/unit/vectors.c tests/unit/vectors.h \
-	tests/unit/vec_assert.c tests/unit/vec_assert.h
+	tests/unit/vec_assert.c tests/unit/vec_assert.h \
+	tests/unit/vec_reading.c tests/unit/vec_reading.h
 
 tests_unit_test_jbd_SOURCES = tests/unit/test_jbd.c $(VECTOR_SOURCES)
 tests_unit_test_jbd_CFLAGS = $(UNIT_CFLAGS)

@@ -15,6 +15,7 @@
 #include "jbd.h"
 #include "reading.h"
 #include "vec_assert.h"
+#include "vec_reading.h"
 #include "vectors.h"
 
 /* The vendor's 0x03 payload (27 bytes): 58.88 V, 0 A, 7.20/10.00 Ah... */
@@ -100,150 +101,39 @@ static unsigned decode_capture(const struct vec_capture *cap,
 	return answers;
 }
 
-/* --- expectations: one checker per key; an unknown key fails. --- */
+/* --- expectations: the shared keys (vec_reading.h) and JBD's own. --- */
 
-typedef void (*check_fn)(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r);
-
-static void check_voltage(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->voltage, vec_want_double(e, kv));
-}
-
-static void check_current(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->current, vec_want_double(e, kv));
-}
-
-static void check_remaining(const struct vec_expect *e, const struct vec_kv *kv,
-			    const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->remaining_ah, vec_want_double(e, kv));
-}
-
-static void check_nominal(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->nominal_ah, vec_want_double(e, kv));
-}
-
-static void check_soc(const struct vec_expect *e, const struct vec_kv *kv,
-		      const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->soc, vec_want_double(e, kv));
-}
-
-static void check_cycles(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->cycles, vec_want_long(e, kv));
-}
-
-static void check_cells(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->ncells, vec_want_long(e, kv));
-}
-
-/* JBD's bits 0-12 are the enum's bits 0-12 (see jbd.c's map). */
+/* JBD's 13 protection bits are the mapped flags, bit for bit. */
 static void check_protection(const struct vec_expect *e,
 			     const struct vec_kv *kv,
-			     const struct bms_reading *r)
+			     const struct bms_reading *r, const void *ctx)
 {
 	long v = vec_want_long(e, kv);
 
+	(void)ctx;
 	ck_assert_uint_eq(r->protection_raw, (uint32_t)v);
 	ck_assert_uint_eq(r->protection, (uint32_t)v & 0x1fffu);
 }
 
 static void check_manufactured(const struct vec_expect *e,
 			       const struct vec_kv *kv,
-			       const struct bms_reading *r)
+			       const struct bms_reading *r, const void *ctx)
 {
+	(void)e;
+	(void)ctx;
 	ck_assert_str_eq(r->manufactured, kv->value);
 }
 
-static void check_firmware(const struct vec_expect *e, const struct vec_kv *kv,
-			   const struct bms_reading *r)
-{
-	ck_assert_str_eq(r->firmware, kv->value);
-}
-
-static void check_model(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct bms_reading *r)
-{
-	ck_assert_str_eq(r->model, kv->value);
-}
-
-static bool on_off(const struct vec_kv *kv)
-{
-	ck_assert_msg(!strcmp(kv->value, "on") || !strcmp(kv->value, "off"),
-		      "line %u: %s: want on or off", kv->line, kv->key);
-	return strcmp(kv->value, "on") == 0;
-}
-
-static void check_chg_fet(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->charge_fet, on_off(kv));
-}
-
-static void check_dsg_fet(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->discharge_fet, on_off(kv));
-}
-
-static void check_temps(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct bms_reading *r)
-{
-	vec_assert_list(e, kv, r->temp_c, r->ntemps);
-}
-
-static void check_cell_v(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r)
-{
-	vec_assert_list(e, kv, r->cell_v, r->ncells);
-}
-
-static const struct {
-	const char *key;
-	check_fn check;
-} checkers[] = {
-	{"voltage", check_voltage},
-	{"current", check_current},
-	{"remaining_ah", check_remaining},
-	{"nominal_ah", check_nominal},
-	{"soc", check_soc},
-	{"cycles", check_cycles},
-	{"cells", check_cells},
+static const struct vec_check jbd_checks[] = {
 	{"protection", check_protection},
 	{"manufactured", check_manufactured},
-	{"firmware", check_firmware},
-	{"model", check_model},
-	{"charge_fet", check_chg_fet},
-	{"discharge_fet", check_dsg_fet},
-	{"temperatures", check_temps},
-	{"cell_voltages", check_cell_v},
 };
 
 static void check_expectations(const struct vec_expect *e,
 			       const struct bms_reading *r)
 {
-	for (size_t i = 0; i < e->n; i++) {
-		const struct vec_kv *kv = &e->kv[i];
-		size_t k = 0;
-
-		while (k < sizeof(checkers) / sizeof(checkers[0]) &&
-		       strcmp(checkers[k].key, kv->key) != 0)
-			k++;
-		ck_assert_msg(k < sizeof(checkers) / sizeof(checkers[0]),
-			      "%s:%u: unknown key \"%s\"", e->path, kv->line,
-			      kv->key);
-		checkers[k].check(e, kv, r);
-	}
+	vec_check_reading(e, r, jbd_checks,
+			  sizeof(jbd_checks) / sizeof(jbd_checks[0]), NULL);
 }
 
 /* ------------------------------------------------------------------ */

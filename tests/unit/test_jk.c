@@ -16,6 +16,7 @@
 #include "jk.h"
 #include "reading.h"
 #include "vec_assert.h"
+#include "vec_reading.h"
 #include "vectors.h"
 
 static const char *const captures[] = {
@@ -65,167 +66,11 @@ static void decode_capture(const struct vec_capture *cap, struct bms_reading *r)
 		      "%s: answer rejected", cap->path);
 }
 
-/* --- expectations: one checker per key; an unknown key fails. --- */
-
-typedef void (*check_fn)(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r);
-
-static void check_voltage(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->voltage, vec_want_double(e, kv));
-}
-
-static void check_current(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->current, vec_want_double(e, kv));
-}
-
-static void check_nominal(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->nominal_ah, vec_want_double(e, kv));
-}
-
-static void check_soc(const struct vec_expect *e, const struct vec_kv *kv,
-		      const struct bms_reading *r)
-{
-	vec_assert_near(kv, r->soc, vec_want_double(e, kv));
-}
-
-static void check_cycles(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->cycles, vec_want_long(e, kv));
-}
-
-static void check_cells(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->ncells, vec_want_long(e, kv));
-}
-
-static void check_cell_v(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct bms_reading *r)
-{
-	vec_assert_list(e, kv, r->cell_v, r->ncells);
-}
-
-static double cell_extreme(const struct bms_reading *r, bool max)
-{
-	double v = r->cell_v[0];
-
-	for (unsigned i = 1; i < r->ncells; i++)
-		if (max ? r->cell_v[i] > v : r->cell_v[i] < v)
-			v = r->cell_v[i];
-	return v;
-}
-
-static void check_min_cell(const struct vec_expect *e, const struct vec_kv *kv,
-			   const struct bms_reading *r)
-{
-	vec_assert_near(kv, cell_extreme(r, false), vec_want_double(e, kv));
-}
-
-static void check_max_cell(const struct vec_expect *e, const struct vec_kv *kv,
-			   const struct bms_reading *r)
-{
-	vec_assert_near(kv, cell_extreme(r, true), vec_want_double(e, kv));
-}
-
-static void check_temps(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct bms_reading *r)
-{
-	vec_assert_list(e, kv, r->temp_c, r->ntemps);
-}
-
-static bool on_off(const struct vec_kv *kv)
-{
-	ck_assert_msg(!strcmp(kv->value, "on") || !strcmp(kv->value, "off"),
-		      "line %u: %s: want on or off", kv->line, kv->key);
-	return strcmp(kv->value, "on") == 0;
-}
-
-static void check_chg_fet(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->charge_fet, on_off(kv));
-}
-
-static void check_dsg_fet(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct bms_reading *r)
-{
-	ck_assert_int_eq(r->discharge_fet, on_off(kv));
-}
-
-/* The raw warning word (0x8B). */
-static void check_protection(const struct vec_expect *e,
-			     const struct vec_kv *kv,
-			     const struct bms_reading *r)
-{
-	ck_assert_uint_eq(r->protection_raw, (uint32_t)vec_want_long(e, kv));
-}
-
-/* "none", or the comma-separated tokens of the mapped flags. */
-static void check_protection_flags(const struct vec_expect *e,
-				   const struct vec_kv *kv,
-				   const struct bms_reading *r)
-{
-	char got[512] = "";
-
-	for (unsigned b = 0; b < BMS_PROT_COUNT; b++)
-		if (r->protection & (1u << b))
-			snprintf(got + strlen(got), sizeof(got) - strlen(got),
-				 "%s%s", got[0] ? ", " : "",
-				 bms_protection_name(1u << b));
-	ck_assert_str_eq(got[0] ? got : "none", kv->value);
-}
-
-static void check_firmware(const struct vec_expect *e, const struct vec_kv *kv,
-			   const struct bms_reading *r)
-{
-	ck_assert_uint_ne(r->have & BMS_HAVE_FIRMWARE, 0);
-	ck_assert_str_eq(r->firmware, kv->value);
-}
-
-static const struct {
-	const char *key;
-	check_fn check;
-} checkers[] = {
-	{"voltage", check_voltage},
-	{"current", check_current},
-	{"nominal_ah", check_nominal},
-	{"soc", check_soc},
-	{"cycles", check_cycles},
-	{"cells", check_cells},
-	{"cell_voltages", check_cell_v},
-	{"min_cell", check_min_cell},
-	{"max_cell", check_max_cell},
-	{"temperatures", check_temps},
-	{"charge_fet", check_chg_fet},
-	{"discharge_fet", check_dsg_fet},
-	{"protection", check_protection},
-	{"protection_flags", check_protection_flags},
-	{"firmware", check_firmware},
-};
-
+/* Every key of the .expect is a shared one (tests/unit/vec_reading.h). */
 static unsigned check_expectations(const struct vec_expect *e,
 				   const struct bms_reading *r)
 {
-	for (size_t i = 0; i < e->n; i++) {
-		const struct vec_kv *kv = &e->kv[i];
-		size_t k = 0;
-
-		while (k < sizeof(checkers) / sizeof(checkers[0]) &&
-		       strcmp(checkers[k].key, kv->key) != 0)
-			k++;
-		ck_assert_msg(k < sizeof(checkers) / sizeof(checkers[0]),
-			      "%s:%u: unknown key \"%s\"", e->path, kv->line,
-			      kv->key);
-		checkers[k].check(e, kv, r);
-	}
-	return (unsigned)e->n;
+	return vec_check_reading(e, r, NULL, 0, NULL);
 }
 
 /* The answer of capture i (loaded; free with vec_capture_free). */

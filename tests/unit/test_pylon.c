@@ -19,6 +19,7 @@
 #include "pylon.h"
 #include "reading.h"
 #include "vec_assert.h"
+#include "vec_reading.h"
 #include "vectors.h"
 
 #define FRAME_CAP 4200
@@ -163,136 +164,42 @@ static struct pylon_frame *frame_of(const uint8_t *f, size_t len)
 	return &fr;
 }
 
-/* --- expectations: one checker per key; an unknown key fails --------- */
+/* --- expectations: the shared keys (vec_reading.h) and the 0x42 extras -- */
 
 struct decoded {
 	struct bms_reading r;
 	struct pylon_analog a; /* the last 0x42 answer */
 };
 
-typedef void (*check_fn)(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct decoded *d);
-
-static void check_voltage(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct decoded *d)
-{
-	vec_assert_near(kv, d->r.voltage, vec_want_double(e, kv));
-}
-
-static void check_current(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct decoded *d)
-{
-	vec_assert_near(kv, d->r.current, vec_want_double(e, kv));
-}
-
-static void check_remaining(const struct vec_expect *e, const struct vec_kv *kv,
-			    const struct decoded *d)
-{
-	vec_assert_near(kv, d->r.remaining_ah, vec_want_double(e, kv));
-}
-
-static void check_nominal(const struct vec_expect *e, const struct vec_kv *kv,
-			  const struct decoded *d)
-{
-	vec_assert_near(kv, d->r.nominal_ah, vec_want_double(e, kv));
-}
-
-/* No struct bms_reading field: the codec's own analog record has them. */
 static void check_full(const struct vec_expect *e, const struct vec_kv *kv,
-		       const struct decoded *d)
+		       const struct bms_reading *r, const void *ctx)
 {
-	vec_assert_near(kv, d->a.full_ah, vec_want_double(e, kv));
+	const struct pylon_analog *a = ctx;
+
+	(void)r;
+	vec_assert_near(kv, a->full_ah, vec_want_double(e, kv));
 }
 
 static void check_design(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct decoded *d)
+			 const struct bms_reading *r, const void *ctx)
 {
-	vec_assert_near(kv, d->a.design_ah, vec_want_double(e, kv));
+	const struct pylon_analog *a = ctx;
+
+	(void)r;
+	vec_assert_near(kv, a->design_ah, vec_want_double(e, kv));
 }
 
-static void check_soc(const struct vec_expect *e, const struct vec_kv *kv,
-		      const struct decoded *d)
-{
-	vec_assert_near(kv, d->r.soc, vec_want_double(e, kv));
-}
-
-static void check_cycles(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct decoded *d)
-{
-	ck_assert_int_eq(d->r.cycles, vec_want_long(e, kv));
-}
-
-static void check_cells(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct decoded *d)
-{
-	ck_assert_int_eq(d->r.ncells, vec_want_long(e, kv));
-}
-
-static void check_temps(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct decoded *d)
-{
-	vec_assert_list(e, kv, d->r.temp_c, d->r.ntemps);
-}
-
-static void check_cell_v(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct decoded *d)
-{
-	vec_assert_list(e, kv, d->r.cell_v, d->r.ncells);
-}
-
-static void check_model(const struct vec_expect *e, const struct vec_kv *kv,
-			const struct decoded *d)
-{
-	ck_assert_str_eq(d->r.model, kv->value);
-}
-
-static void check_firmware(const struct vec_expect *e, const struct vec_kv *kv,
-			   const struct decoded *d)
-{
-	ck_assert_str_eq(d->r.firmware, kv->value);
-}
-
-static void check_serial(const struct vec_expect *e, const struct vec_kv *kv,
-			 const struct decoded *d)
-{
-	ck_assert_str_eq(d->r.serial, kv->value);
-}
-
-static const struct {
-	const char *key;
-	check_fn check;
-} checkers[] = {
-	{"voltage", check_voltage},
-	{"current", check_current},
-	{"remaining_ah", check_remaining},
-	{"nominal_ah", check_nominal},
+static const struct vec_check pylon_checks[] = {
 	{"full_ah", check_full},
 	{"design_ah", check_design},
-	{"soc", check_soc},
-	{"cycles", check_cycles},
-	{"cells", check_cells},
-	{"temperatures", check_temps},
-	{"cell_voltages", check_cell_v},
-	{"model", check_model},
-	{"firmware", check_firmware},
-	{"serial", check_serial},
 };
 
 static void check_expectations(const struct vec_expect *e,
 			       const struct decoded *d)
 {
-	for (size_t i = 0; i < e->n; i++) {
-		const struct vec_kv *kv = &e->kv[i];
-		size_t k = 0;
-
-		while (k < sizeof(checkers) / sizeof(checkers[0]) &&
-		       strcmp(checkers[k].key, kv->key) != 0)
-			k++;
-		ck_assert_msg(k < sizeof(checkers) / sizeof(checkers[0]),
-			      "%s:%u: unknown key \"%s\"", e->path, kv->line,
-			      kv->key);
-		checkers[k].check(e, kv, d);
-	}
+	vec_check_reading(e, &d->r, pylon_checks,
+			  sizeof(pylon_checks) / sizeof(pylon_checks[0]),
+			  &d->a);
 }
 
 /* --- the captures ----------------------------------------------------- */
