@@ -8,10 +8,10 @@ BUILD=${BUILD:-$TOP/build}
 
 # Debian / Raspberry Pi OS packages needed to build and test (procps:
 # /bin/kill, which the unit's ExecReload= runs; systemd-analyze verify
-# checks that it exists).
+# checks that it exists; strace: tests/e2e/outputs_first.sh).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd procps"
+check jq socat mandoc clang-format systemd procps strace"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

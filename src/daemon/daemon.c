@@ -92,7 +92,9 @@ static unsigned bank_inputs(const struct daemon *d, struct bank_input *in)
 	return n;
 }
 
-static void bank_refresh(struct daemon *d)
+/* Recompute the bank from the chain; returns the topology warnings
+ * before, for log_topology() once the outputs are driven. */
+static uint32_t bank_refresh(struct daemon *d)
 {
 	const struct bank_limits lim = {
 		.string_current_abs = d->settings.string_current_tol,
@@ -114,7 +116,7 @@ static void bank_refresh(struct daemon *d)
 	}
 	if (d->bank.complete)
 		d->last_complete_us = daemon_now(d);
-	log_topology(warnings, &d->bank);
+	return warnings;
 }
 
 /* --- bank -> monitor, state file --------------------------------------- */
@@ -137,7 +139,9 @@ static void save_state(struct daemon *d, bool force)
 	store_policy_done(&d->save, now, r == 0);
 }
 
-static void monitor_refresh(struct daemon *d)
+/* The monitor's step over the new bank (pure: no words, no file);
+ * returns its events for monitor_report(). */
+static unsigned monitor_update(struct daemon *d)
 {
 	const struct bank *b = &d->bank;
 	int64_t wall = (int64_t)time(NULL);
@@ -157,6 +161,16 @@ static void monitor_refresh(struct daemon *d)
 	};
 	unsigned ev = monitor_step(&d->monitor, &in, daemon_now(d));
 
+	/* Cell spread says little without a recent full charge. */
+	if (monitor_balancer_unknown(&d->monitor, wall))
+		d->bank.balancer = BANK_BALANCER_UNKNOWN;
+	return ev;
+}
+
+/* The words and the state file for the monitor's events: after the
+ * outputs were driven. */
+static void monitor_report(struct daemon *d, unsigned ev)
+{
 	if (ev & MONITOR_SYNCED)
 		log_notice("state of charge synchronised to 100 %% (charged "
 			   "voltage and tail current reached)");
@@ -168,9 +182,6 @@ static void monitor_refresh(struct daemon *d)
 			   "until the next full charge");
 	if (ev & MONITOR_CHANGED)
 		store_policy_mark(&d->save, false);
-	/* Cell spread says little without a recent full charge. */
-	if (monitor_balancer_unknown(&d->monitor, wall))
-		d->bank.balancer = BANK_BALANCER_UNKNOWN;
 	save_state(d, false);
 }
 
@@ -228,21 +239,28 @@ void daemon_decide(struct daemon *d)
 
 	guard_input_from_bank(d, &in);
 	guard_step(&d->guard, &in, now, ev, GUARD_MAX_EVENTS, &n);
+	/* Outputs first, words after: a journal write may block for
+	 * milliseconds, a disconnect must not wait for it. */
+	led = drive_outputs(d, now);
 	events_log(ev, n);
 	wake = guard_output(&d->guard)->next_wakeup_us;
-	led = drive_outputs(d, now);
 	arm_decide_timer(d, led < wake ? led : wake);
 }
 
 void daemon_state_changed(struct daemon *d)
 {
+	uint32_t warnings;
+
 	settings_to_guard(&d->settings, &d->cfg->protection,
 			  &d->guard_settings);
 	guard_set_settings(&d->guard, &d->guard_settings);
-	bank_refresh(d); /* tolerances, or after a reload the chain itself */
+	/* tolerances, or after a reload the chain itself */
+	warnings = bank_refresh(d);
+
+	daemon_decide(d);
+	log_topology(warnings, &d->bank);
 	store_policy_mark(&d->save, true);
 	save_state(d, false);
-	daemon_decide(d);
 }
 
 static int on_decide_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -350,9 +368,13 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	bank_refresh(d);
-	monitor_refresh(d);
+	uint32_t warnings = bank_refresh(d);
+	unsigned ev = monitor_update(d);
+
+	/* The lines first; then the journal, the state file, the rest. */
 	daemon_decide(d);
+	log_topology(warnings, &d->bank);
+	monitor_report(d, ev);
 	notify_status(d);
 	/* Subscribers get the bank's status after every completed scan. */
 	if (scan_done && d->ctl && ctl_server_clients(d->ctl) > 0) {
@@ -603,7 +625,7 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 		return -1;
 	}
 	chain_set_capture(d->chain, d->capture);
-	bank_refresh(d);
+	log_topology(bank_refresh(d), &d->bank);
 	ensure_socket_dir(cfg->socket_path);
 	d->ctl = ctl_server_new(d->ev, cfg->socket_path, daemon_request, d, err,
 				errlen);

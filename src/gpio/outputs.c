@@ -22,6 +22,9 @@ struct output {
 	char label[2 * GPIO_NAME_LEN + 16]; /* gpio_spec_label() */
 	bool active;                        /* what the line is set to */
 	bool failing;                       /* the last write failed */
+	/* What output_report() has to say after this round of writes. */
+	enum { REPORT_NONE, REPORT_FAILED, REPORT_RECOVERED } report;
+	int err; /* errno of the failed write */
 };
 
 struct outputs {
@@ -128,38 +131,52 @@ static bool output_value(enum cfg_output_function f,
 	return v;
 }
 
-/* Write one line if its value changes; a failure is logged once. */
+/* Write one line if its value changes. Nothing is logged here: every
+ * line is written first (a journal write can take milliseconds), then
+ * output_report() tells what failed or recovered, once per change. */
 static void output_set(struct outputs *o, struct output *out, bool active)
 {
 	if (out->active == active && !out->failing)
 		return;
 	if (o->ops->set(out->line, active) < 0) {
-		if (!out->failing)
-			log_err("output %s (%s): cannot set it %s: %s",
-				out->cfg->name, out->label,
-				active ? "active" : "inactive",
-				strerror(errno));
+		if (!out->failing) {
+			out->report = REPORT_FAILED;
+			out->err = errno;
+		}
 		out->failing = true;
 		return;
 	}
 	if (out->failing)
-		log_notice("output %s (%s): set %s again", out->cfg->name,
-			   out->label, active ? "active" : "inactive");
+		out->report = REPORT_RECOVERED;
 	out->failing = false;
 	out->active = active;
+}
+
+static void output_report(struct output *out, bool active)
+{
+	if (out->report == REPORT_FAILED)
+		log_err("output %s (%s): cannot set it %s: %s", out->cfg->name,
+			out->label, active ? "active" : "inactive",
+			strerror(out->err));
+	else if (out->report == REPORT_RECOVERED)
+		log_notice("output %s (%s): set %s again", out->cfg->name,
+			   out->label, active ? "active" : "inactive");
+	out->report = REPORT_NONE;
 }
 
 uint64_t outputs_apply(struct outputs *o, const struct outputs_state *s,
 		       uint64_t now_us)
 {
 	uint64_t wake = OUTPUTS_NO_WAKEUP;
+	bool want[CFG_MAX_OUTPUTS];
 
 	for (unsigned i = 0; i < o->n; i++) {
-		struct output *out = &o->out[i];
-
-		output_set(o, out,
-			   output_value(out->cfg->function, s, now_us, &wake));
+		want[i] =
+			output_value(o->out[i].cfg->function, s, now_us, &wake);
+		output_set(o, &o->out[i], want[i]);
 	}
+	for (unsigned i = 0; i < o->n; i++)
+		output_report(&o->out[i], want[i]);
 	return wake;
 }
 
@@ -167,6 +184,8 @@ void outputs_safe(struct outputs *o)
 {
 	for (unsigned i = 0; i < o->n; i++)
 		output_set(o, &o->out[i], false);
+	for (unsigned i = 0; i < o->n; i++)
+		output_report(&o->out[i], false);
 }
 
 json_t *outputs_json(const struct outputs *o)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,7 +27,10 @@ static struct {
 	unsigned requests, sets, releases;
 	bool requested_active; /* any output requested active */
 	bool fail_sets;
-	bool released_active; /* a line was active when released */
+	bool released_active;   /* a line was active when released */
+	bool fail_first;        /* only the first write fails */
+	int log_fd;             /* when >= 0: where stderr is written */
+	bool logged_before_set; /* a word was written before a line */
 } wrap;
 
 static struct gpio_line *w_request_output(const struct gpio_line_spec *spec,
@@ -41,8 +45,12 @@ static struct gpio_line *w_request_output(const struct gpio_line_spec *spec,
 
 static int w_set(struct gpio_line *l, bool active)
 {
+	struct stat st;
+
 	wrap.sets++;
-	if (wrap.fail_sets) {
+	if (wrap.log_fd >= 0 && fstat(wrap.log_fd, &st) == 0 && st.st_size > 0)
+		wrap.logged_before_set = true;
+	if (wrap.fail_sets || (wrap.fail_first && wrap.sets == 1)) {
 		errno = EIO;
 		return -1;
 	}
@@ -83,6 +91,7 @@ static void add_output(const char *name, enum cfg_output_function f,
 static void setup(void)
 {
 	memset(&wrap, 0, sizeof(wrap));
+	wrap.log_fd = -1;
 	wrap_ops = gpio_dryrun_ops;
 	wrap_ops.request_output = w_request_output;
 	wrap_ops.set = w_set;
@@ -312,6 +321,38 @@ START_TEST(failed_write_is_retried)
 }
 END_TEST
 
+/* Outputs first, words after: with the first write failing, every other
+ * line is still written before the failure reaches the log. */
+START_TEST(every_line_before_any_word)
+{
+	struct outputs_state s = {
+		.enabled = true, .allow_charge = true, .allow_discharge = true};
+	char path[] = "/tmp/test_outputs_log.XXXXXX";
+	int saved = dup(STDERR_FILENO), fd = mkstemp(path);
+	char text[512] = "";
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(saved, 0);
+	unlink(path);
+	log_init("test_outputs", LOG_DEBUG);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	wrap.log_fd = fd;
+	wrap.fail_first = true;
+	outputs_apply(outs, &s, 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	log_init("test_outputs", LOG_CRIT);
+	ck_assert_uint_eq(wrap.sets,
+			  4); /* load (failed), charge, MultiPlus, LED */
+	ck_assert(!wrap.logged_before_set);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_nonnull(strstr(text, "output load (GPIO17): cannot set"));
+}
+END_TEST
+
 START_TEST(safe_sets_everything_inactive)
 {
 	struct outputs_state s = {.enabled = true,
@@ -439,6 +480,7 @@ static char dir[64];
 static void file_setup(void)
 {
 	memset(&wrap, 0, sizeof(wrap));
+	wrap.log_fd = -1;
 	wrap_ops = gpio_dryrun_ops;
 	snprintf(dir, sizeof(dir), "/tmp/test_outputs.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -595,6 +637,7 @@ static Suite *outputs_suite(void)
 	tcase_add_test(tc, status_led);
 	tcase_add_test(tc, writes_only_on_change);
 	tcase_add_test(tc, failed_write_is_retried);
+	tcase_add_test(tc, every_line_before_any_word);
 	tcase_add_test(tc, safe_sets_everything_inactive);
 	tcase_add_test(tc, free_releases_inactive);
 	tcase_add_test(tc, json_view);
