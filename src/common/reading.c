@@ -61,10 +61,13 @@ void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src)
 
 	if (h & BMS_HAVE_BASIC)
 		merge_basic(dst, src);
-	/* Both groups carry the FET states and the balancing bits (JBD in
-	 * its basic info, the "~" family in its alarm answer, which comes
-	 * after the analog one and so has the last word). */
-	if (h & (BMS_HAVE_BASIC | BMS_HAVE_PROTECTION)) {
+	/* Both groups may carry the FET states and the balancing bits (JBD
+	 * and JK with everything in one answer, the "~" family in its alarm
+	 * answer). The protection group's word is the last, whatever the
+	 * order of the steps: a basic-only answer (the "~" analog one) sets
+	 * them only while no protection group was merged. */
+	if ((h & BMS_HAVE_PROTECTION) ||
+	    ((h & BMS_HAVE_BASIC) && !(dst->have & BMS_HAVE_PROTECTION))) {
 		dst->charge_fet = src->charge_fet;
 		dst->discharge_fet = src->discharge_fet;
 		dst->balancing = src->balancing;

@@ -35,6 +35,9 @@ struct chain_port;
  * timeouts on every poll. */
 #define ONCE_MAX_FAILURES 3
 
+/* Steps a driver may have (bit masks per step are 32 bits wide). */
+#define CHAIN_MAX_STEPS 16
+
 /* Who a battery says it is ("" = not said). The serial number decides;
  * the model only where the battery reports no serial number. */
 struct bat_identity {
@@ -44,10 +47,14 @@ struct bat_identity {
 
 /* Chain-private per-battery data. */
 struct bat_priv {
-	struct bms_reading info;    /* results of the "once" steps */
-	uint32_t once_done;         /* bit n: step n succeeded (or gave up) */
-	uint32_t once_ok;           /* bit n: step n succeeded */
-	uint8_t once_failures[8];   /* per step, consecutive */
+	struct bms_reading info;  /* results of the "once" steps */
+	uint32_t once_done;       /* bit n: step n succeeded (or gave up) */
+	uint32_t once_ok;         /* bit n: step n succeeded */
+	uint8_t once_failures[8]; /* per step, consecutive */
+	/* bit n: optional step n was answered once: this battery has it, and
+	 * from now on a poll without it is a failed poll (its flags would
+	 * be unknown, and unknown is not safe). */
+	uint32_t opt_seen;
 	struct bms_reading stacked; /* this scan's stack-read answer ... */
 	bool have_stacked;          /* ... if the master gave one */
 	/* Recorded at first sight. After the port was reopened, or the
@@ -143,8 +150,11 @@ struct chain_port {
 
 	/* the scan in progress */
 	enum port_phase phase;
-	unsigned cur; /* battery, relative to first (PROBE: the free slot) */
-	unsigned step;
+	unsigned cur;  /* battery, relative to first (PROBE: the free slot) */
+	unsigned step; /* the step asked: index in drv */
+	unsigned order[CHAIN_MAX_STEPS]; /* this poll's steps, in order */
+	unsigned norder;
+	unsigned pos; /* step == order[pos] */
 	unsigned tries;
 	bool failed; /* a required step of this battery's poll failed */
 	struct bms_reading pending;
@@ -578,6 +588,31 @@ static bool battery_publish(struct chain_port *p)
 
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata);
 
+/*
+ * The port's one request timer: made at its first request, then only
+ * re-armed and turned off (a new event source per request was 13 % of a
+ * JBD poll's instructions, #18). Freed with the transport (port_close).
+ */
+static int port_timer_arm(struct chain_port *p, uint64_t deadline)
+{
+	int r;
+
+	if (!p->timer)
+		return sd_event_add_time(p->chain->ev, &p->timer,
+					 CLOCK_MONOTONIC, deadline, 1000,
+					 on_timeout, p);
+	r = sd_event_source_set_time(p->timer, deadline);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+	return r;
+}
+
+static void port_timer_stop(struct chain_port *p)
+{
+	if (p->timer)
+		(void)sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
+}
+
 /* Send p->req and wait at most timeout_us for the answer. */
 static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 {
@@ -603,9 +638,7 @@ static void port_write_request(struct chain_port *p, uint64_t timeout_us)
 	}
 	/* A short write leaves a partial request on the line: the battery will
 	 * not answer and the timeout below retries it. */
-	p->timer = sd_event_source_disable_unref(p->timer);
-	r = sd_event_add_time(p->chain->ev, &p->timer, CLOCK_MONOTONIC,
-			      deadline, 1000, on_timeout, p);
+	r = port_timer_arm(p, deadline);
 	if (r < 0) {
 		log_err("port %s: cannot arm timer: %s", p->cfg->name,
 			strerror(-r));
@@ -623,13 +656,39 @@ static void port_send(struct chain_port *p)
 
 /* --- one battery's poll, step by step ---------------------------------- */
 
+/*
+ * The order of this poll's steps. A candidate (PROBE) is read in the
+ * driver's order, which asks the values first: an empty address fails at
+ * its first step. A known battery is asked the optional steps it has
+ * answered before (the "~" family's alarm query) first, so that the step
+ * carrying the cells comes last and its answer is published at once:
+ * the guard sees a low cell before the next request is written (#18),
+ * and nothing half-updated is published (one poll, one reading).
+ */
+static void poll_order(struct chain_port *p)
+{
+	const struct bat_priv *bp = cur_priv(p);
+	bool known = p->phase == PHASE_BATTERY;
+	unsigned n = 0;
+
+	for (unsigned s = 0; known && s < p->drv->nsteps; s++)
+		if (p->drv->steps[s].optional && (bp->opt_seen & (1u << s)))
+			p->order[n++] = s;
+	for (unsigned s = 0; s < p->drv->nsteps; s++)
+		if (!known || !p->drv->steps[s].optional ||
+		    !(bp->opt_seen & (1u << s)))
+			p->order[n++] = s;
+	p->norder = n;
+}
+
 /* Start the poll of the battery in slot cur (relative to first). */
 static void battery_begin(struct chain_port *p, unsigned cur)
 {
 	p->cur = cur;
 	p->failed = false;
 	memset(&p->pending, 0, sizeof(p->pending));
-	p->step = (unsigned)-1;
+	poll_order(p);
+	p->pos = (unsigned)-1;
 	port_next_step(p);
 }
 
@@ -658,8 +717,11 @@ static void port_next_step(struct chain_port *p)
 {
 	const struct bat_priv *bp = cur_priv(p);
 
-	for (p->step++; p->step < p->drv->nsteps; p->step++) {
-		const struct drv_step *st = cur_step(p);
+	for (p->pos++; p->pos < p->norder; p->pos++) {
+		const struct drv_step *st;
+
+		p->step = p->order[p->pos];
+		st = cur_step(p);
 
 		if (st->once && (bp->once_done & (1u << p->step)))
 			continue;
@@ -671,7 +733,7 @@ static void port_next_step(struct chain_port *p)
 		}
 		break;
 	}
-	if (p->step >= p->drv->nsteps) {
+	if (p->pos >= p->norder) {
 		battery_done(p);
 		return;
 	}
@@ -698,10 +760,11 @@ static void port_step_failed(struct chain_port *p)
 {
 	const struct drv_step *st = cur_step(p);
 
-	/* Once and optional steps may fail: the battery is still read. */
+	/* Once steps may fail: the battery is still read. So may an
+	 * optional step, unless this battery has answered it before. */
 	if (st->once)
 		once_failed(p);
-	else if (!st->optional)
+	else if (!st->optional || (cur_priv(p)->opt_seen & (1u << p->step)))
 		p->failed = true;
 	if (p->failed) {
 		battery_done(p);
@@ -716,7 +779,7 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 
 	cur_bat(p)->frames_good++;
 	p->probe_answered = true;
-	p->timer = sd_event_source_disable_unref(p->timer);
+	port_timer_stop(p);
 	if (cur_step(p)->once) {
 		if (identity_seen(p, r)) {
 			battery_done(p); /* a new battery: next poll */
@@ -726,6 +789,8 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 		bp->once_done |= 1u << p->step;
 		bp->once_ok |= 1u << p->step;
 	} else {
+		if (cur_step(p)->optional)
+			bp->opt_seen |= 1u << p->step;
 		bms_reading_merge(&p->pending, r);
 	}
 	port_next_step(p);
@@ -736,7 +801,7 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 /* After the stack read (or without one): poll the known batteries. */
 static void port_begin_batteries(struct chain_port *p)
 {
-	p->timer = sd_event_source_disable_unref(p->timer);
+	port_timer_stop(p);
 	if (p->nbats == 0) {
 		port_batteries_done(p);
 		return;
@@ -935,7 +1000,7 @@ static void discovery_pass_done(struct chain_port *p)
 static void port_scan_done(struct chain_port *p)
 {
 	port_set_phase(p, PHASE_IDLE);
-	p->timer = sd_event_source_disable_unref(p->timer);
+	port_timer_stop(p);
 	p->stats.scans++;
 	p->stats.last_scan_us = now_us(p->chain) - p->scan_start_us;
 	p->stats.scan_us_total += p->stats.last_scan_us;
@@ -983,7 +1048,7 @@ static void port_refuse(struct chain_port *p, const char *why)
 		/* A candidate cut off is asked again. */
 		if (p->phase == PHASE_PROBE && p->probe_next > 0)
 			p->probe_next--;
-		p->timer = sd_event_source_disable_unref(p->timer);
+		port_timer_stop(p);
 		port_set_phase(p, PHASE_IDLE);
 	}
 	p->rxlen = 0;
@@ -1074,7 +1139,7 @@ static enum drv_decode step_frame(struct chain_port *p, const uint8_t *f,
 		 * only cost time. */
 		log_debug("port %s: battery %u: refused %s", p->cfg->name,
 			  cur_bat(p)->index + 1, cur_step(p)->what);
-		p->timer = sd_event_source_disable_unref(p->timer);
+		port_timer_stop(p);
 		port_step_failed(p);
 		break;
 	case DRV_ERR_FRAME:
@@ -1189,7 +1254,7 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct chain_port *p = userdata;
 
-	p->timer = sd_event_source_disable_unref(p->timer);
+	/* A one-shot source is off again once it fired. */
 	if (phase_ops[p->phase].timeout)
 		phase_ops[p->phase].timeout(p);
 	return 0;
@@ -1302,6 +1367,11 @@ static int port_init(struct chain *c, unsigned i, char *err, size_t errlen)
 	if (!p->drv) {
 		snprintf(err, errlen, "port %s: unknown protocol '%s'",
 			 cp->name, cp->protocol);
+		return -1;
+	}
+	if (p->drv->nsteps > CHAIN_MAX_STEPS) {
+		snprintf(err, errlen, "protocol %s: %u steps, at most %u",
+			 p->drv->name, p->drv->nsteps, CHAIN_MAX_STEPS);
 		return -1;
 	}
 	p->baud = cp->baud ? cp->baud : p->drv->default_baud;
@@ -1424,7 +1494,7 @@ static struct chain_port *old_port(struct chain *old, const char *name)
 /* Stop what op was doing, without closing its transport. */
 static void port_abandon_scan(struct chain_port *op)
 {
-	op->timer = sd_event_source_disable_unref(op->timer);
+	port_timer_stop(op);
 	if (port_busy(op))
 		port_set_phase(op, PHASE_IDLE);
 	op->rxlen = 0;

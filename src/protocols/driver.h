@@ -34,7 +34,11 @@ enum drv_decode {
 /* One request of a poll. "once" requests (model, serial) are repeated
  * only until they succeed once. A poll publishes the battery when every
  * step that is neither once nor optional succeeded; an optional step's
- * data (alarm flags a pack may not report) is used when it comes. */
+ * data (alarm flags a pack may not report) is used when it comes, and
+ * once a battery has answered it, it is required of that battery. List
+ * the step that carries the cells before the optional ones: a known
+ * battery is asked its optional steps first, so the cells come last and
+ * act at once (chain.c, poll_order). */
 struct drv_step {
 	uint8_t id;
 	bool once;

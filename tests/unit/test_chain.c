@@ -56,6 +56,7 @@ struct pack_play {
 	char serial[17];  /* 0x93 */
 	bool no_ident;    /* does not answer 0x51 and 0x93 */
 	bool no_serial;   /* does not answer 0x93 */
+	bool no_alarm;    /* does not answer 0x44 */
 	unsigned analog;  /* 0x42 requests for this pack alone */
 	unsigned ident;   /* 0x51 and 0x93 requests */
 };
@@ -75,7 +76,14 @@ struct bus_play {
 	unsigned stack_reads; /* stack requests seen ... */
 	unsigned stack_adr;   /* ... the last one to this address */
 	unsigned asked[256];  /* valid requests per address */
-	uint8_t rx[4096];     /* requests not complete yet */
+	/* Low cells: every 0x42 answer of the pack at low_addr carries a
+	 * new one (low_mv, then 1 mV less each time: low_want), and the next
+	 * request on the bus checks that the update callback (the daemon's
+	 * guard) has already seen it. */
+	unsigned low_addr, low_mv, low_want;
+	bool low_sent;
+	unsigned low_ok, low_late;
+	uint8_t rx[4096]; /* requests not complete yet */
 	size_t rxlen;
 };
 
@@ -116,6 +124,7 @@ struct fixture {
 	unsigned mixed;        /* readings with another battery's data */
 	unsigned dropped[256]; /* a valid battery at this address lost it */
 	bool was_valid[256];
+	bool seen_low;      /* the callback saw bus.low_mv at bus.low_addr */
 	bool reenter;       /* try to reconfigure from the callback */
 	int reenter_result; /* 1 refused as it must be, -1 accepted */
 };
@@ -153,6 +162,9 @@ static void check_readings(struct chain *c)
 		if (!b->valid || !fx.bus.on)
 			continue;
 		mv = (unsigned)(b->reading.cell_v[0] * 1000.0 + 0.5);
+		if (fx.bus.low_want && b->addr == fx.bus.low_addr &&
+		    mv == fx.bus.low_want)
+			fx.seen_low = true;
 		if (!k ||
 		    (mv != k->cell_mv && mv != k->cell_mv + STACK_MARK_MV))
 			fx.mixed++;
@@ -477,6 +489,13 @@ static void bus_request(const struct pylon_frame *fr)
 	if (fr->ver != 0x20 || fr->cid1 != PYLON_CID1)
 		return;
 	fx.bus.asked[fr->adr]++;
+	if (fx.bus.low_sent) {
+		fx.bus.low_sent = false;
+		if (fx.seen_low)
+			fx.bus.low_ok++;
+		else
+			fx.bus.low_late++;
+	}
 	if (!pk || !pk->present)
 		return;
 	switch (fr->cid2) {
@@ -490,13 +509,21 @@ static void bus_request(const struct pylon_frame *fr)
 			return;
 		}
 		pk->analog++;
+		if (fx.bus.low_mv && pk->addr == fx.bus.low_addr) {
+			pk->cell_mv =
+				fx.bus.low_mv - fx.bus.low_ok - fx.bus.low_late;
+			fx.bus.low_want = pk->cell_mv;
+			fx.seen_low = false;
+			fx.bus.low_sent = true;
+		}
 		info[n++] = 0x00;
 		info[n++] = (uint8_t)pk->addr;
 		n += pack_block(pk, 0, info + n);
 		bus_send(pk->addr, info, n);
 		return;
 	case PYLON_ALARM:
-		bus_alarm_answer(pk);
+		if (!pk->no_alarm)
+			bus_alarm_answer(pk);
 		return;
 	case PYLON_MANUFACTURER: /* name 10, version 2, vendor 20 */
 		pk->ident++;
@@ -1123,6 +1150,68 @@ START_TEST(master_without_stack_reads_falls_back_to_each_pack)
 }
 END_TEST
 
+static bool low_cell_answered(void)
+{
+	return fx.bus.low_ok + fx.bus.low_late >= 3;
+}
+
+/*
+ * #18: safety data acts when it arrives. A known pack is asked its alarm
+ * query first and its analog values (the cells) last, so a low cell in
+ * the 0x42 answer reaches the update callback (where the daemon runs the
+ * guard) before the chain writes its next request. Three polls of the
+ * pack with the low cell are checked.
+ */
+START_TEST(low_cell_reaches_the_callback_before_the_next_request)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	fx.bus.stack = false;
+	start_chain();
+	ck_assert(run_until(read_by_pack, 4000));
+	fx.bus.low_addr = 3;
+	fx.bus.low_mv = 2500;
+	ck_assert(run_until(low_cell_answered, 4000));
+	ck_assert_msg(fx.bus.low_late == 0,
+		      "%u of %u answers with the low cell were published "
+		      "after the next request",
+		      fx.bus.low_late, fx.bus.low_late + fx.bus.low_ok);
+	/* Steady state: per pack the alarm query and the analog values, in
+	 * that order; nothing more. */
+	ck_assert_uint_eq(port_stats().last_scan_requests, 4);
+}
+END_TEST
+
+static bool pack3_stale(void)
+{
+	const struct chain_battery *b = chain_battery(fx.chain, 1);
+
+	return b->addr == 3 && b->stale;
+}
+
+/*
+ * A pack that has answered its alarm query and stops: its polls fail
+ * (their flags would be unknown), so it goes stale like a silent pack,
+ * and it is fresh again once it answers. Before, its readings went on
+ * without flags, and the pack's own alarms were taken as none.
+ */
+START_TEST(alarm_query_answered_once_is_required)
+{
+	static const unsigned packs[] = {2, 3};
+
+	bus_setup(packs, 2);
+	fx.bus.stack = false;
+	start_chain();
+	ck_assert(run_until(read_by_pack, 4000));
+	pack(3)->no_alarm = true;
+	ck_assert(run_until(pack3_stale, 4000));
+	ck_assert(!chain_battery(fx.chain, 0)->stale);
+	pack(3)->no_alarm = false;
+	ck_assert(run_until(all_valid, 4000));
+}
+END_TEST
+
 /* --- the same adapter, the same battery --------------------------------- */
 
 /* The battery at addr (its current slot), or NULL. */
@@ -1460,6 +1549,9 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, a_pack_found_later_is_inserted_in_address_order);
 	tcase_add_test(tc, stack_read_answers_for_every_pack);
 	tcase_add_test(tc, master_without_stack_reads_falls_back_to_each_pack);
+	tcase_add_test(tc,
+		       low_cell_reaches_the_callback_before_the_next_request);
+	tcase_add_test(tc, alarm_query_answered_once_is_required);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");

@@ -707,6 +707,39 @@ static void check_bits(enum pylon_variant v, const struct bit_case *c, size_t n)
 #define OT2 (BMS_PROT_CHG_OT | BMS_PROT_DSG_OT)
 #define UT2 (BMS_PROT_CHG_UT | BMS_PROT_DSG_UT)
 
+/* The chain asks a known pack's alarm query before its analog values
+ * (#18): the alarm answer's FET states and flags must survive the analog
+ * answer merged after them, as they do in the other order. */
+START_TEST(test_merge_either_order)
+{
+	struct bms_reading alarm, analog, a_first, b_first;
+
+	memset(&alarm, 0, sizeof(alarm));
+	memset(&analog, 0, sizeof(analog));
+	alarm.have = BMS_HAVE_PROTECTION;
+	alarm.charge_fet = true;
+	alarm.discharge_fet = true;
+	alarm.balancing = 0x5;
+	alarm.protection = BMS_PROT_CELL_OV;
+	analog.have = BMS_HAVE_BASIC | BMS_HAVE_CELLS | BMS_HAVE_TEMPS;
+	analog.voltage = 52.1;
+	analog.ncells = 1;
+	analog.cell_v[0] = 3.3;
+	memset(&a_first, 0, sizeof(a_first));
+	memset(&b_first, 0, sizeof(b_first));
+	bms_reading_merge(&a_first, &alarm);
+	bms_reading_merge(&a_first, &analog);
+	bms_reading_merge(&b_first, &analog);
+	bms_reading_merge(&b_first, &alarm);
+	ck_assert(a_first.charge_fet && a_first.discharge_fet);
+	ck_assert(b_first.charge_fet && b_first.discharge_fet);
+	ck_assert_uint_eq(a_first.balancing, 0x5);
+	ck_assert_uint_eq(a_first.protection, BMS_PROT_CELL_OV);
+	ck_assert_uint_eq(a_first.have, b_first.have);
+	ck_assert_double_eq_tol(a_first.voltage, 52.1, VEC_TOL);
+}
+END_TEST
+
 START_TEST(test_pylontech_status_bits)
 {
 	static const struct bit_case cases[] = {
@@ -1803,6 +1836,7 @@ static Suite *pylon_suite(void)
 	tcase_add_test(tc, test_udi4_synthetic);
 	tcase_add_test(tc, test_seplos_analog_limits);
 	tcase_add_test(tc, test_analog_lengths);
+	tcase_add_test(tc, test_merge_either_order);
 	tcase_add_test(tc, test_pylontech_status_bits);
 	tcase_add_test(tc, test_pylontech_byte_alarms);
 	tcase_add_test(tc, test_pace_status_bits);
