@@ -14,7 +14,6 @@
  */
 #include "jbd.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define JBD_WRITE   0x5A
@@ -125,6 +124,25 @@ static bool is_leap(unsigned y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+/* v in decimal at p, zero-padded to width; returns the end. Not snprintf:
+ * this runs on every basic-info answer, where formatting was most of the
+ * codec's cost (#18). */
+static char *put_decimal(char *p, unsigned v, unsigned width)
+{
+	char tmp[10];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v && n < sizeof(tmp));
+	while (n < width && n < sizeof(tmp))
+		tmp[n++] = '0';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 /* "YYYY-MM-DD", or "" when the packed date is not a real calendar day. */
 static void jbd_date(uint16_t v, char out[11])
 {
@@ -140,7 +158,12 @@ static void jbd_date(uint16_t v, char out[11])
 	if (d > mdays[m - 1] + (m == 2 && is_leap(y) ? 1u : 0u))
 		return;
 	/* y <= 2127, m <= 12, d <= 31: always exactly 10 characters. */
-	snprintf(out, 11, "%04u-%02u-%02u", y % 10000u, m, d);
+	out = put_decimal(out, y, 4);
+	*out++ = '-';
+	out = put_decimal(out, m, 2);
+	*out++ = '-';
+	out = put_decimal(out, d, 2);
+	*out = '\0';
 }
 
 static uint32_t jbd_protection(uint16_t raw)
@@ -169,12 +192,18 @@ static void basic_values(const uint8_t *d, struct bms_reading *r)
 static void basic_status(const uint8_t *d, struct bms_reading *r)
 {
 	uint8_t v = d[BASIC_VERSION];
+	char *p = r->firmware;
 
 	r->protection_raw = get16(d + BASIC_PROT);
 	r->protection = jbd_protection(get16(d + BASIC_PROT));
 	r->charge_fet = (d[BASIC_FET] & JBD_FET_CHARGE) != 0;
 	r->discharge_fet = (d[BASIC_FET] & JBD_FET_DISCHARGE) != 0;
-	snprintf(r->firmware, sizeof(r->firmware), "%u.%u", v >> 4u, v & 0x0fu);
+	/* "15.15" at the most: 6 bytes with its NUL. */
+	_Static_assert(sizeof(r->firmware) >= 6, "firmware field too small");
+	p = put_decimal(p, v >> 4u, 1);
+	*p++ = '.';
+	p = put_decimal(p, v & 0x0fu, 1);
+	*p = '\0';
 }
 
 static void basic_temps(const uint8_t *d, unsigned ntc, struct bms_reading *r)
