@@ -558,6 +558,10 @@ static void reading_rejected(struct chain_port *p, struct chain_battery *b,
 	b->rejections_unlogged = 0;
 }
 
+/* Numbers the readings published, over every chain of the process (a
+ * reconfigured chain keeps its batteries' readings and their numbers). */
+static uint64_t publications;
+
 /* The poll's reading becomes the battery's, if it is possible at all;
  * false if it was rejected (the battery keeps its last good reading and
  * goes stale like a silent one). */
@@ -572,6 +576,7 @@ static bool battery_publish(struct chain_port *p)
 		return false;
 	}
 	b->reading = p->pending;
+	b->seq = ++publications;
 	if (b->valid && b->stale)
 		log_notice("battery %u (port %s address %u): found: answering "
 			   "again",
@@ -1561,6 +1566,7 @@ static void port_inherit_times(struct chain_port *np,
 			nb->stale = true;
 			nb->last_good_us = ob->last_good_us;
 			nb->reading = ob->reading;
+			nb->seq = ob->seq;
 			nc->priv[np->first + k].id = oc->priv[op->first + j].id;
 		}
 	}

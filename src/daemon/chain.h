@@ -28,6 +28,10 @@ struct chain_battery {
 	bool stale;                 /* no complete reading for stale_after */
 	uint64_t last_good_us;      /* monotonic time of the last reading */
 	struct bms_reading reading; /* the last complete reading */
+	/* Which publication that reading was: unique in the process, so a
+	 * cache of anything made from it (the daemon's bank summaries) knows
+	 * when it is stale; 0: never published. */
+	uint64_t seq;
 	unsigned long frames_good;
 	unsigned long frames_bad;
 	unsigned long timeouts;

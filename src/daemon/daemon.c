@@ -71,8 +71,19 @@ static void log_topology(uint32_t before, const struct bank *b)
 	}
 }
 
+/* Battery i's summary, made again only when its reading is new. */
+static const struct bank_summary *summary_of(struct daemon *d, unsigned i,
+					     const struct chain_battery *b)
+{
+	if (b->seq == 0 || d->summary_seq[i] != b->seq) {
+		bank_summarize(&b->reading, &d->summary[i]);
+		d->summary_seq[i] = b->seq;
+	}
+	return &d->summary[i];
+}
+
 /* Every battery's latest reading, as the bank and the rules see it. */
-static unsigned bank_inputs(const struct daemon *d, struct bank_input *in)
+static unsigned bank_inputs(struct daemon *d, struct bank_input *in)
 {
 	unsigned n = chain_count(d->chain);
 
@@ -82,6 +93,7 @@ static unsigned bank_inputs(const struct daemon *d, struct bank_input *in)
 		const struct chain_battery *b = chain_battery(d->chain, i);
 		in[i] = (struct bank_input){
 			.reading = &b->reading,
+			.summary = summary_of(d, i, b),
 			.valid = b->valid,
 			.stale = b->stale,
 			.last_good_us = b->last_good_us,
@@ -187,8 +199,7 @@ static void monitor_report(struct daemon *d, unsigned ev)
 
 /* --- bank -> guard ----------------------------------------------------- */
 
-static void guard_input_from_bank(const struct daemon *d,
-				  struct guard_input *in)
+static void guard_input_from_bank(struct daemon *d, struct guard_input *in)
 {
 	struct bank_input bi[CFG_MAX_BATTERIES];
 	unsigned n = bank_inputs(d, bi);

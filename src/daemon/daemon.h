@@ -39,6 +39,10 @@ struct daemon {
 	struct outputs *outputs;
 	struct remote *remote;
 	struct bank bank;
+	/* Each battery's bank_summarize(), made once per reading (by the
+	 * chain's seq: summary_seq), not at every bank refresh (#18). */
+	struct bank_summary summary[CFG_MAX_BATTERIES];
+	uint64_t summary_seq[CFG_MAX_BATTERIES];
 	struct guard_settings guard_settings;
 	struct guard guard;
 	struct settings settings; /* run-time settings, Mode; persisted */

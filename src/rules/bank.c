@@ -14,37 +14,67 @@
 
 static bool usable(const struct bank_input *in)
 {
-	return in->valid && !in->stale && in->reading != NULL;
+	return in->valid && !in->stale && in->reading != NULL &&
+	       in->summary != NULL;
 }
 
-static void take_cells(struct bank *b, const struct bms_reading *r,
-		       unsigned batt)
+void bank_summarize(const struct bms_reading *r, struct bank_summary *s)
 {
+	memset(s, 0, sizeof(*s));
+	s->min_cell_v = s->max_cell_v = s->min_temp = s->max_temp = NAN;
+	s->ncells = r->ncells;
 	for (unsigned i = 0; i < r->ncells; i++) {
 		double v = r->cell_v[i];
-		if (isnan(b->min_cell_v) || v < b->min_cell_v) {
-			b->min_cell_v = v;
-			b->min_cell = (struct bank_where){batt, i + 1};
+
+		if (i == 0 || v < s->min_cell_v) {
+			s->min_cell_v = v;
+			s->min_cell = i + 1;
 		}
-		if (isnan(b->max_cell_v) || v > b->max_cell_v) {
-			b->max_cell_v = v;
-			b->max_cell = (struct bank_where){batt, i + 1};
+		if (i == 0 || v > s->max_cell_v) {
+			s->max_cell_v = v;
+			s->max_cell = i + 1;
+		}
+	}
+	s->ntemps = r->ntemps;
+	for (unsigned i = 0; i < r->ntemps; i++) {
+		double t = r->temp_c[i];
+
+		if (i == 0 || t < s->min_temp) {
+			s->min_temp = t;
+			s->min_temp_at = i + 1;
+		}
+		if (i == 0 || t > s->max_temp) {
+			s->max_temp = t;
+			s->max_temp_at = i + 1;
 		}
 	}
 }
 
-static void take_temps(struct bank *b, const struct bms_reading *r,
-		       unsigned batt)
+/* One battery's extremes into the bank's: the first battery of a tie, as
+ * a walk over every cell in battery order would find. */
+static void take_extremes(struct bank *b, const struct bank_summary *s,
+			  unsigned batt)
 {
-	for (unsigned i = 0; i < r->ntemps; i++) {
-		double t = r->temp_c[i];
-		if (!b->have_temps || t < b->min_temp) {
-			b->min_temp = t;
-			b->min_temp_at = (struct bank_where){batt, i + 1};
+	if (s->ncells) {
+		if (isnan(b->min_cell_v) || s->min_cell_v < b->min_cell_v) {
+			b->min_cell_v = s->min_cell_v;
+			b->min_cell = (struct bank_where){batt, s->min_cell};
 		}
-		if (!b->have_temps || t > b->max_temp) {
-			b->max_temp = t;
-			b->max_temp_at = (struct bank_where){batt, i + 1};
+		if (isnan(b->max_cell_v) || s->max_cell_v > b->max_cell_v) {
+			b->max_cell_v = s->max_cell_v;
+			b->max_cell = (struct bank_where){batt, s->max_cell};
+		}
+	}
+	if (s->ntemps) {
+		if (!b->have_temps || s->min_temp < b->min_temp) {
+			b->min_temp = s->min_temp;
+			b->min_temp_at =
+				(struct bank_where){batt, s->min_temp_at};
+		}
+		if (!b->have_temps || s->max_temp > b->max_temp) {
+			b->max_temp = s->max_temp;
+			b->max_temp_at =
+				(struct bank_where){batt, s->max_temp_at};
 		}
 		b->have_temps = true;
 	}
@@ -56,9 +86,8 @@ static void take_battery(struct bank *b, const struct bank_input *in,
 {
 	const struct bms_reading *r = in->reading;
 
-	b->ncells += r->ncells;
-	take_cells(b, r, batt);
-	take_temps(b, r, batt);
+	b->ncells += in->summary->ncells;
+	take_extremes(b, in->summary, batt);
 	if (!(r->have & BMS_HAVE_PROTECTION))
 		return; /* flags and FETs unknown for this poll */
 	b->protection |= r->protection;

@@ -12,8 +12,27 @@
 #include "guard.h"
 #include "reading.h"
 
+/*
+ * One battery's reading reduced to what the bank folds: its extremes and
+ * counts. Made once per reading (bank_summarize), so that the bank, which
+ * is recomputed at every battery's new reading, costs O(batteries) and
+ * not O(cells of every battery) each time (#18).
+ */
+struct bank_summary {
+	unsigned ncells;
+	double min_cell_v, max_cell_v; /* V; the first cell of a tie */
+	unsigned min_cell, max_cell;   /* 1-based cell */
+	unsigned ntemps;
+	double min_temp, max_temp;         /* degrees C */
+	unsigned min_temp_at, max_temp_at; /* 1-based sensor */
+};
+
+void bank_summarize(const struct bms_reading *r, struct bank_summary *s);
+
 struct bank_input {
 	const struct bms_reading *reading;
+	/* bank_summarize(reading), made when the reading was */
+	const struct bank_summary *summary;
 	bool valid;            /* the battery has had a complete reading */
 	bool stale;            /* ... but not recently */
 	uint64_t last_good_us; /* monotonic time of that reading */

@@ -25,11 +25,20 @@ static struct bms_reading batt(double v, double i, double rem, double nom,
 	return r;
 }
 
+/* The summaries of the readings as they are now: a test that changes a
+ * reading afterwards calls inputs() again, as the daemon makes a new
+ * summary for every new reading. */
+static struct bank_summary sums[64];
+
 static void inputs(struct bank_input *in, const struct bms_reading *r,
 		   unsigned n)
 {
-	for (unsigned k = 0; k < n; k++)
-		in[k] = (struct bank_input){.reading = &r[k], .valid = true};
+	ck_assert_uint_le(n, sizeof(sums) / sizeof(sums[0]));
+	for (unsigned k = 0; k < n; k++) {
+		bank_summarize(&r[k], &sums[k]);
+		in[k] = (struct bank_input){
+			.reading = &r[k], .summary = &sums[k], .valid = true};
+	}
 }
 
 START_TEST(parallel_batteries_add_current_and_capacity)
@@ -301,6 +310,7 @@ START_TEST(balancer_status)
 	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert_str_eq(bank_balancer_name(b.balancer), "balanced");
 	r[1].cell_v[2] = 3.40; /* spread 0.1 V > 0.05 V */
+	inputs(in, r, 2);      /* a new reading, a new summary */
 	bank_compute(&b, in, 2, 1, NULL);
 	ck_assert_str_eq(bank_balancer_name(b.balancer), "imbalanced");
 	r[1].balancing = 1u << 2;

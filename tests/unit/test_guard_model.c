@@ -276,14 +276,19 @@ static bool fresh(const struct battery *b)
 
 static unsigned bank_inputs(struct bank_input *in)
 {
-	for (unsigned k = 0; k < M.n; k++)
+	static struct bank_summary sums[MAX_BATT];
+
+	for (unsigned k = 0; k < M.n; k++) {
+		bank_summarize(&M.b[k].published, &sums[k]);
 		in[k] = (struct bank_input){
 			.reading = &M.b[k].published,
+			.summary = &sums[k],
 			.valid = M.b[k].valid,
 			.stale = !fresh(&M.b[k]),
 			.last_good_us = M.b[k].last_good_us,
 			.temp_optional = M.b[k].temp_optional,
 		};
+	}
 	return M.n;
 }
 

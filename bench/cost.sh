@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Cost benchmark (#18): machine instructions per battery poll, the whole
+# daemon (chain, codec, bank, monitor, guard, outputs, state file), at 1,
+# 20 and 50 batteries. Counted by callgrind, so the figure does not depend
+# on the machine's load. Two runs of different length are differenced, so
+# start-up and shutdown cancel out:
+#   per poll = (Ir(long) - Ir(short)) / ((scans(long) - scans(short)) x N)
+# The batteries are Pylontech packs on one port (bmssim answers at once;
+# a scan every 100 ms, the shortest poll_interval). Goal: at most 30 000
+# instructions per battery poll at 50 batteries, and the figure flat from
+# 1 to 50 within 20 %.
+# Usage: bench/cost.sh [SHORT-SCANS LONG-SCANS]   (make bench)
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+SIM="$top_builddir/tests/bmssim/bmssim"
+DAEMON="$top_builddir/src/smallbmsd"
+CTL="$top_builddir/src/smallbmsctl"
+SHORT=${1:-20}
+LONG=${2:-60}
+T=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+command -v valgrind >/dev/null || {
+	echo "bench/cost.sh: SKIP: valgrind is not installed"
+	exit 0
+}
+
+scans() { "$CTL" --socket "$T/s.sock" ports --json 2>/dev/null | jq '.ports[0].scans'; }
+
+# One daemon under callgrind until it has completed SCANS scans; prints
+# "scans instructions".
+run() { # N SCANS
+	rm -f "$T"/callgrind.out "$T"/s.sock
+	valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out" \
+		"$DAEMON" -c "$T/c.conf" 2>"$T/vg.log" &
+	d=$!
+	until s=$(scans) && [ -n "$s" ] && [ "$s" -ge "$2" ]; do
+		kill -0 $d 2>/dev/null || {
+			grep -v '^==' "$T/vg.log" >&2
+			echo "bench/cost.sh: the daemon stopped" >&2
+			exit 1
+		}
+		sleep 0.2
+	done
+	kill -TERM $d
+	wait $d 2>/dev/null || true
+	ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$T/callgrind.out")
+	echo "$s $ir"
+}
+
+run_case() { # N
+	n=$1
+	"$SIM" --protocol pylontech --packs "$n" --address-base 1 --cells 16 \
+		--temps 5 >"$T/sim.out" 2>/dev/null &
+	sim=$!
+	pids="$pids $sim"
+	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
+	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	cat >"$T/c.conf" <<CONF
+[general]
+socket = $T/s.sock
+state_dir = $T
+poll_interval = 100ms
+stale_after = 1h
+dry_run = yes
+[port bench]
+device = $pty
+protocol = pylontech
+addresses = 1-$n
+timeout = 5s
+CONF
+	a=$(run "$n" "$SHORT")
+	b=$(run "$n" "$LONG")
+	kill $sim
+	wait $sim 2>/dev/null || true
+	echo "$n ${a% *} ${a#* } ${b% *} ${b#* }" | awk '{
+		n = $1; polls = ($4 - $2) * n; ir = $5 - $3
+		printf "cost N=%d: %d battery polls differenced, %.0f instructions per battery poll\n", n, polls, ir / polls
+	}'
+}
+
+echo "bench/cost.sh: callgrind, runs of $SHORT and $LONG scans"
+for n in 1 20 50; do
+	run_case "$n" | tee -a "$T/results"
+done
+awk '{ c[$2] = $(NF - 4) } END {
+	printf "cost: 50 / 1 batteries = %.2f (goal <= 1.20); at 50: %d (goal <= 30000)\n",
+		c["N=50:"] / c["N=1:"], c["N=50:"]
+}' "$T/results"
