@@ -5,6 +5,8 @@ UNIT_TESTS = \
 	tests/unit/test_pylon \
 	tests/unit/test_jk \
 	tests/unit/test_jkpb \
+	tests/unit/test_modbus \
+	tests/unit/test_seplos3 \
 	tests/unit/test_capture \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
@@ -46,6 +48,12 @@ tests_unit_test_jk_LDADD = $(UNIT_LDADD)
 tests_unit_test_jkpb_SOURCES = tests/unit/test_jkpb.c $(VECTOR_SOURCES)
 tests_unit_test_jkpb_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jkpb_LDADD = $(UNIT_LDADD)
+tests_unit_test_modbus_SOURCES = tests/unit/test_modbus.c
+tests_unit_test_modbus_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_modbus_LDADD = $(UNIT_LDADD)
+tests_unit_test_seplos3_SOURCES = tests/unit/test_seplos3.c $(VECTOR_SOURCES)
+tests_unit_test_seplos3_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_seplos3_LDADD = $(UNIT_LDADD)
 tests_unit_test_capture_SOURCES = tests/unit/test_capture.c $(VECTOR_SOURCES)
 tests_unit_test_capture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_capture_LDADD = $(UNIT_LDADD)
