@@ -13,6 +13,7 @@ tests_bmssim_libbmssim_a_SOURCES = \
 	tests/bmssim/sim_pylon.c tests/bmssim/sim_pylon.h \
 	tests/bmssim/sim_jk.c tests/bmssim/sim_jk.h \
 	tests/bmssim/sim_jkpb.c tests/bmssim/sim_jkpb.h \
+	tests/bmssim/sim_seplos3.c tests/bmssim/sim_seplos3.h \
 	tests/bmssim/sim_capture.c tests/bmssim/sim_capture.h \
 	tests/bmssim/sim_replay.c tests/bmssim/sim_replay.h \
 	tests/bmssim/sim_scenario.c tests/bmssim/sim_scenario.h \
