@@ -73,6 +73,36 @@ uint16_t sim_seplos3_crc(const uint8_t *p, size_t n)
 	return (uint16_t)crc;
 }
 
+static int crc_ok8(const uint8_t *b)
+{
+	uint16_t crc = sim_seplos3_crc(b, 6);
+
+	return b[6] == (crc & 0xFF) && b[7] == crc >> 8;
+}
+
+size_t sim_seplos3_scan(const uint8_t *buf, size_t len, int *found,
+			unsigned *addr, uint8_t *fc, unsigned *start)
+{
+	*found = 0;
+	for (size_t i = 0; i < len; i++) {
+		size_t have = len - i;
+
+		if (buf[i] > 247 || (have > 1 && buf[i + 1] != 0x01 &&
+				     buf[i + 1] != 0x03 && buf[i + 1] != 0x04))
+			continue;
+		if (have < SIM_SEPLOS3_REQ)
+			return i; /* may still complete */
+		if (crc_ok8(buf + i)) {
+			*found = 1;
+			*addr = buf[i];
+			*fc = buf[i + 1];
+			*start = (unsigned)buf[i + 2] << 8 | buf[i + 3];
+			return i + SIM_SEPLOS3_REQ;
+		}
+	}
+	return len;
+}
+
 static void put_crc(uint8_t *p, size_t n)
 {
 	uint16_t crc = sim_seplos3_crc(p, n);

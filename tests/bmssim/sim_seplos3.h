@@ -28,6 +28,14 @@ extern const struct sim_proto_ops sim_seplos3_ops;
 
 uint16_t sim_seplos3_crc(const uint8_t *p, size_t n);
 
+/*
+ * One scan step for a Modbus read request (ADDR 0-247, function 01, 03 or
+ * 04, START, COUNT, CRC; any count): the bytes to drop; *found when one
+ * ended there, with its address, function and start.
+ */
+size_t sim_seplos3_scan(const uint8_t *buf, size_t len, int *found,
+			unsigned *addr, uint8_t *fc, unsigned *start);
+
 /* The coil bits (from 0x1200) that carry the simulator's flags, as a
  * 144-bit map into coils[18]. */
 void sim_seplos3_coils(const struct sim_view *v, uint8_t coils[18]);
