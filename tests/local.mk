@@ -137,6 +137,16 @@ tests_tools_ctlstress_SOURCES = tests/tools/ctlstress.c
 tests_tools_ctlstress_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 tests_tools_ctlstress_LDADD = $(JANSSON_LIBS)
 
+# A libmodbus RTU server with a Seplos v3 register map (libmodbus.sh),
+# built only when configure found libmodbus.
+EXTRA_DIST += tests/tools/mbserver.c
+if HAVE_LIBMODBUS
+check_PROGRAMS += tests/tools/mbserver
+tests_tools_mbserver_SOURCES = tests/tools/mbserver.c
+tests_tools_mbserver_CFLAGS = $(AM_CFLAGS) $(LIBMODBUS_CFLAGS)
+tests_tools_mbserver_LDADD = $(LIBMODBUS_LIBS)
+endif
+
 # End-to-end: shell scripts driving bmssim + smallbmsd, asserting through
 # smallbmsctl. They need the programs built (check_PROGRAMS / bin).
 E2E_TESTS = \
@@ -177,6 +187,7 @@ E2E_TESTS = \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
 	tests/e2e/seplos3.sh \
+	tests/e2e/libmodbus.sh \
 	tests/e2e/capture.sh \
 	tests/e2e/outputs_first.sh
 TESTS += $(E2E_TESTS)
