@@ -187,6 +187,7 @@ E2E_TESTS = \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
 	tests/e2e/seplos3.sh \
+	tests/e2e/seplos3_tcp.sh \
 	tests/e2e/libmodbus.sh \
 	tests/e2e/capture.sh \
 	tests/e2e/outputs_first.sh
