@@ -7,7 +7,8 @@
 # refused by the configuration, naming the master, and never asked. Pack 3
 # (sim battery 4) stops answering and comes back: lost, then found again. Pack 2's cell
 # under-voltage protection coil opens ATD and leaves ATC; it comes back
-# when the coil clears.
+# when the coil clears. Corrupt answers (a wrong CRC) and noise from pack 1
+# are counted and dropped, never taken.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/scenario" <<'SCN'
@@ -19,6 +20,8 @@ cat >"$T/scenario" <<'SCN'
 21 4 answer
 27 3 protect cell_undervoltage
 31 3 protect none
+35 2 corrupt 3
+36 2 garbage 3
 SCN
 start_sim --protocol seplos-v3 --addresses 0,1,2,3 --cells 4 --temps 6 \
 	--scenario "$T/scenario"
@@ -94,3 +97,15 @@ battery_is 2 '.protection == ["cell_undervoltage"]' ||
 expect_step 10 31
 expect_status 4 '.allowed_to_discharge and .allowed_to_charge' "load back when the coil clears"
 expect_line 1 GPIO17 1
+
+# Pack 1 (sim battery 2): three answers with a wrong CRC, then three of
+# noise: counted as malformed, never data; the pack stays in the bank.
+expect_step 10 36
+sim_done() { sim_is '.batteries[1].corrupt_sent == 3 and .batteries[1].garbage_sent == 3'; }
+wait_until 10 sim_done || fail "simulator: $(jq -c '.batteries[1]' "$T/sim.json")"
+battery_is 1 '.frames_bad >= 3 and .valid == true' ||
+	fail "pack 1: $(ctl battery 1 --json | jq -c '{frames_bad, timeouts, valid, stale}')"
+wait_until 5 battery_is 1 '.stale == false' || fail "pack 1 stale after the noise"
+battery_is 1 '.cells == [3.3, 3.31, 3.3, 3.29] and .protection == []' ||
+	fail "pack 1 took bad data: $(ctl battery 1 --json)"
+note "ok: corrupt answers and noise dropped: $(ctl battery 1 --json | jq -c '{frames_bad, timeouts}')"
