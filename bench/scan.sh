@@ -9,7 +9,8 @@
 # The minimum counts the bytes of the scan itself (requests and answers,
 # both ways, 10 bits per byte) and one answer delay per request.
 # Cases: Pylontech at 9600 baud (1, 4, 16 packs, 16 with a stack read);
-# one JK legacy pack and 8 JK-PB packs at their 115200 baud.
+# one JK legacy pack and 8 JK-PB packs at their 115200 baud; 8 Seplos v3
+# packs (Modbus RTU, four reads a pack) at 19200.
 # Usage: bench/scan.sh [SECONDS-PER-CASE]   (make bench)
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -32,6 +33,7 @@ run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
 	jk) # one pack per port, no addressing; MOSFET and two cell sensors
 		layout="--cells 16 --temps 3" addresses="" ;;
 	jk-pb) layout="--packs $n --address-base 1 --cells 16 --temps 5" ;;
+	seplos-v3) layout="--packs $n --address-base 1 --cells 16 --temps 6" ;;
 	*) layout="--packs $n --address-base 1 --cells 15 --temps 5" ;;
 	esac
 	# shellcheck disable=SC2086
@@ -94,3 +96,4 @@ run_case 16 100 no
 run_case 16 100 yes
 run_case 1 100 no jk 115200
 run_case 8 100 no jk-pb 115200
+run_case 8 100 no seplos-v3 19200

@@ -15,6 +15,8 @@ src_libsmallbms_a_SOURCES = \
 	src/protocols/pylon.c src/protocols/pylon.h \
 	src/protocols/jk.c src/protocols/jk.h \
 	src/protocols/jkpb.c src/protocols/jkpb.h \
+	src/protocols/modbus.c src/protocols/modbus.h \
+	src/protocols/seplos3.c src/protocols/seplos3.h \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/transport_tty.c src/transport/transport_sp.c \
 	src/transport/transport_tcp.c \

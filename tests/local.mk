@@ -5,6 +5,8 @@ UNIT_TESTS = \
 	tests/unit/test_pylon \
 	tests/unit/test_jk \
 	tests/unit/test_jkpb \
+	tests/unit/test_modbus \
+	tests/unit/test_seplos3 \
 	tests/unit/test_capture \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
@@ -46,6 +48,12 @@ tests_unit_test_jk_LDADD = $(UNIT_LDADD)
 tests_unit_test_jkpb_SOURCES = tests/unit/test_jkpb.c $(VECTOR_SOURCES)
 tests_unit_test_jkpb_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jkpb_LDADD = $(UNIT_LDADD)
+tests_unit_test_modbus_SOURCES = tests/unit/test_modbus.c
+tests_unit_test_modbus_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_modbus_LDADD = $(UNIT_LDADD)
+tests_unit_test_seplos3_SOURCES = tests/unit/test_seplos3.c $(VECTOR_SOURCES)
+tests_unit_test_seplos3_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_seplos3_LDADD = $(UNIT_LDADD)
 tests_unit_test_capture_SOURCES = tests/unit/test_capture.c $(VECTOR_SOURCES)
 tests_unit_test_capture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_capture_LDADD = $(UNIT_LDADD)
@@ -129,6 +137,16 @@ tests_tools_ctlstress_SOURCES = tests/tools/ctlstress.c
 tests_tools_ctlstress_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 tests_tools_ctlstress_LDADD = $(JANSSON_LIBS)
 
+# A libmodbus RTU server with a Seplos v3 register map (libmodbus.sh),
+# built only when configure found libmodbus.
+EXTRA_DIST += tests/tools/mbserver.c
+if HAVE_LIBMODBUS
+check_PROGRAMS += tests/tools/mbserver
+tests_tools_mbserver_SOURCES = tests/tools/mbserver.c
+tests_tools_mbserver_CFLAGS = $(AM_CFLAGS) $(LIBMODBUS_CFLAGS)
+tests_tools_mbserver_LDADD = $(LIBMODBUS_LIBS)
+endif
+
 # End-to-end: shell scripts driving bmssim + smallbmsd, asserting through
 # smallbmsctl. They need the programs built (check_PROGRAMS / bin).
 E2E_TESTS = \
@@ -168,6 +186,9 @@ E2E_TESTS = \
 	tests/e2e/jk.sh \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
+	tests/e2e/seplos3.sh \
+	tests/e2e/seplos3_tcp.sh \
+	tests/e2e/libmodbus.sh \
 	tests/e2e/capture.sh \
 	tests/e2e/outputs_first.sh
 TESTS += $(E2E_TESTS)

@@ -11,11 +11,12 @@
 #include "jk.h"
 #include "jkpb.h"
 #include "pylon.h"
+#include "seplos3.h"
 
 /* Adding a protocol: one line here (and its header above). */
 static const struct bms_driver *const drivers[] = {
-	&jbd_driver,  &pylontech_driver, &seplos_driver,
-	&pace_driver, &jk_driver,        &jkpb_driver,
+	&jbd_driver, &pylontech_driver, &seplos_driver,  &pace_driver,
+	&jk_driver,  &jkpb_driver,      &seplos3_driver,
 };
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))

@@ -45,6 +45,8 @@ const char *sim_family_name(enum sim_family f)
 		return "jk";
 	case SIM_FAMILY_JKPB:
 		return "jk-pb";
+	case SIM_FAMILY_MODBUS:
+		return "seplos-v3";
 	default:
 		return "~";
 	}
@@ -58,6 +60,8 @@ enum sim_family sim_family_of(const char *protocol)
 		return SIM_FAMILY_JK;
 	if (strcmp(protocol, "jk-pb") == 0)
 		return SIM_FAMILY_JKPB;
+	if (strcmp(protocol, "seplos-v3") == 0)
+		return SIM_FAMILY_MODBUS;
 	return SIM_FAMILY_PYLON;
 }
 
@@ -120,6 +124,15 @@ static bool jkpb_frame(const uint8_t *b, size_t n)
 	       (n >= 3 && b[0] <= 15 && b[1] == 0x10 && b[2] == 0x16);
 }
 
+/* Modbus RTU: ADDR (0-247) and a read function (01, 03, 04), or its
+ * exception (the function | 0x80). */
+static bool modbus_frame(const uint8_t *b, size_t n)
+{
+	uint8_t fc = n >= 2 ? (uint8_t)(b[1] & 0x7F) : 0;
+
+	return n >= 5 && b[0] <= 247 && (fc == 1 || fc == 3 || fc == 4);
+}
+
 static int check_family(struct reader *r, struct sim_capture *c,
 			const uint8_t *b, size_t n)
 {
@@ -133,9 +146,11 @@ static int check_family(struct reader *r, struct sim_capture *c,
 		f = SIM_FAMILY_JK;
 	else if (jkpb_frame(b, n))
 		f = SIM_FAMILY_JKPB;
+	else if (modbus_frame(b, n))
+		f = SIM_FAMILY_MODBUS;
 	else
 		return fail(r, "a frame starts with 0xDD (jbd), '~', 0x4E (jk) "
-			       "or is a jk-pb frame");
+			       "or is a jk-pb or Modbus RTU frame");
 	if (!r->have_family) {
 		c->family = f;
 		r->have_family = true;

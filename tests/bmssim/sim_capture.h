@@ -23,10 +23,11 @@
 #include <stdio.h>
 
 enum sim_family {
-	SIM_FAMILY_JBD,   /* first byte 0xDD */
-	SIM_FAMILY_PYLON, /* the "~" ASCII-hex family */
-	SIM_FAMILY_JK,    /* JK legacy: first bytes 4E 57 */
-	SIM_FAMILY_JKPB,  /* JK-PB: requests ADDR 10 16, answers 55 AA EB 90 */
+	SIM_FAMILY_JBD,    /* first byte 0xDD */
+	SIM_FAMILY_PYLON,  /* the "~" ASCII-hex family */
+	SIM_FAMILY_JK,     /* JK legacy: first bytes 4E 57 */
+	SIM_FAMILY_JKPB,   /* JK-PB: requests ADDR 10 16, answers 55 AA EB 90 */
+	SIM_FAMILY_MODBUS, /* Modbus RTU reads 01/03/04 (seplos-v3) */
 };
 
 struct sim_capture_pair {

@@ -494,7 +494,9 @@ static void describe(struct sim *s, unsigned line, unsigned first, unsigned n)
 				s->opt.replay
 					? s->cap.family == SIM_FAMILY_PYLON ||
 						  s->cap.family ==
-							  SIM_FAMILY_JKPB
+							  SIM_FAMILY_JKPB ||
+						  s->cap.family ==
+							  SIM_FAMILY_MODBUS
 					: s->proto->addressed,
 		};
 }

@@ -11,10 +11,11 @@
 #include "sim_jk.h"
 #include "sim_jkpb.h"
 #include "sim_pylon.h"
+#include "sim_seplos3.h"
 
 static const struct sim_proto_ops *const protos[] = {
-	&sim_jbd_ops,  &sim_pylontech_ops, &sim_seplos_ops,
-	&sim_pace_ops, &sim_jk_ops,        &sim_jkpb_ops,
+	&sim_jbd_ops, &sim_pylontech_ops, &sim_seplos_ops,  &sim_pace_ops,
+	&sim_jk_ops,  &sim_jkpb_ops,      &sim_seplos3_ops,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 

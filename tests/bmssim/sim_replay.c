@@ -13,6 +13,7 @@
 #include "sim_jk.h"
 #include "sim_jkpb.h"
 #include "sim_pylon.h"
+#include "sim_seplos3.h"
 
 #define RX_CAP 256
 
@@ -46,6 +47,16 @@ static size_t scan(enum sim_family f, const uint8_t *buf, size_t len,
 		drop = sim_jkpb_scan(buf, len, found, &a, &reg);
 		*id = (struct sim_replay_id){.address = a, .command = reg};
 		*adr = a;
+	} else if (f == SIM_FAMILY_MODBUS) {
+		unsigned a = 0, start = 0;
+		uint8_t fc = 0;
+
+		drop = sim_seplos3_scan(buf, len, found, &a, &fc, &start);
+		/* a block by its first register's high byte (0x1000, 0x1100,
+		 * 0x1200 coils...): another count is the same question */
+		*id = (struct sim_replay_id){.address = a,
+					     .command = (uint8_t)(start >> 8)};
+		*adr = a;
 	} else if (f == SIM_FAMILY_JK) {
 		uint8_t cmd = 0;
 
@@ -74,6 +85,8 @@ int sim_replay_identify(enum sim_family f, const uint8_t *req, size_t len,
 	if (scan(f, req, len, &found, header_address, id) != len || !found)
 		return -1;
 	/* Exactly one request: nothing before it (a JBD scan skips noise). */
+	if (f == SIM_FAMILY_MODBUS)
+		return len == SIM_SEPLOS3_REQ ? 0 : -1;
 	if (f == SIM_FAMILY_JKPB ? req[1] != 0x10
 				 : req[0] != (f == SIM_FAMILY_JBD  ? 0xDD
 					      : f == SIM_FAMILY_JK ? 0x4E

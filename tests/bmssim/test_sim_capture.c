@@ -94,7 +94,7 @@ START_TEST(errors_name_the_line)
 		 "t.cap:2: a jbd frame in a ~ capture"},
 		{">>> 41 42\n", "t.cap:1: a frame starts with 0xDD (jbd), '~', "
 				"0x4E (jk) or is "
-				"a jk-pb frame"},
+				"a jk-pb or Modbus RTU frame"},
 		{">>>\n", "t.cap:1: empty frame"},
 		{"DD A5 03 00 FF FD 77\n",
 		 "t.cap:1: expected '>>> FRAME', '<<< FRAME' or a comment"},

@@ -12,7 +12,15 @@ expect_expr() {
 	case $key in
 	cells) echo ".cells | length == $val" ;;
 	cell_voltages) echo ".cells == [$val]" ;;
-	temperatures) echo ".temperatures == [$val]" ;;
+	temperatures)
+		# TEMP_TOL: the status shows 0.1 C, a wire of 0.1 K from
+		# 273.15 has values between (Seplos v3: 21.45)
+		if [ -n "${TEMP_TOL:-}" ]; then
+			echo "([.temperatures, [$val]] | (.[0] | length) == (.[1] | length)
+				and (transpose | all(((.[0] - .[1]) | fabs) <= $TEMP_TOL)))"
+		else
+			echo ".temperatures == [$val]"
+		fi ;;
 	manufactured | firmware | model | serial) echo ".$key == \"$val\"" ;;
 	min_cell) echo "((.cells | min) - $val | fabs) < 0.0000001" ;;
 	max_cell) echo "((.cells | max) - $val | fabs) < 0.0000001" ;;
@@ -83,4 +91,16 @@ check_capture jkpb-pb2a16s15p-addr1 jk-pb 1
 # serial stay unknown), and the master's own frames only as comments.
 EXTRA='.model == null and .serial == null and .address == 1'
 check_capture jkpb-master-slave jk-pb 1
+EXTRA=""
+# Seplos v3, the pack at address 1: 0x1000 and 0x1100 as captured; its
+# coil block was refused (exception 02, matched by the block: our count
+# 0x90 is not the capture's 0x0900), so FETs and flags are not known and
+# the reading is published without them (the guard acts on FETs and flags
+# only when the coils were read); no identity in this capture.
+# The master's capture (address 0 and 0xE0) has no pack to read: its
+# identity answer is checked by test_seplos3.
+EXTRA='.model == null and .firmware == null and .address == 1'
+TEMP_TOL=0.051
+check_capture seplosv3-sg16s200a-addr1 seplos-v3 1
+TEMP_TOL=""
 EXTRA=""
