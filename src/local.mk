@@ -15,6 +15,7 @@ src_libsmallbms_a_SOURCES = \
 	src/protocols/pylon.c src/protocols/pylon.h \
 	src/protocols/jk.c src/protocols/jk.h \
 	src/protocols/jkpb.c src/protocols/jkpb.h \
+	src/protocols/daly.c src/protocols/daly.h \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/transport_tty.c src/transport/transport_sp.c \
 	src/transport/transport_tcp.c \

@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	tests/unit/test_pylon \
 	tests/unit/test_jk \
 	tests/unit/test_jkpb \
+	tests/unit/test_daly \
 	tests/unit/test_capture \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
@@ -46,6 +47,9 @@ tests_unit_test_jk_LDADD = $(UNIT_LDADD)
 tests_unit_test_jkpb_SOURCES = tests/unit/test_jkpb.c $(VECTOR_SOURCES)
 tests_unit_test_jkpb_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_jkpb_LDADD = $(UNIT_LDADD)
+tests_unit_test_daly_SOURCES = tests/unit/test_daly.c $(VECTOR_SOURCES)
+tests_unit_test_daly_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_daly_LDADD = $(UNIT_LDADD)
 tests_unit_test_capture_SOURCES = tests/unit/test_capture.c $(VECTOR_SOURCES)
 tests_unit_test_capture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_capture_LDADD = $(UNIT_LDADD)

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "daly.h"
 #include "jbd.h"
 #include "jk.h"
 #include "jkpb.h"
@@ -14,8 +15,8 @@
 
 /* Adding a protocol: one line here (and its header above). */
 static const struct bms_driver *const drivers[] = {
-	&jbd_driver,  &pylontech_driver, &seplos_driver,
-	&pace_driver, &jk_driver,        &jkpb_driver,
+	&jbd_driver, &pylontech_driver, &seplos_driver, &pace_driver,
+	&jk_driver,  &jkpb_driver,      &daly_driver,
 };
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
