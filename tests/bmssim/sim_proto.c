@@ -7,14 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_daly.h"
 #include "sim_jbd.h"
 #include "sim_jk.h"
 #include "sim_jkpb.h"
 #include "sim_pylon.h"
 
 static const struct sim_proto_ops *const protos[] = {
-	&sim_jbd_ops,  &sim_pylontech_ops, &sim_seplos_ops,
-	&sim_pace_ops, &sim_jk_ops,        &sim_jkpb_ops,
+	&sim_jbd_ops, &sim_pylontech_ops, &sim_seplos_ops, &sim_pace_ops,
+	&sim_jk_ops,  &sim_jkpb_ops,      &sim_daly_ops,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
