@@ -45,6 +45,8 @@ const char *sim_family_name(enum sim_family f)
 		return "jk";
 	case SIM_FAMILY_JKPB:
 		return "jk-pb";
+	case SIM_FAMILY_DALY:
+		return "daly";
 	default:
 		return "~";
 	}
@@ -58,6 +60,8 @@ enum sim_family sim_family_of(const char *protocol)
 		return SIM_FAMILY_JK;
 	if (strcmp(protocol, "jk-pb") == 0)
 		return SIM_FAMILY_JKPB;
+	if (strcmp(protocol, "daly") == 0)
+		return SIM_FAMILY_DALY;
 	return SIM_FAMILY_PYLON;
 }
 
@@ -133,9 +137,12 @@ static int check_family(struct reader *r, struct sim_capture *c,
 		f = SIM_FAMILY_JK;
 	else if (jkpb_frame(b, n))
 		f = SIM_FAMILY_JKPB;
+	else if (b[0] == 0xA5)
+		f = SIM_FAMILY_DALY;
 	else
-		return fail(r, "a frame starts with 0xDD (jbd), '~', 0x4E (jk) "
-			       "or is a jk-pb frame");
+		return fail(r,
+			    "a frame starts with 0xDD (jbd), '~', 0x4E (jk), "
+			    "0xA5 (daly) or is a jk-pb frame");
 	if (!r->have_family) {
 		c->family = f;
 		r->have_family = true;

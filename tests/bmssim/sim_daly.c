@@ -321,37 +321,58 @@ static bool is_request(const uint8_t *b)
 	return true;
 }
 
+size_t sim_daly_scan(const uint8_t *buf, size_t len, int *found, uint8_t *id)
+{
+	*found = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != START)
+			continue;
+		if (len - i < SIM_DALY_FRAME)
+			return i; /* may still complete */
+		if (is_request(buf + i)) {
+			*found = 1;
+			*id = buf[i + 2];
+			return i + SIM_DALY_FRAME;
+		}
+	}
+	return len;
+}
+
 static void daly_feed(struct sim_proto *p, const uint8_t *buf, size_t len,
 		      sim_emit_fn emit, void *ctx)
 {
 	struct daly_proto *d = (struct daly_proto *)p;
 
-	for (size_t k = 0; k < len; k++) {
-		struct sim_view v;
-		uint8_t out[SIM_DALY_CELL_FRAMES * SIM_DALY_FRAME];
-		size_t n;
+	while (len) {
+		size_t take = RX_CAP - d->rxlen, drop;
+		int found;
+		uint8_t id = 0;
 
-		d->rx[d->rxlen++] = buf[k];
-		if (d->rx[0] != START) {
+		if (take > len)
+			take = len;
+		memcpy(d->rx + d->rxlen, buf, take);
+		d->rxlen += take;
+		buf += take;
+		len -= take;
+		do {
+			struct sim_view v;
+			uint8_t out[SIM_DALY_CELL_FRAMES * SIM_DALY_FRAME];
+			size_t n;
+
+			drop = sim_daly_scan(d->rx, d->rxlen, &found, &id);
+			memmove(d->rx, d->rx + drop, d->rxlen - drop);
+			d->rxlen -= drop;
+			if (!found)
+				break;
+			sim_proto_view(&sim_daly_ops, p->bats[0], &v);
+			n = sim_daly_answer(&v, id, d->last, out, sizeof(out));
+			/* Every frame of an answer as one: the line's delay
+			 * and wire time then keep them in order. */
+			if (n)
+				emit(ctx, 0, out, n);
+		} while (found);
+		if (d->rxlen == RX_CAP)
 			d->rxlen = 0;
-			continue;
-		}
-		if (d->rxlen < SIM_DALY_FRAME)
-			continue;
-		if (!is_request(d->rx)) {
-			/* drop one byte: a start may be inside */
-			memmove(d->rx, d->rx + 1, --d->rxlen);
-			while (d->rxlen && d->rx[0] != START)
-				memmove(d->rx, d->rx + 1, --d->rxlen);
-			continue;
-		}
-		sim_proto_view(&sim_daly_ops, p->bats[0], &v);
-		n = sim_daly_answer(&v, d->rx[2], d->last, out, sizeof(out));
-		d->rxlen = 0;
-		/* Every frame of an answer as one: the line's delay and wire
-		 * time then keep them in order. */
-		if (n)
-			emit(ctx, 0, out, n);
 	}
 }
 

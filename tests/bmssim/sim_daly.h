@@ -31,6 +31,13 @@ extern const struct sim_proto_ops sim_daly_ops;
 /* Sum of n bytes, mod 256. */
 uint8_t sim_daly_sum(const uint8_t *p, size_t n);
 
+/*
+ * Find the first valid request in buf: returns how many bytes the caller
+ * may drop (noise and the request taken); *found is 1 and *id its data
+ * id when a request was taken. A start that may still complete is kept.
+ */
+size_t sim_daly_scan(const uint8_t *buf, size_t len, int *found, uint8_t *id);
+
 /* The 0x98 failure bytes (8) for the simulator's protection flags. */
 void sim_daly_failures(uint32_t protection, uint8_t out[8]);
 
