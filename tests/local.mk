@@ -171,6 +171,7 @@ E2E_TESTS = \
 	tests/e2e/identity.sh \
 	tests/e2e/jk.sh \
 	tests/e2e/daly.sh \
+	tests/e2e/daly_sign.sh \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
 	tests/e2e/capture.sh \
