@@ -565,9 +565,6 @@ static void reading_rejected(struct chain_port *p, struct chain_battery *b,
 	b->rejections_unlogged = 0;
 }
 
-/* The poll's reading becomes the battery's, if it is possible at all;
- * false if it was rejected (the battery keeps its last good reading and
- * goes stale like a silent one). */
 /*
  * current_sign = inverted turns the current (+ = charging inside). Where
  * the pack also says which way its current flows (reading.direction:
@@ -606,6 +603,9 @@ static void current_sign(struct chain_port *p, struct bms_reading *r)
 			   cur_bat(p)->index + 1, p->cfg->name);
 }
 
+/* The poll's reading becomes the battery's, if it is possible at all;
+ * false if it was rejected (the battery keeps its last good reading and
+ * goes stale like a silent one). */
 static bool battery_publish(struct chain_port *p)
 {
 	struct chain_battery *b = cur_bat(p);
