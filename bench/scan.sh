@@ -10,8 +10,12 @@
 # both ways, 10 bits per byte) and one answer delay per request.
 # Cases: Pylontech at 9600 baud (1, 4, 16 packs, 16 with a stack read);
 # one JK legacy pack and 8 JK-PB packs at their 115200 baud; 8 Seplos v3
-# packs (Modbus RTU, four reads a pack) at 19200.
+# packs (Modbus RTU, four reads a pack) at 19200; one Daly pack
+# (16 cells) at 9600 baud, whose cell answer is 16 frames of which the
+# daemon needs 6 (bmssim sends an answer whole after its wire time, so
+# all 16 arrive, and count, before the scan can end).
 # Usage: bench/scan.sh [SECONDS-PER-CASE]   (make bench)
+# BENCH_ONLY=PROTOCOL runs only that protocol's cases (e.g. daly).
 set -eu
 : "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
 SIM="$top_builddir/tests/bmssim/bmssim"
@@ -34,6 +38,8 @@ run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
 		layout="--cells 16 --temps 3" addresses="" ;;
 	jk-pb) layout="--packs $n --address-base 1 --cells 16 --temps 5" ;;
 	seplos-v3) layout="--packs $n --address-base 1 --cells 16 --temps 6" ;;
+	daly) # one pack per port, no addressing
+		layout="--cells 16 --temps 2" addresses="" ;;
 	*) layout="--packs $n --address-base 1 --cells 15 --temps 5" ;;
 	esac
 	# shellcheck disable=SC2086
@@ -89,11 +95,17 @@ CONF
 		"ratio \($scan / $min * 1000 | floor / 1000)"' "$T/samples"
 }
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+
 echo "bench/scan.sh: ${SECS} s per case"
-run_case 1 100 no
-run_case 4 100 no
-run_case 16 100 no
-run_case 16 100 yes
-run_case 1 100 no jk 115200
-run_case 8 100 no jk-pb 115200
-run_case 8 100 no seplos-v3 19200
+if want pylontech; then
+	run_case 1 100 no
+	run_case 4 100 no
+	run_case 16 100 no
+	run_case 16 100 yes
+fi
+want jk && run_case 1 100 no jk 115200
+want jk-pb && run_case 8 100 no jk-pb 115200
+want seplos-v3 && run_case 8 100 no seplos-v3 19200
+want daly && run_case 1 100 no daly 9600
+exit 0

@@ -8,7 +8,7 @@
 FUZZ_CC = clang
 FUZZ_SECONDS = 600
 FUZZ_CI_SECONDS = 30
-FUZZ_TARGETS = fuzz_jbd fuzz_pylon fuzz_jk fuzz_jkpb fuzz_modbus fuzz_seplos3 fuzz_cfg fuzz_store fuzz_ctl
+FUZZ_TARGETS = fuzz_jbd fuzz_pylon fuzz_jk fuzz_jkpb fuzz_modbus fuzz_seplos3 fuzz_daly fuzz_cfg fuzz_store fuzz_ctl
 FUZZ_JOBS =
 FUZZ_REQUIRE = no
 FUZZ_OUT = $(abs_top_builddir)/fuzz-out
@@ -38,4 +38,5 @@ clean-fuzz:
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/run.sh fuzz/corpus fuzz/dict \
 	fuzz/fuzz_jbd.c fuzz/fuzz_pylon.c fuzz/fuzz_jk.c fuzz/fuzz_jkpb.c \
 	fuzz/fuzz_modbus.c fuzz/fuzz_seplos3.c \
+	fuzz/fuzz_daly.c \
 	fuzz/fuzz_cfg.c fuzz/fuzz_store.c fuzz/fuzz_ctl.c

@@ -16,7 +16,7 @@ set -eu
 : "${top_srcdir:?}" "${FUZZ_OUT:?}"
 FUZZ_CC=${FUZZ_CC:-clang}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
-FUZZ_TARGETS=${FUZZ_TARGETS:-fuzz_jbd fuzz_pylon fuzz_jk fuzz_jkpb fuzz_modbus fuzz_seplos3 fuzz_cfg fuzz_store fuzz_ctl}
+FUZZ_TARGETS=${FUZZ_TARGETS:-fuzz_jbd fuzz_pylon fuzz_jk fuzz_jkpb fuzz_modbus fuzz_seplos3 fuzz_daly fuzz_cfg fuzz_store fuzz_ctl}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 MAKE=${MAKE:-make}
 t0=$(date +%s)
@@ -59,6 +59,7 @@ options() {
 	fuzz_jkpb) echo "-max_len=1400 -timeout=10" ;;
 	fuzz_modbus) echo "-max_len=600 -timeout=10" ;;
 	fuzz_seplos3) echo "-max_len=600 -timeout=10" ;;
+	fuzz_daly) echo "-max_len=600 -timeout=10" ;;
 	fuzz_cfg) echo "-max_len=8192 -timeout=10" ;;
 	fuzz_store) echo "-max_len=16384 -timeout=10" ;;
 	fuzz_ctl) echo "-max_len=16384 -timeout=20" ;;

@@ -17,6 +17,7 @@ src_libsmallbms_a_SOURCES = \
 	src/protocols/jkpb.c src/protocols/jkpb.h \
 	src/protocols/modbus.c src/protocols/modbus.h \
 	src/protocols/seplos3.c src/protocols/seplos3.h \
+	src/protocols/daly.c src/protocols/daly.h \
 	src/transport/transport.c src/transport/transport.h \
 	src/transport/transport_tty.c src/transport/transport_sp.c \
 	src/transport/transport_tcp.c \

@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	tests/unit/test_jkpb \
 	tests/unit/test_modbus \
 	tests/unit/test_seplos3 \
+	tests/unit/test_daly \
 	tests/unit/test_capture \
 	tests/unit/test_cfg \
 	tests/unit/test_transport \
@@ -54,6 +55,9 @@ tests_unit_test_modbus_LDADD = $(UNIT_LDADD)
 tests_unit_test_seplos3_SOURCES = tests/unit/test_seplos3.c $(VECTOR_SOURCES)
 tests_unit_test_seplos3_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_seplos3_LDADD = $(UNIT_LDADD)
+tests_unit_test_daly_SOURCES = tests/unit/test_daly.c $(VECTOR_SOURCES)
+tests_unit_test_daly_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_daly_LDADD = $(UNIT_LDADD)
 tests_unit_test_capture_SOURCES = tests/unit/test_capture.c $(VECTOR_SOURCES)
 tests_unit_test_capture_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_capture_LDADD = $(UNIT_LDADD)
@@ -184,6 +188,8 @@ E2E_TESTS = \
 	tests/e2e/invariant_impossible_frame.sh \
 	tests/e2e/identity.sh \
 	tests/e2e/jk.sh \
+	tests/e2e/daly.sh \
+	tests/e2e/daly_sign.sh \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
 	tests/e2e/seplos3.sh \

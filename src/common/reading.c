@@ -76,6 +76,8 @@ void bms_reading_merge(struct bms_reading *dst, const struct bms_reading *src)
 		dst->protection = src->protection;
 		dst->protection_raw = src->protection_raw;
 	}
+	if (src->direction != BMS_DIR_UNKNOWN)
+		dst->direction = src->direction;
 	if (h & BMS_HAVE_CELLS) {
 		dst->ncells = src->ncells;
 		memcpy(dst->cell_v, src->cell_v, sizeof(dst->cell_v));

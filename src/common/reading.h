@@ -69,6 +69,16 @@ enum bms_balancer {
 	BMS_BALANCER_ACTIVE,
 };
 
+/* The pack's own word on the direction of its current, where its protocol
+ * has one (Daly 0x93); the chain says when it contradicts the current's
+ * sign. */
+enum bms_direction {
+	BMS_DIR_UNKNOWN = 0,
+	BMS_DIR_IDLE,
+	BMS_DIR_CHARGING,
+	BMS_DIR_DISCHARGING,
+};
+
 struct bms_reading {
 	uint32_t have;       /* enum bms_have */
 	double voltage;      /* V */
@@ -90,6 +100,7 @@ struct bms_reading {
 	double balance_current;       /* A; NaN: not reported */
 	bool charge_fet;
 	bool discharge_fet;
+	uint8_t direction;     /* enum bms_direction */
 	char manufactured[11]; /* YYYY-MM-DD or "" */
 	char model[BMS_TEXT_LEN];
 	char serial[BMS_TEXT_LEN];

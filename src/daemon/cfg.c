@@ -81,6 +81,7 @@ enum cfg_type {
 	T_PREALARM, /* enum guard_prealarm_mode */
 	T_GROUP,    /* char[size], a group name */
 	T_DEVICE,   /* char[size], an absolute path or tcp://HOST:PORT */
+	T_SIGN,     /* bool: current_sign, normal (false) or inverted */
 };
 
 struct cfg_key {
@@ -199,6 +200,12 @@ static const struct cfg_key keys[] = {
 		 "no temperature (no sensor): the cold and heat charge limits "
 		 "then cannot protect it; without this such a battery blocks "
 		 "charging (no_temperature)"},
+	{PORT("current_sign", current_inverted), .type = T_SIGN,
+	 .def = "normal",
+	 .desc = "inverted: the batteries on this port report the current "
+		 "with the opposite sign to their protocol's documented one "
+		 "(a Daly firmware that counts discharge as positive); the "
+		 "sign is turned before anything uses it"},
 	{OUTPUT("function", function), .type = T_FUNCTION, .required = true,
 	 .desc = "what drives the output: load (allowed to discharge), charge "
 		 "(allowed to charge), prealarm, load-and-charge (both "
@@ -339,6 +346,7 @@ static const char *const type_names[] = {
 	[T_DEBOUNCE] = "duration", [T_USEC] = "duration",
 	[T_DECIMAL] = "number",    [T_PREALARM] = "prealarm-mode",
 	[T_GROUP] = "group",       [T_DEVICE] = "device",
+	[T_SIGN] = "sign",
 };
 
 struct name_value {
@@ -354,6 +362,11 @@ static const struct name_value bools[] = {
 static const struct name_value loglevels[] = {
 	{"err", LOG_ERR},   {"warning", LOG_WARNING}, {"notice", LOG_NOTICE},
 	{"info", LOG_INFO}, {"debug", LOG_DEBUG},
+};
+
+static const struct name_value signs[] = {
+	{"normal", 0},
+	{"inverted", 1},
 };
 
 static const struct name_value functions[] = {
@@ -372,6 +385,7 @@ static const struct name_value functions[] = {
 #define DRIVE_WORDS    "push-pull, open-drain, open-source"
 #define BIAS_WORDS     "as-is, disabled, pull-up, pull-down"
 #define PREALARM_WORDS "continuous, intermittent"
+#define SIGN_WORDS     "normal, inverted"
 
 const char *cfg_output_function_name(enum cfg_output_function f)
 {
@@ -859,6 +873,15 @@ static bool set_value(const struct cfg_key *k, const char *s, void *base,
 		if (!lookup(bools, sizeof(bools) / sizeof(bools[0]), s, &iv)) {
 			snprintf(why, n,
 				 "'%s' is not a boolean (" BOOL_WORDS ")", s);
+			return false;
+		}
+		*(bool *)(void *)field = iv;
+		return true;
+	case T_SIGN:
+		if (!lookup(signs, sizeof(signs) / sizeof(signs[0]), s, &iv)) {
+			snprintf(why, n,
+				 "'%s' is not a current sign (" SIGN_WORDS ")",
+				 s);
 			return false;
 		}
 		*(bool *)(void *)field = iv;
@@ -1906,6 +1929,8 @@ static void range_text(const struct cfg_key *k, char *buf, size_t n)
 		snprintf(buf, n, "%s", BIAS_WORDS);
 	else if (k->type == T_PREALARM)
 		snprintf(buf, n, "%s", PREALARM_WORDS);
+	else if (k->type == T_SIGN)
+		snprintf(buf, n, "%s", SIGN_WORDS);
 	else
 		snprintf(buf, n, "-");
 }

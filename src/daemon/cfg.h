@@ -41,6 +41,9 @@ struct cfg_port {
 	unsigned expect; /* with scan: fewer found is an incomplete bank */
 	/* A battery here without temperature does not block charging. */
 	bool charge_without_temperature;
+	/* current_sign = inverted: the batteries here count the current the
+	 * other way round (the chain turns it: + = charging inside). */
+	bool current_inverted;
 	int line; /* where the section starts */
 };
 

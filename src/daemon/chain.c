@@ -63,6 +63,9 @@ struct bat_priv {
 	struct bat_identity id;
 	bool recheck;
 	bool recheck_model_differs; /* decides if the serial cannot be had */
+	/* The pack's direction word contradicts the current's sign: said
+	 * once per change, not at every poll. */
+	bool sign_disagrees;
 };
 
 /* Does the port's master answer stack reads? Found out at the first scan. */
@@ -158,6 +161,10 @@ struct chain_port {
 	unsigned tries;
 	bool failed; /* a required step of this battery's poll failed */
 	struct bms_reading pending;
+	/* An accumulating driver's step (driver.h): the poll so far plus
+	 * this answer's frames, kept between DRV_MORE frames; set again from
+	 * pending at every request of the step (a retry starts over). */
+	struct bms_reading part;
 	uint8_t req[DRV_MAX_FRAME];
 	size_t reqlen;
 	uint8_t rx[RX_CAP];
@@ -562,6 +569,44 @@ static void reading_rejected(struct chain_port *p, struct chain_battery *b,
  * reconfigured chain keeps its batteries' readings and their numbers). */
 static uint64_t publications;
 
+/*
+ * current_sign = inverted turns the current (+ = charging inside). Where
+ * the pack also says which way its current flows (reading.direction:
+ * Daly 0x93), a sign that contradicts it is said in the journal, once
+ * per change. The configured sign is still used: the word and the
+ * number come from different answers (and instants), an idle pack may
+ * carry a small current, and a firmware's sign convention is a fact of
+ * the installation the user states in current_sign, not something to be
+ * switched poll by poll on one byte.
+ */
+static void current_sign(struct chain_port *p, struct bms_reading *r)
+{
+	struct bat_priv *bp = cur_priv(p);
+	bool disagrees;
+
+	if (p->cfg->current_inverted)
+		r->current = -r->current;
+	disagrees = (r->direction == BMS_DIR_CHARGING && r->current < 0) ||
+		    (r->direction == BMS_DIR_DISCHARGING && r->current > 0);
+	if (disagrees == bp->sign_disagrees)
+		return;
+	bp->sign_disagrees = disagrees;
+	if (disagrees)
+		log_warn("battery %u (port %s): the pack says it is %s but "
+			 "its current is %+.1f A (+ = charging, current_sign "
+			 "= %s): if it persists, the sign is the other one "
+			 "(current_sign)",
+			 cur_bat(p)->index + 1, p->cfg->name,
+			 r->direction == BMS_DIR_CHARGING ? "charging"
+							  : "discharging",
+			 r->current,
+			 p->cfg->current_inverted ? "inverted" : "normal");
+	else
+		log_notice("battery %u (port %s): current sign and the pack's "
+			   "direction agree again",
+			   cur_bat(p)->index + 1, p->cfg->name);
+}
+
 /* The poll's reading becomes the battery's, if it is possible at all;
  * false if it was rejected (the battery keeps its last good reading and
  * goes stale like a silent one). */
@@ -571,6 +616,8 @@ static bool battery_publish(struct chain_port *p)
 	char why[96];
 
 	bms_reading_merge(&p->pending, &cur_priv(p)->info);
+	if (p->pending.have & BMS_HAVE_BASIC)
+		current_sign(p, &p->pending);
 	if (bms_reading_check(&p->pending, why, sizeof(why)) < 0) {
 		reading_rejected(p, b, why);
 		return false;
@@ -656,6 +703,7 @@ static void port_send(struct chain_port *p)
 {
 	p->reqlen = p->drv->build_request(cur_step(p), cur_bat(p)->addr, p->req,
 					  sizeof(p->req));
+	p->part = p->pending;
 	port_write_request(p, p->timeout_us);
 }
 
@@ -796,7 +844,10 @@ static void port_step_ok(struct chain_port *p, const struct bms_reading *r)
 	} else {
 		if (cur_step(p)->optional)
 			bp->opt_seen |= 1u << p->step;
-		bms_reading_merge(&p->pending, r);
+		if (p->drv->accumulates)
+			p->pending = *r; /* the poll so far and this step */
+		else
+			bms_reading_merge(&p->pending, r);
 	}
 	port_next_step(p);
 }
@@ -1133,10 +1184,17 @@ static enum drv_decode step_frame(struct chain_port *p, const uint8_t *f,
 	enum drv_decode d;
 
 	memset(&r, 0, sizeof(r));
+	if (p->drv->accumulates && !cur_step(p)->once)
+		r = p->part;
 	d = p->drv->decode(cur_step(p), cur_bat(p)->addr, f, len, &r);
 	switch (d) {
 	case DRV_OK:
 		port_step_ok(p, &r);
+		break;
+	case DRV_MORE:
+		/* Part of a multi-frame answer: kept; the timer runs on. */
+		if (p->drv->accumulates)
+			p->part = r;
 		break;
 	case DRV_ERR_STATUS:
 		/* A valid "I cannot do that" (a pack without a serial number
@@ -1245,6 +1303,13 @@ static bool port_process(struct chain_port *p)
 		if (d == DRV_OK || d == DRV_ERR_STATUS) {
 			p->rxlen = 0;
 			return true;
+		}
+		if (d == DRV_MORE) {
+			/* Taken: the next frame of the answer may follow. */
+			skip += flen;
+			memmove(p->rx, p->rx + skip, p->rxlen - skip);
+			p->rxlen -= skip;
+			continue;
 		}
 		/* Resynchronise: drop one byte of a bad frame (the next frame
 		 * start may be inside it), all of a well-formed stray one. */

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "daly.h"
 #include "jbd.h"
 #include "jk.h"
 #include "jkpb.h"
@@ -16,7 +17,7 @@
 /* Adding a protocol: one line here (and its header above). */
 static const struct bms_driver *const drivers[] = {
 	&jbd_driver, &pylontech_driver, &seplos_driver,  &pace_driver,
-	&jk_driver,  &jkpb_driver,      &seplos3_driver,
+	&jk_driver,  &jkpb_driver,      &seplos3_driver, &daly_driver,
 };
 
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))

@@ -29,6 +29,12 @@ enum drv_decode {
 	DRV_ERR_FRAME = -1,      /* malformed: framing, length or checksum */
 	DRV_ERR_STATUS = -2,     /* well-formed, but the battery said error */
 	DRV_ERR_UNEXPECTED = -3, /* well-formed, but not an answer to this */
+	/* A valid frame of an answer that comes in several frames (Daly's
+	 * cells): taken into the reading, more of this answer to come. The
+	 * chain keeps the reading and waits for the next frame; the step's
+	 * timeout covers the whole answer. Only an accumulating driver
+	 * (below) returns it. */
+	DRV_MORE = 1,
 };
 
 /* One request of a poll. "once" requests (model, serial) are repeated
@@ -51,6 +57,15 @@ struct bms_driver {
 	unsigned default_baud;
 	unsigned default_timeout_ms;
 	bool addressed; /* several batteries per port */
+	/* decode() of a step that is not "once" is given the poll's reading
+	 * so far (the earlier steps' values, and the frames of this answer
+	 * already taken) instead of a cleared one, adds its data to it, and
+	 * may return DRV_MORE; the chain takes that reading as the poll's
+	 * after DRV_OK. A step may then depend on an earlier one (Daly: the
+	 * cell count of 0x94 says how many 0x95 frames make the answer).
+	 * decode() must leave it unchanged unless it returns DRV_OK or
+	 * DRV_MORE. */
+	bool accumulates;
 	/* The addresses the protocol has, min_addr..max_addr (max_addr 0:
 	 * 0..254, the configuration's range), and why, for the error. */
 	unsigned min_addr, max_addr;

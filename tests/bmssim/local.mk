@@ -14,6 +14,7 @@ tests_bmssim_libbmssim_a_SOURCES = \
 	tests/bmssim/sim_jk.c tests/bmssim/sim_jk.h \
 	tests/bmssim/sim_jkpb.c tests/bmssim/sim_jkpb.h \
 	tests/bmssim/sim_seplos3.c tests/bmssim/sim_seplos3.h \
+	tests/bmssim/sim_daly.c tests/bmssim/sim_daly.h \
 	tests/bmssim/sim_capture.c tests/bmssim/sim_capture.h \
 	tests/bmssim/sim_replay.c tests/bmssim/sim_replay.h \
 	tests/bmssim/sim_scenario.c tests/bmssim/sim_scenario.h \
@@ -32,6 +33,7 @@ BMSSIM_TESTS = \
 	tests/bmssim/test_sim_jk \
 	tests/bmssim/test_sim_jkpb \
 	tests/bmssim/test_sim_seplos3 \
+	tests/bmssim/test_sim_daly \
 	tests/bmssim/test_sim_capture \
 	tests/bmssim/test_sim_replay \
 	tests/bmssim/test_sim_scenario \
@@ -55,6 +57,8 @@ tests_bmssim_test_sim_jkpb_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_jkpb_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_seplos3_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_seplos3_LDADD = $(BMSSIM_TLDADD)
+tests_bmssim_test_sim_daly_CFLAGS = $(BMSSIM_TCFLAGS)
+tests_bmssim_test_sim_daly_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_capture_CFLAGS = $(BMSSIM_TCFLAGS)
 tests_bmssim_test_sim_capture_LDADD = $(BMSSIM_TLDADD)
 tests_bmssim_test_sim_replay_CFLAGS = $(BMSSIM_TCFLAGS)

@@ -47,6 +47,8 @@ const char *sim_family_name(enum sim_family f)
 		return "jk-pb";
 	case SIM_FAMILY_MODBUS:
 		return "seplos-v3";
+	case SIM_FAMILY_DALY:
+		return "daly";
 	default:
 		return "~";
 	}
@@ -62,6 +64,8 @@ enum sim_family sim_family_of(const char *protocol)
 		return SIM_FAMILY_JKPB;
 	if (strcmp(protocol, "seplos-v3") == 0)
 		return SIM_FAMILY_MODBUS;
+	if (strcmp(protocol, "daly") == 0)
+		return SIM_FAMILY_DALY;
 	return SIM_FAMILY_PYLON;
 }
 
@@ -146,11 +150,14 @@ static int check_family(struct reader *r, struct sim_capture *c,
 		f = SIM_FAMILY_JK;
 	else if (jkpb_frame(b, n))
 		f = SIM_FAMILY_JKPB;
+	else if (b[0] == 0xA5)
+		f = SIM_FAMILY_DALY;
 	else if (modbus_frame(b, n))
 		f = SIM_FAMILY_MODBUS;
 	else
-		return fail(r, "a frame starts with 0xDD (jbd), '~', 0x4E (jk) "
-			       "or is a jk-pb or Modbus RTU frame");
+		return fail(r,
+			    "a frame starts with 0xDD (jbd), '~', 0x4E (jk), "
+			    "0xA5 (daly) or is a jk-pb or Modbus RTU frame");
 	if (!r->have_family) {
 		c->family = f;
 		r->have_family = true;

@@ -28,6 +28,7 @@ enum sim_family {
 	SIM_FAMILY_JK,     /* JK legacy: first bytes 4E 57 */
 	SIM_FAMILY_JKPB,   /* JK-PB: requests ADDR 10 16, answers 55 AA EB 90 */
 	SIM_FAMILY_MODBUS, /* Modbus RTU reads 01/03/04 (seplos-v3) */
+	SIM_FAMILY_DALY,   /* Daly: first byte 0xA5 */
 };
 
 struct sim_capture_pair {
@@ -50,7 +51,7 @@ int sim_capture_load(const char *path, struct sim_capture *c, char *err,
 		     size_t errlen);
 void sim_capture_free(struct sim_capture *c);
 
-/* "jbd", "~", "jk" or "jk-pb" (for messages). */
+/* "jbd", "~", "jk", "jk-pb" or "daly" (for messages). */
 const char *sim_family_name(enum sim_family f);
 /* The family of a simulator protocol name ("pylontech": the "~" one). */
 enum sim_family sim_family_of(const char *protocol);

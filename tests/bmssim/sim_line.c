@@ -203,13 +203,23 @@ static void echo(struct sim_line *l, const uint8_t *buf, size_t len)
 			l->cfg.number, n < 0 ? strerror(errno) : "short write");
 }
 
+/* A sleeping pack (scenario "sleep") does not answer, but its RS485
+ * adapter still shows the host its own request. */
+static bool line_asleep(const struct sim_line *l)
+{
+	for (unsigned i = 0; i < l->cfg.nbats; i++)
+		if (l->cfg.bats[i]->comm.asleep)
+			return true;
+	return false;
+}
+
 static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct sim_line *l = ctx;
 
 	log_bytes(l, "rx", buf, len);
 	l->rx_bytes += len;
-	if (l->cfg.echo)
+	if (l->cfg.echo || line_asleep(l))
 		echo(l, buf, len);
 	l->cfg.hooks.sync(l->cfg.hooks.ctx);
 	l->cfg.proto->feed(l->proto, buf, len, on_answer, l);

@@ -51,6 +51,7 @@ uint32_t sim_prot_from_name(const char *token);
 
 struct sim_comm {
 	bool silent;           /* do not answer at all */
+	bool asleep;           /* silent, and the line echoes requests */
 	unsigned garbage_left; /* answer the next N requests with noise */
 	unsigned corrupt_left; /* send the next N answers with a bad checksum */
 	unsigned delay_ms;     /* answer delay, real milliseconds */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_daly.h"
 #include "sim_jbd.h"
 #include "sim_jk.h"
 #include "sim_jkpb.h"
@@ -15,7 +16,7 @@
 
 static const struct sim_proto_ops *const protos[] = {
 	&sim_jbd_ops, &sim_pylontech_ops, &sim_seplos_ops,  &sim_pace_ops,
-	&sim_jk_ops,  &sim_jkpb_ops,      &sim_seplos3_ops,
+	&sim_jk_ops,  &sim_jkpb_ops,      &sim_seplos3_ops, &sim_daly_ops,
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_daly.h"
 #include "sim_jbd.h"
 #include "sim_jk.h"
 #include "sim_jkpb.h"
@@ -57,6 +58,12 @@ static size_t scan(enum sim_family f, const uint8_t *buf, size_t len,
 		*id = (struct sim_replay_id){.address = a,
 					     .command = (uint8_t)(start >> 8)};
 		*adr = a;
+	} else if (f == SIM_FAMILY_DALY) {
+		uint8_t did = 0;
+
+		drop = sim_daly_scan(buf, len, found, &did);
+		*id = (struct sim_replay_id){.address = 0, .command = did};
+		*adr = 0;
 	} else if (f == SIM_FAMILY_JK) {
 		uint8_t cmd = 0;
 
@@ -88,9 +95,10 @@ int sim_replay_identify(enum sim_family f, const uint8_t *req, size_t len,
 	if (f == SIM_FAMILY_MODBUS)
 		return len == SIM_SEPLOS3_REQ ? 0 : -1;
 	if (f == SIM_FAMILY_JKPB ? req[1] != 0x10
-				 : req[0] != (f == SIM_FAMILY_JBD  ? 0xDD
-					      : f == SIM_FAMILY_JK ? 0x4E
-								   : '~'))
+				 : req[0] != (f == SIM_FAMILY_JBD    ? 0xDD
+					      : f == SIM_FAMILY_JK   ? 0x4E
+					      : f == SIM_FAMILY_DALY ? 0xA5
+								     : '~'))
 		return -1;
 	return 0;
 }
@@ -269,6 +277,8 @@ static void replay_corrupt(uint8_t *f, size_t len)
 		sim_jk_ops.corrupt(f, len);
 	else if (len && f[0] == 0x55)
 		sim_jkpb_ops.corrupt(f, len);
+	else if (len && f[0] == 0xA5)
+		sim_daly_ops.corrupt(f, len);
 	else
 		sim_pylontech_ops.corrupt(f, len);
 }

@@ -29,7 +29,10 @@
  *   fet charge on|off     charge MOSFET state as reported
  *   fet discharge on|off  discharge MOSFET state as reported
  *   silent                stop answering requests
- *   answer                answer again
+ *   answer                answer again (also after sleep)
+ *   sleep                 a sleeping pack on RS485: the adapter echoes
+ *                         every request (even without --echo), nothing
+ *                         answers (a Daly after its sleep timeout)
  *   garbage N             answer the next N requests with random bytes
  *   corrupt N             send the next N answers with a wrong checksum
  *   delay MS              answer MS real milliseconds after the request
@@ -250,6 +253,7 @@ static int parse_bare_cmd(struct parser *p, const char *cmd, int argc,
 	} tab[] = {
 		{"silent", SIM_CMD_SILENT},
 		{"answer", SIM_CMD_ANSWER},
+		{"sleep", SIM_CMD_SLEEP},
 		{"end", SIM_CMD_END},
 	};
 
@@ -345,11 +349,12 @@ static int parse_command(struct parser *p, const char *cmd, int argc,
 	rc = parse_word_cmd(p, cmd, argc, argv, s);
 	if (rc <= 0)
 		return rc;
-	return fail(p,
-		    "unknown command '%s' (known: current soc temp cell "
-		    "cells unpin protect fet silent answer garbage corrupt "
-		    "delay model serial end)",
-		    cmd);
+	return fail(
+		p,
+		"unknown command '%s' (known: current soc temp cell "
+		"cells unpin protect fet silent answer sleep garbage corrupt "
+		"delay model serial end)",
+		cmd);
 }
 
 static int parse_target(struct parser *p, const char *tok, unsigned *target)
@@ -563,7 +568,9 @@ void sim_step_apply(const struct sim_step *s, struct sim_battery *b)
 		break;
 	case SIM_CMD_SILENT:
 	case SIM_CMD_ANSWER:
-		b->comm.silent = s->cmd == SIM_CMD_SILENT;
+	case SIM_CMD_SLEEP:
+		b->comm.silent = s->cmd != SIM_CMD_ANSWER;
+		b->comm.asleep = s->cmd == SIM_CMD_SLEEP;
 		break;
 	case SIM_CMD_GARBAGE:
 		b->comm.garbage_left = s->count;

@@ -57,6 +57,16 @@ START_TEST(reads_the_shared_captures)
 	ck_assert_mem_eq(cap.pairs[0].req, "~2002464FC0048520FCB2\r", 22);
 	ck_assert_uint_eq(cap.pairs[0].anslen, 18);
 	ck_assert_mem_eq(cap.pairs[0].ans, "~200246000000FDB2\r", 18);
+	sim_capture_free(&cap);
+	ck_assert_int_eq(sim_capture_load(TEST_DATA_DIR
+					  "/daly-16s-discharging.cap",
+					  &cap, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(cap.family, SIM_FAMILY_DALY);
+	/* the 16 cell frames are one answer */
+	for (size_t i = 0; i < cap.n; i++)
+		if (cap.pairs[i].req[2] == 0x95)
+			ck_assert_uint_eq(cap.pairs[i].anslen, 16 * 13);
 }
 END_TEST
 
@@ -93,7 +103,7 @@ START_TEST(errors_name_the_line)
 		{">>> ~20014642E00201FD35\n>>> DD A5 03 00 FF FD 77\n",
 		 "t.cap:2: a jbd frame in a ~ capture"},
 		{">>> 41 42\n", "t.cap:1: a frame starts with 0xDD (jbd), '~', "
-				"0x4E (jk) or is "
+				"0x4E (jk), 0xA5 (daly) or is "
 				"a jk-pb or Modbus RTU frame"},
 		{">>>\n", "t.cap:1: empty frame"},
 		{"DD A5 03 00 FF FD 77\n",

@@ -108,10 +108,11 @@ END_TEST
 
 START_TEST(errors_name_file_and_line)
 {
-	ck_assert_str_eq(error_of("0 all current 1\n\n# c\n2 all bogus\n"),
-			 "t.scn:4: unknown command 'bogus' (known: current soc "
-			 "temp cell cells unpin protect fet silent answer "
-			 "garbage corrupt delay model serial end)");
+	ck_assert_str_eq(
+		error_of("0 all current 1\n\n# c\n2 all bogus\n"),
+		"t.scn:4: unknown command 'bogus' (known: current soc "
+		"temp cell cells unpin protect fet silent answer sleep "
+		"garbage corrupt delay model serial end)");
 	ck_assert_str_eq(error_of("5 all silent\n4 all answer\n"),
 			 "t.scn:2: time 4 is before the previous step's (5)");
 	ck_assert_str_eq(error_of("x all silent\n"),

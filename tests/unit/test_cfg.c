@@ -286,6 +286,10 @@ static const struct bad_value bad_values[] = {
 	{"device", "/dev/tty\x01",
 	 "device: value contains a control character"},
 	{"protocol", "modbus", NULL /* built from drv_names() */},
+	{"current_sign", "negative",
+	 "current_sign: 'negative' is not a current sign (normal, inverted)"},
+	{"current_sign", "",
+	 "current_sign: '' is not a current sign (normal, inverted)"},
 	{"baud", "1199", "baud: '1199' is out of range (1200..921600)"},
 	{"baud", "921601", "baud: '921601' is out of range (1200..921600)"},
 	{"baud", "fast", "baud: 'fast' is not a whole number"},
@@ -341,7 +345,8 @@ static bool is_port_key(const char *key)
 {
 	return strcmp(key, "device") == 0 || strcmp(key, "usb_serial") == 0 ||
 	       strcmp(key, "protocol") == 0 || strcmp(key, "baud") == 0 ||
-	       strcmp(key, "timeout") == 0 || strcmp(key, "addresses") == 0;
+	       strcmp(key, "timeout") == 0 || strcmp(key, "addresses") == 0 ||
+	       strcmp(key, "current_sign") == 0;
 }
 
 START_TEST(bad_value_one_error_on_its_line)
@@ -428,6 +433,12 @@ START_TEST(booleans_and_levels)
 		expect_valid(&c, text);
 		ck_assert_int_eq(c.log_level, levels[i].level);
 	}
+	expect_valid(&c, PORT_A);
+	ck_assert(!c.ports[0].current_inverted);
+	expect_valid(&c, PORT_A "current_sign = inverted\n");
+	ck_assert(c.ports[0].current_inverted);
+	expect_valid(&c, PORT_A "current_sign = normal\n");
+	ck_assert(!c.ports[0].current_inverted);
 }
 END_TEST
 
@@ -855,6 +866,7 @@ START_TEST(print_keys_lists_every_key)
 		{"port", "addresses"},
 		{"port", "expect"},
 		{"port", "charge_without_temperature"},
+		{"port", "current_sign"},
 		{"output", "function"},
 		{"output", "line"},
 		{"output", "chip"},
@@ -949,7 +961,7 @@ START_TEST(print_keys_lists_every_key)
 			ck_assert_str_eq(line,
 					 "port\tbaud\tuint\t(protocol default)"
 					 "\t1200..921600\tserial speed");
-		if (n == 18)
+		if (n == 19)
 			ck_assert_str_eq(line,
 					 "output\tfunction\tfunction\t"
 					 "(required)\tload, charge, prealarm, "
@@ -959,36 +971,36 @@ START_TEST(print_keys_lists_every_key)
 					 "(allowed to charge), prealarm, "
 					 "load-and-charge (both allowed), "
 					 "error-led, status-led");
-		if (n == 21)
+		if (n == 22)
 			ck_assert_str_eq(line,
 					 "output\toffset\tuint\t(none)\t"
 					 "0..65535\tline offset on chip (with "
 					 "chip)");
-		if (n == 24)
+		if (n == 25)
 			ck_assert_str_eq(line,
 					 "output\tbias\tbias\tas-is\tas-is, "
 					 "disabled, pull-up, pull-down\tpull "
 					 "resistor inside the chip");
-		if (n == 30)
+		if (n == 31)
 			ck_assert_str_eq(line,
 					 "input\tdebounce\tduration\t50ms\t"
 					 "0ms..1s\tthe input must be stable "
 					 "this long before a change counts");
-		if (n == 31)
+		if (n == 32)
 			ck_assert_str_eq(line,
 					 "protection\tcell_undervoltage\t"
 					 "number\t2.80V\t2.00V..3.00V\ta cell "
 					 "below this voltage (V) disconnects "
 					 "the loads, once the pre-alarm has "
 					 "been on for prealarm_lead");
-		if (n == 37)
+		if (n == 38)
 			ck_assert_str_eq(line,
 					 "protection\tprealarm_lead\tduration"
 					 "\t30s\t30s..10m\thow long the "
 					 "pre-alarm is on before a low cell "
 					 "disconnects the loads (at least 30 "
 					 "s)");
-		if (n == 40)
+		if (n == 41)
 			ck_assert_str_eq(
 				line, "protection\tprealarm_mode\t"
 				      "prealarm-mode\tcontinuous\t"
@@ -996,7 +1008,7 @@ START_TEST(print_keys_lists_every_key)
 				      "the pre-alarm output stays on; "
 				      "intermittent: it blinks (prealarm_on, "
 				      "prealarm_off)");
-		if (n == 46)
+		if (n == 47)
 			ck_assert_str_eq(
 				line, "protection\tcharge_temp_low\tnumber\t"
 				      "5C\t0C..40C\tno charging below "

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "daly.h"
 #include "jkpb.h"
 #include "log.h"
 #include "pylon.h"
@@ -99,6 +100,18 @@ struct pb_play {
 	size_t rxlen;
 };
 
+/* A Daly pack (A5 frames, 16 cells, the answers of the real capture
+ * tests/data/daly-16s-discharging.cap). */
+struct daly_play {
+	bool on;
+	bool echo;            /* RS485 adapter echoes our request */
+	bool asleep;          /* echo only, never an answer */
+	unsigned cell_frames; /* 0x95 frames sent: 16 (the unit) or fewer */
+	unsigned requests;
+	uint8_t rx[256];
+	size_t rxlen;
+};
+
 /* Every pack identity the bus ever had, with its cells: a reading that
  * pairs one battery's serial number with another's cells was mixed up. */
 struct known_pack {
@@ -118,6 +131,7 @@ struct fixture {
 	struct battery_play play;
 	struct bus_play bus;
 	struct pb_play pb;
+	struct daly_play daly;
 	/* what the callback saw */
 	struct known_pack known[16];
 	unsigned nknown;
@@ -713,9 +727,115 @@ static void pb_setup(void)
 	cp->timeout_ms = 100;
 }
 
+/* --- a Daly pack ------------------------------------------------------ */
+
+/* The 8 data bytes of the capture's answer to id (frame: 0x95 / 0x96
+ * frame number, from 1); false: this pack does not answer id. */
+static bool daly_data(uint8_t id, unsigned frame, uint8_t d[8])
+{
+	static const uint8_t cells[6][6] = {
+		{0x0C, 0xFD, 0x0C, 0xFE, 0x0C, 0xFE},
+		{0x0C, 0xFE, 0x0C, 0xFE, 0x0C, 0xFE},
+		{0x0C, 0xFE, 0x0C, 0xFE, 0x0C, 0xFE},
+		{0x0C, 0xFE, 0x0C, 0xFC, 0x0C, 0xFE},
+		{0x0C, 0xFE, 0x0C, 0xFF, 0x0C, 0xFE},
+		{0x0C, 0xFC, 0x00, 0x00, 0x00, 0x00},
+	};
+	static const uint8_t soc[8] = {0x02, 0x14, 0,    0,
+				       0x75, 0x45, 0x03, 0x78};
+	static const uint8_t state[8] = {0x02, 0x01, 0x01, 0x78,
+					 0x00, 0x03, 0xCB, 0x40};
+	static const uint8_t info[8] = {0x10, 0x01, 0, 0, 0, 0x00, 0x03, 0x40};
+
+	memset(d, 0, 8);
+	switch (id) {
+	case DALY_ID_SOC:
+		memcpy(d, soc, 8);
+		return true;
+	case DALY_ID_STATE:
+		memcpy(d, state, 8);
+		return true;
+	case DALY_ID_INFO:
+		memcpy(d, info, 8);
+		return true;
+	case DALY_ID_CELLS:
+		d[0] = (uint8_t)frame;
+		if (frame <= 6)
+			memcpy(d + 1, cells[frame - 1], 6);
+		d[7] = 0x40;
+		return true;
+	case DALY_ID_TEMPS:
+		d[0] = 1;
+		d[1] = 0x37; /* 15 C */
+		return true;
+	case DALY_ID_FAILURES:
+		return true; /* no failure */
+	default:
+		return false; /* 0x97: this unit does not answer it */
+	}
+}
+
+static void daly_send(uint8_t id, unsigned frame)
+{
+	uint8_t f[DALY_FRAME_LEN];
+
+	if (!daly_data(id, frame, f + 4))
+		return;
+	f[0] = DALY_START;
+	f[1] = DALY_BMS_ADDR;
+	f[2] = id;
+	f[3] = 8;
+	f[12] = daly_sum(f, 12);
+	ck_assert_int_eq(write(fx.master, f, sizeof(f)), (ssize_t)sizeof(f));
+}
+
+static void serve_daly(void)
+{
+	struct daly_play *b = &fx.daly;
+	ssize_t n = read(fx.master, b->rx + b->rxlen, sizeof(b->rx) - b->rxlen);
+
+	if (n <= 0)
+		return;
+	b->rxlen += (size_t)n;
+	while (b->rxlen >= DALY_FRAME_LEN) {
+		uint8_t id = b->rx[2];
+
+		if (b->rx[0] != DALY_START || b->rx[1] != DALY_HOST_ADDR) {
+			memmove(b->rx, b->rx + 1, --b->rxlen);
+			continue;
+		}
+		b->requests++;
+		if (b->echo || b->asleep)
+			ck_assert_int_eq(
+				write(fx.master, b->rx, DALY_FRAME_LEN),
+				DALY_FRAME_LEN);
+		if (!b->asleep) {
+			unsigned frames =
+				id == DALY_ID_CELLS ? b->cell_frames : 1;
+
+			for (unsigned k = 1; k <= frames; k++)
+				daly_send(id, k);
+		}
+		b->rxlen -= DALY_FRAME_LEN;
+		memmove(b->rx, b->rx + DALY_FRAME_LEN, b->rxlen);
+	}
+}
+
+static void daly_setup(void)
+{
+	fx.daly.on = true;
+	fx.daly.cell_frames = DALY_MAX_FRAMES;
+	snprintf(fx.cfg.ports[0].protocol, CFG_NAME_LEN, "daly");
+	/* 16 frames at the pty's speed; a 9600 baud line needs 500 ms */
+	fx.cfg.ports[0].timeout_ms = 100;
+	fx.cfg.stale_after_ms = 3000;
+}
+
 static void serve(void)
 {
-	if (fx.pb.on)
+	if (fx.daly.on)
+		serve_daly();
+	else if (fx.pb.on)
 		serve_pb();
 	else if (fx.bus.on)
 		serve_bus();
@@ -1522,6 +1642,73 @@ START_TEST(jkpb_a_master_appearing_stops_the_polling)
 }
 END_TEST
 
+/* --- Daly: an answer in several frames (DRV_MORE) ---------------------- */
+
+/*
+ * The cells come in six of sixteen 13-byte frames, the temperatures and
+ * cell counts from earlier steps: only a chain that keeps the reading
+ * between the frames of one answer (and gives the driver the poll so
+ * far) gets a complete 16-cell reading.
+ */
+START_TEST(daly_cells_in_several_frames)
+{
+	daly_setup();
+	fx.daly.echo = true;
+	start_chain();
+	ck_assert(run_until(bat0_fresh, 3000));
+	ck_assert_uint_eq(bat0()->reading.ncells, 16);
+	ck_assert_double_eq_tol(bat0()->reading.cell_v[0], 3.325, 1e-9);
+	ck_assert_double_eq_tol(bat0()->reading.cell_v[13], 3.327, 1e-9);
+	ck_assert_double_eq_tol(bat0()->reading.cell_v[15], 3.324, 1e-9);
+	ck_assert_double_eq_tol(bat0()->reading.voltage, 53.2, 1e-9);
+	ck_assert_double_eq_tol(bat0()->reading.current, -2.1, 1e-9);
+	ck_assert_uint_eq(bat0()->reading.ntemps, 1);
+	ck_assert_double_eq_tol(bat0()->reading.temp_c[0], 15.0, 1e-9);
+	ck_assert_uint_eq(bat0()->reading.cycles, 3);
+	ck_assert(bat0()->reading.have & BMS_HAVE_PROTECTION);
+	ck_assert_uint_eq(bat0()->frames_bad, 0);
+}
+END_TEST
+
+/* Five of the six frames the cells need: never a reading. */
+START_TEST(daly_incomplete_cells_are_no_reading)
+{
+	daly_setup();
+	fx.daly.cell_frames = 5;
+	start_chain();
+	run_for(1500);
+	ck_assert(!bat0()->valid);
+	ck_assert_uint_gt(bat0()->timeouts, 0);
+}
+END_TEST
+
+/* A sleeping unit: its adapter echoes the request (A5 40 ...), nothing
+ * answers. The echo is no data: no frame taken, the battery never valid. */
+START_TEST(daly_sleeping_echo_is_no_answer)
+{
+	daly_setup();
+	fx.daly.asleep = true;
+	start_chain();
+	run_for(1500);
+	ck_assert(!bat0()->valid);
+	ck_assert_uint_eq(bat0()->frames_good, 0);
+	ck_assert_uint_eq(bat0()->frames_bad, 0);
+	ck_assert_uint_gt(bat0()->timeouts, 0);
+}
+END_TEST
+
+/* current_sign = inverted turns the pack's current. */
+START_TEST(daly_current_sign_inverted)
+{
+	daly_setup();
+	fx.cfg.ports[0].current_inverted = true;
+	start_chain();
+	ck_assert(run_until(bat0_fresh, 3000));
+	ck_assert_double_eq_tol(bat0()->reading.current, 2.1, 1e-9);
+	ck_assert_int_eq(bat0()->reading.direction, BMS_DIR_DISCHARGING);
+}
+END_TEST
+
 static Suite *chain_suite(void)
 {
 	Suite *s = suite_create("chain");
@@ -1564,6 +1751,15 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, unanswered_identity_is_given_up_then_the_same);
 	tcase_add_test(tc, another_model_without_a_serial_is_another_battery);
 	tcase_add_test(tc, the_callback_cannot_reconfigure_the_chain);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daly-multi-frame");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, daly_cells_in_several_frames);
+	tcase_add_test(tc, daly_incomplete_cells_are_no_reading);
+	tcase_add_test(tc, daly_sleeping_echo_is_no_answer);
+	tcase_add_test(tc, daly_current_sign_inverted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jkpb-master");
