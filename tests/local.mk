@@ -169,7 +169,8 @@ E2E_TESTS = \
 	tests/e2e/jkpb.sh \
 	tests/e2e/jkpb_master.sh \
 	tests/e2e/capture.sh \
-	tests/e2e/outputs_first.sh
+	tests/e2e/outputs_first.sh \
+	tests/e2e/probe.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data
