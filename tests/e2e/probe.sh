@@ -4,7 +4,7 @@
 # list, so a protocol taught to bmssim is probed here without editing this
 # test), a line of packs is found: the probe names the protocol and the
 # pack count, and the [port] section it prints is accepted by
-# `smallbmsd -t`. A silent line is exit 1 within the bound, a line the
+# `smallbmsd -t`; Seplos v2 at 9600 baud is found at its alternative rate. A silent line is exit 1 within the bound, a line the
 # daemon holds exit 3 (the same port lock), a JK-PB bus with a master at
 # DIP address 0 exit 4, bad options exit 2.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +82,22 @@ for proto in $protocols; do
 	note "ok: $proto, $packs pack(s), section valid ($ELAPSED ms)"
 	stop_sim
 done
+
+# Seplos v2 packs of the older boards run at 9600 baud: bmssim hears only
+# that rate (--line-baud: the pty's termios), so the probe finds them at
+# its second rate, and the section says the baud.
+start_sim --protocol seplos --packs 2 --address-base 0 --line-baud 9600
+probe "$SIM_PTY" --timeout-ms 300
+[ "$RC" -eq 0 ] || { cat "$PROBE_OUT"; fail "seplos at 9600: probe exit $RC"; }
+grep -q "^  seplos     19200 baud, address 0: no answer" "$PROBE_OUT" &&
+	grep -q "^Found: protocol seplos at 9600 baud, 2 packs at addresses 0-1" "$PROBE_OUT" ||
+	{ cat "$PROBE_OUT"; fail "seplos at 9600: not found at the second rate"; }
+sed -n '/^\[port /,$p' "$PROBE_OUT" >"$T/probe.conf"
+grep -qx "baud = 9600" "$T/probe.conf" || { cat "$PROBE_OUT"; fail "seplos at 9600: no baud line"; }
+"$DAEMON" -t -c "$T/probe.conf" >"$T/check.out" 2>&1 ||
+	{ cat "$T/probe.conf" "$T/check.out"; fail "seplos at 9600: section refused by -t"; }
+note "ok: seplos at its alternative rate, 9600 baud ($ELAPSED ms)"
+stop_sim
 
 # A pty nobody answers: exit 1, every protocol tried. The bound: the
 # per-request timeouts of the plan plus the JK-PB listen, 12.25 s with
