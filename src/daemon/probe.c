@@ -433,7 +433,8 @@ static void print_attempt(FILE *out, const struct attempt *a, bool tcp,
  * Read the pack at addr step by step, the driver's order (values first,
  * as the chain reads a candidate): the first step decides whether a pack
  * is there. The others are asked once each; *mask says which answered
- * (in: which to ask). Returns the first step's result.
+ * (in: which once and optional steps to ask). Returns the first step's
+ * result.
  */
 static enum ask read_pack(struct line *l, const struct bms_driver *drv,
 			  unsigned addr, unsigned timeout_ms, uint32_t *mask,
@@ -450,7 +451,8 @@ static enum ask read_pack(struct line *l, const struct bms_driver *drv,
 		const struct drv_step *st = &drv->steps[s];
 		enum ask sa;
 
-		if (s > 0 && !(asked & (1u << s)))
+		/* A required step is always asked: its data is the reading. */
+		if (s > 0 && !(asked & (1u << s)) && (st->once || st->optional))
 			continue;
 		sa = ask(l, drv, st, addr, timeout_ms, &part);
 		if (s == 0)

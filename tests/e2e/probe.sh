@@ -4,7 +4,8 @@
 # list, so a protocol taught to bmssim is probed here without editing this
 # test), a line of packs is found: the probe names the protocol and the
 # pack count, and the [port] section it prints is accepted by
-# `smallbmsd -t`; Seplos v2 at 9600 baud is found at its alternative rate. A silent line is exit 1 within the bound, a line the
+# `smallbmsd -t`; Seplos v2 at 9600 baud is found at its alternative rate;
+# every real capture of tests/data is recognised when replayed. A silent line is exit 1 within the bound, a line the
 # daemon holds exit 3 (the same port lock), a JK-PB bus with a master at
 # DIP address 0 exit 4, bad options exit 2.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +83,31 @@ for proto in $protocols; do
 	note "ok: $proto, $packs pack(s), section valid ($ELAPSED ms)"
 	stop_sim
 done
+
+# Real captures (tests/data), replayed by request identity: the probe
+# names their protocol and address, and the first reading has the cell
+# count and voltage of the capture's .expect file.
+replay_case() {
+	name=$1 proto=$2 where=$3
+	start_sim --replay "$top_srcdir/tests/data/$name.cap"
+	probe "$SIM_PTY" --timeout-ms 300
+	[ "$RC" -eq 0 ] || { cat "$PROBE_OUT"; fail "$name: probe exit $RC"; }
+	grep -q "^Found: protocol $proto at [0-9]* baud$where\$" "$PROBE_OUT" ||
+		{ cat "$PROBE_OUT"; fail "$name: not found as $proto$where"; }
+	cells=$(sed -n 's/^cells = //p' "$top_srcdir/tests/data/$name.expect")
+	volts=$(printf '%.2f' "$(sed -n 's/^voltage = //p' "$top_srcdir/tests/data/$name.expect")")
+	grep -q ": model .*, $cells cells, $volts V, " "$PROBE_OUT" ||
+		{ cat "$PROBE_OUT"; fail "$name: not $cells cells, $volts V"; }
+	note "ok: $name: $proto$where, $cells cells, $volts V ($ELAPSED ms)"
+	stop_sim
+}
+replay_case jbd-doc-example jbd ""
+replay_case pylontech-us2000 pylontech ", 1 pack at address 2"
+replay_case pace-v25 pace ", 1 pack at address 1"
+replay_case jk-b2a24s20p-13s jk ""
+replay_case jk-14s-doc-charging jk ""
+replay_case jkpb-pb2a16s15p-addr1 jk-pb ", 1 pack at address 1"
+replay_case jkpb-master-slave jk-pb ", 1 pack at address 1"
 
 # Seplos v2 packs of the older boards run at 9600 baud: bmssim hears only
 # that rate (--line-baud: the pty's termios), so the probe finds them at
