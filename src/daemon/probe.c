@@ -740,6 +740,14 @@ static int probe_plan(struct line *l, const struct attempt *plan, unsigned n,
 	return PROBE_NOTHING;
 }
 
+uint64_t probe_silent_ms(bool tcp, unsigned timeout_ms)
+{
+	struct attempt plan[PROBE_MAX_PLAN];
+	unsigned n = make_plan(tcp, plan, PROBE_MAX_PLAN);
+
+	return plan_bound_ms(plan, n, tcp, timeout_ms);
+}
+
 int probe_run(const struct probe_opts *o, FILE *out)
 {
 	static struct line line;

@@ -12,6 +12,8 @@
 #ifndef SMALLBMS_PROBE_H
 #define SMALLBMS_PROBE_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The exit status of smallbmsd --probe (documented in smallbmsd(8)). */
@@ -33,5 +35,13 @@ struct probe_opts {
 
 /* Probe o->device, report to out; returns an enum probe_status. */
 int probe_run(const struct probe_opts *o, FILE *out);
+
+/*
+ * The longest a probe of a line where nothing answers takes, in ms: the
+ * timeout of every first address of every plan entry and every listen
+ * (timeout_ms 0: each protocol's own). Printed before the first request;
+ * kept under about 20 s with each protocol's own timeouts.
+ */
+uint64_t probe_silent_ms(bool tcp, unsigned timeout_ms);
 
 #endif
