@@ -77,6 +77,12 @@ struct attempt {
 	unsigned baud;
 };
 
+/* What came back from attempts that found nothing, for the advice. */
+struct heard {
+	bool refused; /* a valid frame refusing the request */
+	bool noise;   /* bytes, no frame accepted */
+};
+
 /* What the probe found. */
 struct found {
 	const struct bms_driver *drv;
@@ -478,7 +484,7 @@ static enum ask read_pack(struct line *l, const struct bms_driver *drv,
  */
 static enum ask probe_attempt(struct line *l, const struct attempt *at,
 			      unsigned opt_ms, struct found *f, FILE *out,
-			      bool *refused)
+			      struct heard *heard)
 {
 	const struct bms_driver *drv = at->drv;
 	unsigned timeout = timeout_of(drv, opt_ms);
@@ -495,7 +501,8 @@ static enum ask probe_attempt(struct line *l, const struct attempt *at,
 			      &f->readings[0], &f->missing[0]);
 		print_attempt(out, at, l->tcp, first + k, a, timeout,
 			      l->rx_total);
-		*refused = *refused || a == ASK_REFUSED;
+		heard->refused = heard->refused || a == ASK_REFUSED;
+		heard->noise = heard->noise || a == ASK_NOISE;
 		if (a == ASK_ANSWER) {
 			f->addrs[f->npacks++] = first + k;
 			break;
@@ -647,7 +654,7 @@ static void print_section(FILE *out, const struct line *l,
 }
 
 static void print_nothing(FILE *out, const struct attempt *plan, unsigned n,
-			  bool tcp, bool refused)
+			  bool tcp, const struct heard *heard)
 {
 	fprintf(out, "\nNothing answered. Tried:");
 	for (unsigned i = 0; i < n; i++) {
@@ -661,9 +668,13 @@ static void print_nothing(FILE *out, const struct attempt *plan, unsigned n,
 				first + k - 1);
 	}
 	fprintf(out, ".\n");
-	if (refused)
+	if (heard->refused)
 		fprintf(out, "A device answered in a protocol's framing but "
 			     "refused its request (see above).\n");
+	if (heard->noise)
+		fprintf(out, "Bytes came back that no protocol accepted: "
+			     "another baud rate or protocol, or a noisy line "
+			     "(A and B swapped, no GND).\n");
 	fprintf(out, "Check the wiring (A/B swapped? GND?), the adapter, and "
 		     "that the battery is on; an unlisted protocol or baud "
 		     "rate is not supported yet.\n");
@@ -711,7 +722,7 @@ static int stopped(struct line *l, enum ask a, const struct bms_driver *drv,
 static int probe_plan(struct line *l, const struct attempt *plan, unsigned n,
 		      unsigned opt_ms, struct found *f, FILE *out)
 {
-	bool refused = false;
+	struct heard heard = {false, false};
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct bms_driver *who = plan[i].drv;
@@ -726,7 +737,7 @@ static int probe_plan(struct line *l, const struct attempt *plan, unsigned n,
 			if (a != ASK_SILENT)
 				return stopped(l, a, who, out);
 		}
-		a = probe_attempt(l, &plan[i], opt_ms, f, out, &refused);
+		a = probe_attempt(l, &plan[i], opt_ms, f, out, &heard);
 		if (a == ASK_ANSWER) {
 			print_found(out, l, f);
 			fprintf(out, "\n");
@@ -735,7 +746,7 @@ static int probe_plan(struct line *l, const struct attempt *plan, unsigned n,
 		if (a == ASK_IOERR || a == ASK_FOREIGN)
 			return stopped(l, a, who, out);
 	}
-	print_nothing(out, plan, n, l->tcp, refused);
+	print_nothing(out, plan, n, l->tcp, &heard);
 	fprintf(out, "\n");
 	return PROBE_NOTHING;
 }

@@ -142,6 +142,18 @@ grep -q "^Nothing answered. Tried: jbd at 9600" "$PROBE_OUT" ||
 note "ok: silent line, exit 1 in $ELAPSED ms ($(head -n 1 "$PROBE_OUT" | sed 's/.*; //'))"
 stop_sim
 
+# A battery that answers every request with random bytes: nothing is
+# taken for a protocol (every decoder rejects them), exit 1, and the
+# advice says bytes came back.
+printf '0 all garbage 1000\n' >"$T/garbage.scn"
+start_sim --protocol jk --scenario "$T/garbage.scn"
+probe "$SIM_PTY" --timeout-ms 100
+[ "$RC" -eq 1 ] || { cat "$PROBE_OUT"; fail "garbage: exit $RC, not 1"; }
+grep -q "^Bytes came back that no protocol accepted" "$PROBE_OUT" ||
+	{ cat "$PROBE_OUT"; fail "garbage: no advice"; }
+note "ok: garbage is no protocol, exit 1 ($ELAPSED ms)"
+stop_sim
+
 # A line the daemon holds: refused at once, exit 3, nothing sent.
 start_sim
 write_config
