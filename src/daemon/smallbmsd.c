@@ -68,6 +68,7 @@ struct options {
 	bool safe_state;
 	bool dry_run;
 	bool debug;
+	bool config_given;
 	const char *probe;      /* --probe DEVICE */
 	const char *timeout_ms; /* --timeout-ms, as given */
 };
@@ -85,6 +86,12 @@ static int probe_options(const struct options *o, struct probe_opts *po)
 	}
 	if (!o->probe)
 		return -1;
+	/* The probe reads no configuration and drives nothing. */
+	if (o->config_given || o->check_only || o->safe_state || o->dry_run) {
+		fprintf(stderr, "smallbmsd: --probe goes alone (with "
+				"--timeout-ms)\n");
+		return PROBE_USAGE;
+	}
 	if (!o->probe[0]) {
 		fprintf(stderr, "smallbmsd: --probe needs a device\n");
 		return PROBE_USAGE;
@@ -131,6 +138,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			o->config_given = true;
 			break;
 		case 't':
 			o->check_only = true;

@@ -196,4 +196,9 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "--timeout-ms without --probe: exit $rc, not 2"
+set +e
+"$DAEMON" --probe "$T/x" -t >/dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "--probe with -t: exit $rc, not 2"
 note "ok: usage errors, exit 2"
