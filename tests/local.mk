@@ -25,7 +25,8 @@ UNIT_TESTS = \
 	tests/unit/test_monitor \
 	tests/unit/test_store \
 	tests/unit/test_number \
-	tests/unit/test_tcpaddr
+	tests/unit/test_tcpaddr \
+	tests/unit/test_probe
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -134,6 +135,9 @@ tests_unit_test_number_LDADD = $(UNIT_LDADD)
 tests_unit_test_tcpaddr_SOURCES = tests/unit/test_tcpaddr.c
 tests_unit_test_tcpaddr_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_tcpaddr_LDADD = $(UNIT_LDADD)
+tests_unit_test_probe_SOURCES = tests/unit/test_probe.c
+tests_unit_test_probe_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_probe_LDADD = $(UNIT_LDADD)
 
 # A control-socket client that misbehaves on purpose (socket_abuse.sh).
 check_PROGRAMS += tests/tools/ctlstress
@@ -196,7 +200,8 @@ E2E_TESTS = \
 	tests/e2e/seplos3_tcp.sh \
 	tests/e2e/libmodbus.sh \
 	tests/e2e/capture.sh \
-	tests/e2e/outputs_first.sh
+	tests/e2e/outputs_first.sh \
+	tests/e2e/probe.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data

@@ -13,7 +13,9 @@
 #include "daemon.h"
 #include "gpio.h"
 #include "log.h"
+#include "number.h"
 #include "outputs.h"
+#include "probe.h"
 #include "settings.h"
 
 #ifndef SYSCONFDIR
@@ -41,13 +43,23 @@ static void usage(FILE *out)
 		"(for\n"
 		"                       ExecStopPost= after a crash)\n"
 		"  -n, --dry-run        compute outputs but never drive them\n"
+		"  -p, --probe=DEVICE   find the protocol, baud rate and\n"
+		"                       addresses of the batteries on DEVICE\n"
+		"                       (read requests only), print the\n"
+		"                       [port] section and exit: 0 found,\n"
+		"                       1 nothing answered, 2 usage, 3 device\n"
+		"                       cannot be opened or is in use, 4\n"
+		"                       another master polls the line\n"
+		"      --timeout-ms=N   with --probe: wait N ms (%d-%d) for\n"
+		"                       each answer instead of each\n"
+		"                       protocol's own timeout\n"
 		"  -d, --debug          log debug messages\n"
 		"  -h, --help           show this help and exit\n"
 		"  -V, --version        show the version and exit\n"
 		"\n"
 		"Runs in the foreground; logs to the journal under systemd,\n"
 		"otherwise to standard error. See smallbmsd(8).\n",
-		DEFAULT_CONFIG);
+		DEFAULT_CONFIG, PROBE_TIMEOUT_MIN_MS, PROBE_TIMEOUT_MAX_MS);
 }
 
 struct options {
@@ -56,7 +68,50 @@ struct options {
 	bool safe_state;
 	bool dry_run;
 	bool debug;
+	bool config_given;
+	const char *probe;      /* --probe DEVICE */
+	const char *timeout_ms; /* --timeout-ms, as given */
 };
+
+enum { OPT_TIMEOUT_MS = 256 };
+
+/* --probe's options are checked together; -1 to go on, else the exit. */
+static int probe_options(const struct options *o, struct probe_opts *po)
+{
+	uint64_t ms;
+
+	if (o->timeout_ms && !o->probe) {
+		fprintf(stderr, "smallbmsd: --timeout-ms goes with --probe\n");
+		return PROBE_USAGE;
+	}
+	if (!o->probe)
+		return -1;
+	/* The probe reads no configuration and drives nothing. */
+	if (o->config_given || o->check_only || o->safe_state || o->dry_run) {
+		fprintf(stderr, "smallbmsd: --probe goes alone (with "
+				"--timeout-ms)\n");
+		return PROBE_USAGE;
+	}
+	if (!o->probe[0]) {
+		fprintf(stderr, "smallbmsd: --probe needs a device\n");
+		return PROBE_USAGE;
+	}
+	po->device = o->probe;
+	po->timeout_ms = 0;
+	if (!o->timeout_ms)
+		return -1;
+	if (!num_uint(o->timeout_ms, &ms) || ms < PROBE_TIMEOUT_MIN_MS ||
+	    ms > PROBE_TIMEOUT_MAX_MS) {
+		fprintf(stderr,
+			"smallbmsd: --timeout-ms '%s': give milliseconds, "
+			"%d-%d\n",
+			o->timeout_ms, PROBE_TIMEOUT_MIN_MS,
+			PROBE_TIMEOUT_MAX_MS);
+		return PROBE_USAGE;
+	}
+	po->timeout_ms = (unsigned)ms;
+	return -1;
+}
 
 /* Returns -1 to continue, otherwise the exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
@@ -68,6 +123,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"list-keys", no_argument, NULL, 'k'},
 		{"list-settings", no_argument, NULL, 'K'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"probe", required_argument, NULL, 'p'},
+		{"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -76,11 +133,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->config = DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:tSkKndhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:tSkKnp:dhV", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
+			o->config_given = true;
 			break;
 		case 't':
 			o->check_only = true;
@@ -96,6 +154,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			return EXIT_SUCCESS;
 		case 'n':
 			o->dry_run = true;
+			break;
+		case 'p':
+			o->probe = optarg;
+			break;
+		case OPT_TIMEOUT_MS:
+			o->timeout_ms = optarg;
 			break;
 		case 'd':
 			o->debug = true;
@@ -144,12 +208,19 @@ int main(int argc, char **argv)
 	struct options opt = {0};
 	struct daemon d;
 	char err[512];
+	struct probe_opts po;
 	int r;
 
 	r = parse_options(argc, argv, &opt);
 	if (r >= 0)
 		return r;
+	r = probe_options(&opt, &po);
+	if (r >= 0)
+		return r;
 	log_init("smallbmsd", LOG_INFO);
+	/* No configuration: probing is how a newcomer writes one. */
+	if (opt.probe)
+		return probe_run(&po, stdout);
 	if (cfg_load(&cfg, opt.config, stderr) != 0) {
 		fprintf(stderr, "smallbmsd: %s: configuration is not valid\n",
 			opt.config);

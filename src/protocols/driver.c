@@ -32,6 +32,11 @@ const struct bms_driver *drv_find(const char *name)
 	return NULL;
 }
 
+const struct bms_driver *drv_at(size_t i)
+{
+	return i < NDRIVERS ? drivers[i] : NULL;
+}
+
 /* Built on first use from the table, so the list can never go stale. */
 const char *drv_names(void)
 {

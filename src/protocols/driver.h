@@ -108,11 +108,29 @@ struct bms_driver {
 	const char *(*foreign)(const uint8_t *frame, size_t len);
 	const char *foreign_hint;
 	unsigned listen_ms;
+
+	/*
+	 * smallbmsd --probe (src/daemon/probe.c) tries every driver of the
+	 * table at default_baud, then at alt_baud (0: none), another rate
+	 * packs of this protocol commonly ship with. An addressed protocol
+	 * is asked at its usual first addresses, probe_addr ..
+	 * probe_addr + probe_naddrs - 1 (probe_naddrs 0: the configuration's
+	 * default address 1, or min_addr, and the next one), then upwards
+	 * while packs answer. read_by_write: the protocol's read requests
+	 * are, on the wire, a write function (JK-PB reads by a Modbus FC16
+	 * write of 0000 to a trigger register): the probe says so and shows
+	 * the bytes it sends. Nothing else ever sends a write.
+	 */
+	unsigned alt_baud;
+	unsigned probe_addr, probe_naddrs;
+	bool read_by_write;
 };
 
 /* Lookup by configuration name ("jbd", ...); NULL if unknown. */
 const struct bms_driver *drv_find(const char *name);
 /* Comma-separated list of known names, for error messages. */
 const char *drv_names(void);
+/* The i-th driver of the registry, NULL past the last (--probe). */
+const struct bms_driver *drv_at(size_t i);
 
 #endif

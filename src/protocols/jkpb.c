@@ -591,4 +591,6 @@ const struct bms_driver jkpb_driver = {
 			"address from 1 to 15, power-cycle them, list them "
 			"here.",
 	.listen_ms = 2000,
+	/* Its read command is FC16 writing 0000 to 0x161C / 0x1620. */
+	.read_by_write = true,
 };

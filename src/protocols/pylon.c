@@ -1074,6 +1074,8 @@ const struct bms_driver pylontech_driver = {
 	.build_request = pylontech_build,
 	.scan = pylon_scan,
 	.decode = pylontech_decode,
+	.probe_addr = 1, /* 1 or 2: the capture's US2000 is at 2 */
+	.probe_naddrs = 2,
 	.stack_step = PYLON_ANALOG,
 	.build_stack = pylon_build_stack_request,
 	.decode_stack = pylon_decode_stack,
@@ -1089,6 +1091,9 @@ const struct bms_driver seplos_driver = {
 	.build_request = seplos_build,
 	.scan = pylon_scan,
 	.decode = seplos_decode,
+	.alt_baud = 9600, /* the older boards (the EMU10xx document) */
+	.probe_addr = 0,  /* a single pack's DIP default */
+	.probe_naddrs = 2,
 };
 
 const struct bms_driver pace_driver = {
@@ -1101,4 +1106,6 @@ const struct bms_driver pace_driver = {
 	.build_request = pace_build,
 	.scan = pylon_scan,
 	.decode = pace_decode,
+	.probe_addr = 0, /* 0 or 1: the capture's pack is at 1 */
+	.probe_naddrs = 2,
 };

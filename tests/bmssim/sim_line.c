@@ -221,6 +221,16 @@ static void on_rx(void *ctx, const uint8_t *buf, size_t len)
 	l->rx_bytes += len;
 	if (l->cfg.echo || line_asleep(l))
 		echo(l, buf, len);
+	if (l->cfg.line_baud &&
+	    sim_link_host_baud(l->link) != l->cfg.line_baud) {
+		if (l->cfg.verbose)
+			fprintf(stderr,
+				"bmssim: line %u: host at %u baud, not %u: "
+				"not heard\n",
+				l->cfg.number, sim_link_host_baud(l->link),
+				l->cfg.line_baud);
+		return;
+	}
 	l->cfg.hooks.sync(l->cfg.hooks.ctx);
 	l->cfg.proto->feed(l->proto, buf, len, on_answer, l);
 }

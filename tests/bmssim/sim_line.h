@@ -44,6 +44,10 @@ struct sim_line_cfg {
 	/* Wire timing: an answer also waits (request + answer bytes) x 10 /
 	 * baud, as on a real line; 0 = none (a pty delivers at once). */
 	unsigned baud;
+	/* The packs' UART rate: bytes the host sends with its end of the
+	 * line at another rate are not heard (a UART at the wrong rate reads
+	 * framing errors only); 0 = any rate. */
+	unsigned line_baud;
 	uint64_t seed;
 	bool verbose; /* log traffic to stderr */
 	struct sim_line_hooks hooks;

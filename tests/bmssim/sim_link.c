@@ -145,12 +145,38 @@ static void pty_close(struct sim_link *l)
 	free(p);
 }
 
+/* Master and slave share one termios: the host's rate is the slave's. */
+static unsigned pty_host_baud(struct sim_link *l)
+{
+	static const struct {
+		speed_t speed;
+		unsigned baud;
+	} rates[] = {
+		{B1200, 1200},     {B2400, 2400},     {B4800, 4800},
+		{B9600, 9600},     {B19200, 19200},   {B38400, 38400},
+		{B57600, 57600},   {B115200, 115200}, {B230400, 230400},
+		{B460800, 460800}, {B921600, 921600},
+	};
+	struct pty_link *p = (struct pty_link *)l;
+	struct termios tio;
+	speed_t sp;
+
+	if (tcgetattr(p->slave >= 0 ? p->slave : p->master, &tio) < 0)
+		return 0;
+	sp = cfgetospeed(&tio);
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
+		if (rates[i].speed == sp)
+			return rates[i].baud;
+	return 0;
+}
+
 static const struct sim_link_ops pty_ops = {
 	.kind = "pty",
 	.banner = "PTY",
 	.start = pty_start,
 	.send = pty_send,
 	.close = pty_close,
+	.host_baud = pty_host_baud,
 };
 
 static int open_pair(struct pty_link *p, char *err, size_t errlen)
@@ -217,6 +243,11 @@ int sim_link_start(struct sim_link *l, sd_event *ev, sim_link_rx_fn rx,
 ssize_t sim_link_send(struct sim_link *l, const uint8_t *buf, size_t len)
 {
 	return l->ops->send(l, buf, len);
+}
+
+unsigned sim_link_host_baud(struct sim_link *l)
+{
+	return l->ops->host_baud ? l->ops->host_baud(l) : 0;
 }
 
 void sim_link_close(struct sim_link *l)

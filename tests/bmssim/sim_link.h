@@ -29,6 +29,9 @@ struct sim_link_ops {
 	/* Non-blocking; returns bytes sent or -1 (errno set). */
 	ssize_t (*send)(struct sim_link *l, const uint8_t *buf, size_t len);
 	void (*close)(struct sim_link *l);
+	/* The baud rate the host set on its end (a pty's termios); NULL
+	 * or 0: not known (TCP). */
+	unsigned (*host_baud)(struct sim_link *l);
 };
 
 struct sim_link {
@@ -59,6 +62,8 @@ struct sim_link *sim_link_tcp_open(const char *hostport, char *err,
 int sim_link_start(struct sim_link *l, sd_event *ev, sim_link_rx_fn rx,
 		   void *ctx);
 ssize_t sim_link_send(struct sim_link *l, const uint8_t *buf, size_t len);
+/* The rate the host set on its end of the line, 0 if not known. */
+unsigned sim_link_host_baud(struct sim_link *l);
 /* Stop, close and remove the symlink if it still points at this link. */
 void sim_link_close(struct sim_link *l);
 

@@ -353,6 +353,9 @@ static int resolve(struct sim *s)
 
 	if (s->opt.tcp && s->opt.link)
 		return usage_error("--link and --tcp exclude each other");
+	/* A TCP client has no rate to check: never silently ignored. */
+	if (s->opt.tcp && s->opt.line_baud)
+		return usage_error("--line-baud and --tcp exclude each other");
 	if (s->opt.tcp && !tcp_syntax_ok(s->opt.tcp)) {
 		snprintf(msg, sizeof(msg), "--tcp: '%s' is not HOST:PORT",
 			 s->opt.tcp);
@@ -522,6 +525,7 @@ static int make_lines(struct sim *s)
 			.capture = s->opt.replay ? &s->cap : NULL,
 			.echo = s->opt.echo,
 			.baud = s->opt.baud,
+			.line_baud = s->opt.line_baud,
 			.seed = s->opt.seed,
 			.verbose = s->opt.verbose,
 			.hooks = {.sync = sync_models,

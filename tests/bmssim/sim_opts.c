@@ -45,6 +45,10 @@ void sim_opts_usage(FILE *f)
 		"to\n"
 		"                     cross the wire at N baud, 8N1 (default: "
 		"none)\n"
+		"  --line-baud N      the packs' rate: requests sent with the "
+		"pty\n"
+		"                     at another rate are not heard (default:\n"
+		"                     any rate)\n"
 		"  --delay MS         answer delay, real ms (default 0; the "
 		"scenario's\n"
 		"                     'delay' overrides it per battery)\n"
@@ -167,6 +171,7 @@ enum {
 	OPT_ADDRESSES,
 	OPT_DELAY,
 	OPT_BAUD,
+	OPT_LINE_BAUD,
 	OPT_TCP,
 	OPT_REPLAY,
 	OPT_ECHO,
@@ -192,6 +197,7 @@ static const struct option long_opts[] = {
 	{"addresses", required_argument, NULL, OPT_ADDRESSES},
 	{"delay", required_argument, NULL, OPT_DELAY},
 	{"baud", required_argument, NULL, OPT_BAUD},
+	{"line-baud", required_argument, NULL, OPT_LINE_BAUD},
 	{"tcp", required_argument, NULL, OPT_TCP},
 	{"replay", required_argument, NULL, OPT_REPLAY},
 	{"echo", no_argument, NULL, OPT_ECHO},
@@ -260,6 +266,8 @@ static int set_opt(struct sim_opts *o, int c, const char *arg)
 		return opt_addresses(name, arg, o);
 	case OPT_BAUD:
 		return opt_unsigned(name, arg, 300, 921600, &o->baud);
+	case OPT_LINE_BAUD:
+		return opt_unsigned(name, arg, 1200, 921600, &o->line_baud);
 	default: /* OPT_DELAY */
 		return opt_unsigned(name, arg, 0, 60000, &o->delay_ms);
 	}

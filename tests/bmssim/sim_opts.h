@@ -30,7 +30,8 @@ struct sim_opts {
 	double imbalance_mv;
 	double speed;
 	unsigned delay_ms;
-	unsigned baud; /* wire timing; 0 = none (a pty is instant) */
+	unsigned baud;      /* wire timing; 0 = none (a pty is instant) */
+	unsigned line_baud; /* the packs' rate; 0 = hear any (pty only) */
 	const char *link;
 	const char *tcp;
 	const char *replay;
