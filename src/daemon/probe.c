@@ -281,6 +281,13 @@ static void drop(struct line *l, size_t n)
 	l->rxlen -= n;
 }
 
+/* Does this step's decode() add to the poll's reading (driver.h)? */
+static bool accumulating(const struct bms_driver *drv,
+			 const struct drv_step *step)
+{
+	return drv->accumulates && !step->once;
+}
+
 /*
  * The chain's framing (chain.c port_process()): scan for a candidate, drop
  * our own echo, stop at another master's frame, decode; drop one byte of
@@ -315,11 +322,21 @@ static bool line_process(struct line *l, const struct bms_driver *drv,
 			drop(l, skip + 1);
 			continue;
 		}
-		memset(r, 0, sizeof(*r));
+		/* An accumulating driver's step adds to the poll's reading so
+		 * far (the caller's *r); it leaves it as it was unless the
+		 * frame is taken. */
+		if (!accumulating(drv, step))
+			memset(r, 0, sizeof(*r));
 		d = drv->decode(step, addr, l->rx + skip, flen, r);
 		if (d == DRV_OK || d == DRV_ERR_STATUS) {
 			*out = d == DRV_OK ? ASK_ANSWER : ASK_REFUSED;
 			return true;
+		}
+		if (d == DRV_MORE && accumulating(drv, step)) {
+			/* one frame of a longer answer, taken: wait for the
+			 * next within the same deadline */
+			drop(l, skip + flen);
+			continue;
 		}
 		drop(l, skip + (d == DRV_ERR_UNEXPECTED ? flen : 1));
 	}
@@ -460,11 +477,16 @@ static enum ask read_pack(struct line *l, const struct bms_driver *drv,
 		/* A required step is always asked: its data is the reading. */
 		if (s > 0 && !(asked & (1u << s)) && (st->once || st->optional))
 			continue;
+		if (accumulating(drv, st))
+			part = *r; /* the poll so far, which the step adds to */
 		sa = ask(l, drv, st, addr, timeout_ms, &part);
 		if (s == 0)
 			a = sa;
 		if (sa == ASK_ANSWER) {
-			bms_reading_merge(r, &part);
+			if (accumulating(drv, st))
+				*r = part;
+			else
+				bms_reading_merge(r, &part);
 			*mask |= 1u << s;
 		} else if (!st->once && !st->optional && !*missing) {
 			*missing = st->what;

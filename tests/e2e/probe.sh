@@ -40,6 +40,15 @@ first_address() {
 	esac
 }
 
+# What a protocol's packs must have in bmssim (Seplos v3: 16 cells, T1-T4,
+# environment and power).
+layout() {
+	case $1 in
+	seplos-v3) echo "--cells 16 --temps 6" ;;
+	*) echo "" ;;
+	esac
+}
+
 protocols=$("$SIM" --help | sed -n 's/^ *--protocol NAME *protocol: \(.*\) (default.*/\1/p' |
 	tr -d ',')
 [ -n "$protocols" ] || fail "no protocol list in bmssim --help"
@@ -58,9 +67,12 @@ for proto in $protocols; do
 		packs=1
 	fi
 	if [ "$packs" -eq 3 ]; then
-		start_sim --protocol "$proto" --packs 3 --address-base "$base" $echo
+		# shellcheck disable=SC2046
+		start_sim --protocol "$proto" --packs 3 --address-base "$base" \
+			$echo $(layout "$proto")
 	else
-		start_sim --protocol "$proto" $echo
+		# shellcheck disable=SC2046
+		start_sim --protocol "$proto" $echo $(layout "$proto")
 	fi
 	# bmssim answers at once: a short timeout keeps the test short.
 	probe "$SIM_PTY" --timeout-ms 300
@@ -108,6 +120,8 @@ replay_case jk-b2a24s20p-13s jk ""
 replay_case jk-14s-doc-charging jk ""
 replay_case jkpb-pb2a16s15p-addr1 jk-pb ", 1 pack at address 1"
 replay_case jkpb-master-slave jk-pb ", 1 pack at address 1"
+replay_case daly-16s-discharging daly ""
+replay_case seplosv3-sg16s200a-addr1 seplos-v3 ", 1 pack at address 1"
 
 # Seplos v2 packs of the older boards run at 9600 baud: bmssim hears only
 # that rate (--line-baud: the pty's termios), so the probe finds them at
