@@ -210,6 +210,7 @@ static void battery_values(json_t *o, const struct chain_battery *b)
 {
 	const struct bms_reading *r = &b->reading;
 	bool basic = b->valid && (r->have & BMS_HAVE_BASIC);
+	bool prot = b->valid && (r->have & BMS_HAVE_PROTECTION);
 
 	json_object_set_new(o, "voltage",
 			    basic ? num(r->voltage, 3) : json_null());
@@ -231,9 +232,15 @@ static void battery_values(json_t *o, const struct chain_battery *b)
 	json_object_set_new(o, "cells", num_array(r->cell_v, r->ncells, 3));
 	json_object_set_new(o, "temperatures",
 			    num_array(r->temp_c, r->ntemps, 1));
-	json_object_set_new(o, "protection", protection_list(r->protection));
+	/* Flags and FETs the battery did not report this poll (a "~" pack
+	 * without its alarm answer, a Seplos v3 pack that refuses its
+	 * coils) are unknown, not "none" and "off". */
+	json_object_set_new(o, "protection",
+			    prot ? protection_list(r->protection)
+				 : json_null());
 	json_object_set_new(o, "protection_raw",
-			    json_integer(r->protection_raw));
+			    prot ? json_integer(r->protection_raw)
+				 : json_null());
 	json_object_set_new(o, "balancing",
 			    balancing_list(r->balancing, r->ncells));
 	json_object_set_new(o, "balancer", balancer_state(r));
@@ -242,8 +249,11 @@ static void battery_values(json_t *o, const struct chain_battery *b)
 					    isfinite(r->balance_current)
 				    ? num(r->balance_current, 3)
 				    : json_null());
-	json_object_set_new(o, "charge_fet", json_boolean(r->charge_fet));
-	json_object_set_new(o, "discharge_fet", json_boolean(r->discharge_fet));
+	json_object_set_new(o, "charge_fet",
+			    prot ? json_boolean(r->charge_fet) : json_null());
+	json_object_set_new(o, "discharge_fet",
+			    prot ? json_boolean(r->discharge_fet)
+				 : json_null());
 }
 
 json_t *status_battery_json(const struct chain *c, unsigned i, uint64_t now_us)
