@@ -159,6 +159,15 @@ struct string_sum {
 	double vmin, vmax;
 };
 
+/* The smaller of two capacities, unknown if either is: fmin() would take
+ * the known one, and a battery whose capacity is unknown (a Daly below
+ * 1 % SoC) would make its string's capacity infinite and the bank's SoC
+ * 0 %. */
+static double known_min(double a, double b)
+{
+	return isnan(a) || isnan(b) ? (double)NAN : fmin(a, b);
+}
+
 /* One series string: voltages add, the current is common (averaged over
  * the string's batteries), capacity is that of the weakest battery. */
 static bool take_string(struct string_sum *s, const struct bank_input *in,
@@ -174,10 +183,12 @@ static bool take_string(struct string_sum *s, const struct bank_input *in,
 		const struct bms_reading *r = in[k].reading;
 		v += r->voltage;
 		i += r->current;
-		rem = fmin(rem, r->remaining_ah);
+		double cap = r->full_ah > 0 ? r->full_ah : r->nominal_ah;
+
+		rem = known_min(rem, r->remaining_ah);
 		/* SoC is against what the battery holds when full now; the
 		 * design capacity only where that is not reported. */
-		nom = fmin(nom, r->full_ah > 0 ? r->full_ah : r->nominal_ah);
+		nom = known_min(nom, cap > 0 ? cap : (double)NAN);
 	}
 	s->strings++;
 	s->vmin = fmin(s->vmin, v);

@@ -322,12 +322,38 @@ START_TEST(balancer_status)
 }
 END_TEST
 
+/* A battery whose capacity is unknown (a Daly below 1 % SoC: NaN) makes
+ * the bank's capacity and SoC unknown, not infinite and 0 %. */
+START_TEST(unknown_capacity_is_unknown)
+{
+	struct bms_reading r[2] = {batt(13.2, 0, 50, 100, 4, 3.30),
+				   batt(13.2, 0, 0, NAN, 4, 3.30)};
+	struct bank_input in[2];
+	struct bank b;
+
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert(b.complete);
+	ck_assert(isnan(b.nominal_ah));
+	ck_assert(isnan(b.soc));
+	r[1].nominal_ah = 0; /* no capacity reported */
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert(isnan(b.soc));
+	r[1].nominal_ah = 100;
+	inputs(in, r, 2);
+	bank_compute(&b, in, 2, 1, NULL);
+	ck_assert_double_eq_tol(b.soc, 25, EPS);
+}
+END_TEST
+
 static Suite *bank_suite(void)
 {
 	Suite *s = suite_create("bank");
 	TCase *tc = tcase_create("aggregate");
 
 	tcase_add_test(tc, parallel_batteries_add_current_and_capacity);
+	tcase_add_test(tc, unknown_capacity_is_unknown);
 	tcase_add_test(tc, series_string_adds_voltage_shares_current);
 	tcase_add_test(tc, stale_battery_is_left_out_and_marks_bank);
 	tcase_add_test(tc, string_with_silent_battery_contributes_nothing);
