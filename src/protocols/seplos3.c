@@ -155,12 +155,14 @@ static enum drv_decode pia_reading(const uint8_t *d, struct bms_reading *r)
 /*
  * Cells: 16 registers; a pack of fewer cells reads 0 after its last one
  * (a 0 between two cells stays, and the plausibility check refuses it).
- * Temperatures: T1-T4 (cell sensors), the four spare slots unless they
- * read 2731 (0 C exactly: what an unused slot reads; a real sensor at
- * 0.0 C there is left out too, beside T1-T4), then the environment and
- * the power (MOSFET) sensors. The board sensors are listed only after
- * the cell sensors, which are always there: they never stand for the
- * cells (I4). At most BMS_MAX_TEMPS, the cell sensors first.
+ * Temperatures: T1-T4 (cell sensors) and the four spare slots, each
+ * unless it reads 2731 (0 C exactly: what an unused slot reads; the
+ * number of NTCs is a setting of the pack, 0x1300, so T3/T4 can be unused
+ * too, and taken as 0 C they would block charging for good; a real
+ * sensor at exactly 0.0 C is left out for that poll), then the
+ * environment and the power (MOSFET) sensors, only beside a cell sensor:
+ * the board sensors never stand for the cells (I4: a pack without a cell
+ * sensor has no temperature). At most BMS_MAX_TEMPS, cell sensors first.
  */
 static enum drv_decode pib_reading(const uint8_t *d, struct bms_reading *r)
 {
@@ -175,14 +177,16 @@ static enum drv_decode pib_reading(const uint8_t *d, struct bms_reading *r)
 		r->cell_v[i] = i < n ? mb_u16(d, PIB_CELLS + i) / 1000.0 : 0.0;
 	memset(r->temp_c, 0, sizeof(r->temp_c));
 	for (unsigned i = 0; i < 4; i++)
-		r->temp_c[t++] = kelvin10_to_c(mb_u16(d, PIB_CELL_T + i));
+		if (mb_u16(d, PIB_CELL_T + i) != SEPLOS3_UNUSED_T)
+			r->temp_c[t++] =
+				kelvin10_to_c(mb_u16(d, PIB_CELL_T + i));
 	for (unsigned i = 0; i < 4; i++)
 		if (mb_u16(d, PIB_SPARE_T + i) != SEPLOS3_UNUSED_T)
 			r->temp_c[t++] =
 				kelvin10_to_c(mb_u16(d, PIB_SPARE_T + i));
-	if (t < BMS_MAX_TEMPS)
+	if (t > 0 && t < BMS_MAX_TEMPS)
 		r->temp_c[t++] = kelvin10_to_c(mb_u16(d, PIB_ENV_T));
-	if (t < BMS_MAX_TEMPS)
+	if (t > 0 && t < BMS_MAX_TEMPS)
 		r->temp_c[t++] = kelvin10_to_c(mb_u16(d, PIB_POWER_T));
 	r->ntemps = t;
 	r->have |= BMS_HAVE_CELLS | BMS_HAVE_TEMPS;

@@ -374,6 +374,32 @@ START_TEST(unused_slots_and_board_sensors)
 }
 END_TEST
 
+/* A pack set to 2 NTCs reads 2731 in T3/T4: unused, not 0 C (which would
+ * block charging for good); a pack with no cell sensor at all has no
+ * temperature (I4), its board sensors do not stand for the cells. */
+START_TEST(unused_cell_sensors_and_no_cell_sensor)
+{
+	uint8_t d[2 * SEPLOS3_PIB_REGS];
+	struct bms_reading r;
+
+	pib_data(d);
+	for (unsigned i = 0x12; i < 0x14; i++) { /* T3, T4 */
+		d[2 * i] = 0x0A;
+		d[2 * i + 1] = 0xAB; /* 2731 */
+	}
+	r = decode_pib(d);
+	/* T1, T2, environment, power */
+	ck_assert_uint_eq(r.ntemps, 4);
+	ck_assert_double_eq_tol(r.temp_c[2], 22.45, VEC_TOL);
+	for (unsigned i = 0x10; i < 0x12; i++) { /* T1, T2 too */
+		d[2 * i] = 0x0A;
+		d[2 * i + 1] = 0xAB;
+	}
+	r = decode_pib(d);
+	ck_assert_uint_eq(r.ntemps, 0);
+}
+END_TEST
+
 START_TEST(fewer_cells_and_no_cells)
 {
 	uint8_t d[2 * SEPLOS3_PIB_REGS], f[80];
@@ -456,6 +482,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, truncation_rejected);
 	tcase_add_test(tc, coil_bits_to_fets_and_protection);
 	tcase_add_test(tc, unused_slots_and_board_sensors);
+	tcase_add_test(tc, unused_cell_sensors_and_no_cell_sensor);
 	tcase_add_test(tc, fewer_cells_and_no_cells);
 	tcase_add_test(tc, soc_above_100_rejected);
 	tcase_add_test(tc, driver_table);
