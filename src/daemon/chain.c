@@ -66,6 +66,11 @@ struct bat_priv {
 	/* The pack's direction word contradicts the current's sign: said
 	 * once per change, not at every poll. */
 	bool sign_disagrees;
+	/* Stale until it answers, whatever the clock says: its last reading
+	 * was taken under another port configuration, or through another
+	 * adapter (the stale check alone would make it fresh again at the
+	 * next tick, within stale_after of that reading). */
+	bool hold_stale;
 };
 
 /* Does the port's master answer stack reads? Found out at the first scan. */
@@ -428,6 +433,7 @@ static void port_opened(struct chain_port *p)
 
 			changed |= !b->stale;
 			b->stale = true;
+			p->chain->priv[p->first + k].hold_stale = true;
 		}
 	}
 	snprintf(p->adapter, sizeof(p->adapter), "%s", sn);
@@ -624,6 +630,7 @@ static bool battery_publish(struct chain_port *p)
 	}
 	b->reading = p->pending;
 	b->seq = ++publications;
+	cur_priv(p)->hold_stale = false;
 	if (b->valid && b->stale)
 		log_notice("battery %u (port %s address %u): found: answering "
 			   "again",
@@ -1372,7 +1379,8 @@ static void battery_lost(const struct chain *c, const struct chain_battery *b,
 static bool battery_check_stale(const struct chain *c, struct chain_battery *b,
 				uint64_t now)
 {
-	bool stale = !b->valid || now - b->last_good_us > c->stale_us;
+	bool stale = !b->valid || c->priv[b - c->bats].hold_stale ||
+		     now - b->last_good_us > c->stale_us;
 
 	if (stale == b->stale)
 		return false;
@@ -1629,6 +1637,7 @@ static void port_inherit_times(struct chain_port *np,
 				continue;
 			nb->valid = true;
 			nb->stale = true;
+			nc->priv[np->first + k].hold_stale = true;
 			nb->last_good_us = ob->last_good_us;
 			nb->reading = ob->reading;
 			nb->seq = ob->seq;

@@ -1109,6 +1109,32 @@ START_TEST(reconfigure_reopens_a_changed_port)
 }
 END_TEST
 
+/* A changed port's batteries keep their last reading but are stale until
+ * they answer under the new configuration: a silent one must not become
+ * fresh again at the next tick (its reading is younger than stale_after,
+ * and was taken under the old configuration). */
+START_TEST(reconfigured_port_stays_stale_until_it_answers)
+{
+	static struct cfg changed;
+	char err[256];
+
+	start_chain();
+	run_for(300);
+	ck_assert(bat0()->valid && !bat0()->stale);
+	fx.play.silent = true;
+	changed = fx.cfg;
+	changed.ports[0].timeout_ms = 80;
+	fx.chain = chain_reconfigure(fx.chain, &changed, err, sizeof(err));
+	ck_assert_msg(fx.chain != NULL, "%s", err);
+	ck_assert(bat0()->stale);
+	run_for(250); /* ticks, within stale_after (600 ms) of that reading */
+	ck_assert_msg(bat0()->stale, "fresh again without an answer");
+	fx.play.silent = false;
+	run_for(600);
+	ck_assert(!bat0()->stale);
+}
+END_TEST
+
 /* --- discovery and stack reads on a "~" bus ---------------------------- */
 
 /* "addresses = scan 2-5" with packs at 2 and 4: the first pass asks every
@@ -1726,6 +1752,7 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, impossible_reading_is_rejected_and_counted);
 	tcase_add_test(tc, reconfigure_keeps_an_unchanged_port);
 	tcase_add_test(tc, reconfigure_reopens_a_changed_port);
+	tcase_add_test(tc, reconfigured_port_stays_stale_until_it_answers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pylon-bus-on-pty");
