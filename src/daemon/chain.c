@@ -613,6 +613,23 @@ static void current_sign(struct chain_port *p, struct bms_reading *r)
 			   cur_bat(p)->index + 1, p->cfg->name);
 }
 
+/* A battery has the cells it had: a reading with another count is not
+ * read right (a codec drops a trailing cell that reads 0, as Seplos v3
+ * pads its 16 registers; a frame of another pack) and would leave a cell
+ * unwatched, caught only where the pack voltage is measured apart. Another
+ * battery at the address is found by its identity and starts afresh; a
+ * pack rebuilt with other cells needs a restart. */
+static bool cell_count_changed(const struct chain_battery *b,
+			       const struct bms_reading *r, char *why,
+			       size_t len)
+{
+	if (!b->valid || r->ncells == b->reading.ncells)
+		return false;
+	snprintf(why, len, "cell count changed from %u to %u",
+		 b->reading.ncells, r->ncells);
+	return true;
+}
+
 /* The poll's reading becomes the battery's, if it is possible at all;
  * false if it was rejected (the battery keeps its last good reading and
  * goes stale like a silent one). */
@@ -624,7 +641,8 @@ static bool battery_publish(struct chain_port *p)
 	bms_reading_merge(&p->pending, &cur_priv(p)->info);
 	if (p->pending.have & BMS_HAVE_BASIC)
 		current_sign(p, &p->pending);
-	if (bms_reading_check(&p->pending, why, sizeof(why)) < 0) {
+	if (bms_reading_check(&p->pending, why, sizeof(why)) < 0 ||
+	    cell_count_changed(b, &p->pending, why, sizeof(why))) {
 		reading_rejected(p, b, why);
 		return false;
 	}

@@ -38,11 +38,12 @@ static const uint8_t ans_cells[] = {
 /* How the simulated battery behaves. */
 struct battery_play {
 	bool silent;
-	bool echo;         /* RS485 adapter echoes our request */
-	size_t garbage;    /* bytes of noise before each answer */
-	bool corrupt_once; /* first basic answer has a bad checksum */
-	bool impossible;   /* cells answered as 0xFFFF mV, checksum valid */
-	char model[16];    /* answers 0x05 with it; "" = silence */
+	bool echo;          /* RS485 adapter echoes our request */
+	size_t garbage;     /* bytes of noise before each answer */
+	bool corrupt_once;  /* first basic answer has a bad checksum */
+	bool impossible;    /* cells answered as 0xFFFF mV, checksum valid */
+	bool one_cell_less; /* 14 cells (and a pack voltage to match) */
+	char model[16];     /* answers 0x05 with it; "" = silence */
 	unsigned requests;
 	uint8_t rx[256]; /* requests not complete yet */
 	size_t rxlen;
@@ -291,6 +292,37 @@ static void impossible_cells(uint8_t *f, size_t n)
 	f[n - 2] = (uint8_t)sum;
 }
 
+/* The checksum of a JBD answer of n bytes made right again. */
+static void jbd_checksum(uint8_t *f, size_t n)
+{
+	unsigned sum = 0;
+
+	for (size_t i = 2; i + 3 < n; i++)
+		sum += f[i];
+	sum = 0x10000u - (sum & 0xFFFFu);
+	f[n - 3] = (uint8_t)(sum >> 8);
+	f[n - 2] = (uint8_t)sum;
+}
+
+/* The basic and cell answers of the same pack with its last cell gone (a
+ * sense wire that the BMS now counts as absent): 14 cells, and a pack
+ * voltage that matches their sum, so only the count tells. Returns the
+ * new length. */
+static size_t one_cell_less(uint8_t *f, size_t n, bool basic)
+{
+	if (basic) {
+		f[25] = 14;
+		f[4] = 0x15; /* 55.00 V */
+		f[5] = 0x7C;
+	} else {
+		f[3] = 28;
+		memmove(f + 32, f + 34, n - 34);
+		n -= 2;
+	}
+	jbd_checksum(f, n);
+	return n;
+}
+
 /* DD 05 00 LEN name CHK_HI CHK_LO 77: the checksum is 0x10000 minus
  * the sum of status, length and data. */
 static size_t model_answer(uint8_t *f)
@@ -331,12 +363,18 @@ static void answer(const uint8_t *req, size_t n)
 			out[len + 5] ^= 0x01;
 			fx.play.corrupt_once = false;
 		}
-		len += sizeof(ans_basic);
+		len += fx.play.one_cell_less
+			       ? one_cell_less(out + len, sizeof(ans_basic),
+					       true)
+			       : sizeof(ans_basic);
 	} else if (req[2] == 0x04) {
 		memcpy(out + len, ans_cells, sizeof(ans_cells));
 		if (fx.play.impossible)
 			impossible_cells(out + len, sizeof(ans_cells));
-		len += sizeof(ans_cells);
+		len += fx.play.one_cell_less
+			       ? one_cell_less(out + len, sizeof(ans_cells),
+					       false)
+			       : sizeof(ans_cells);
 	} else if (fx.play.model[0]) {
 		len += model_answer(out + len);
 	} else {
@@ -1048,6 +1086,25 @@ START_TEST(impossible_reading_is_rejected_and_counted)
 }
 END_TEST
 
+/* A battery whose cell count changes is not read right (a cell that
+ * reads 0 dropped by the codec, a frame of another pack): the reading is
+ * rejected, not published with a cell unwatched, even when its pack
+ * voltage matches the cells it has. */
+START_TEST(cell_count_change_is_rejected)
+{
+	start_chain();
+	run_for(300);
+	ck_assert(bat0()->valid);
+	ck_assert_uint_eq(bat0()->reading.ncells, 15);
+	fx.play.one_cell_less = true;
+	run_for(1000);
+	ck_assert_uint_ge(bat0()->rejected, 2);
+	ck_assert_ptr_nonnull(strstr(bat0()->last_rejection, "15 to 14"));
+	ck_assert_uint_eq(bat0()->reading.ncells, 15);
+	ck_assert(bat0()->stale);
+}
+END_TEST
+
 /* A reload with the same [port]: the transport is kept (not reopened),
  * and the battery with its reading. */
 START_TEST(reconfigure_keeps_an_unchanged_port)
@@ -1750,6 +1807,7 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, missing_device_is_retried_not_fatal);
 	tcase_add_test(tc, stall_detection_for_the_watchdog);
 	tcase_add_test(tc, impossible_reading_is_rejected_and_counted);
+	tcase_add_test(tc, cell_count_change_is_rejected);
 	tcase_add_test(tc, reconfigure_keeps_an_unchanged_port);
 	tcase_add_test(tc, reconfigure_reopens_a_changed_port);
 	tcase_add_test(tc, reconfigured_port_stays_stale_until_it_answers);
