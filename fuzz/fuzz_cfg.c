@@ -34,6 +34,7 @@
 
 #include "cfg.h"
 #include "driver.h"
+#include "fuzz_check.h"
 #include "guard.h"
 #include "settings.h"
 
@@ -42,13 +43,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_text(const char *s, size_t cap, int nonempty)
+static void check_cfg_text(const char *s, size_t cap, int nonempty)
 {
 	require(memchr(s, '\0', cap) != NULL);
 	if (nonempty)
@@ -61,10 +56,10 @@ static void check_port(const struct cfg *c, unsigned i, unsigned *total,
 	const struct cfg_port *p = &c->ports[i];
 	const struct bms_driver *drv;
 
-	check_text(p->name, sizeof(p->name), 1);
-	check_text(p->device, sizeof(p->device), 0);
-	check_text(p->usb_serial, sizeof(p->usb_serial), 0);
-	check_text(p->protocol, sizeof(p->protocol), 1);
+	check_cfg_text(p->name, sizeof(p->name), 1);
+	check_cfg_text(p->device, sizeof(p->device), 0);
+	check_cfg_text(p->usb_serial, sizeof(p->usb_serial), 0);
+	check_cfg_text(p->protocol, sizeof(p->protocol), 1);
 	require((p->device[0] != '\0') != (p->usb_serial[0] != '\0'));
 	drv = drv_find(p->protocol);
 	require(drv != NULL);
@@ -105,16 +100,17 @@ static void check_cfg(const struct cfg *c)
 		require(total % c->series == 0);
 	require(c->noutputs <= CFG_MAX_OUTPUTS);
 	for (unsigned i = 0; i < c->noutputs; i++) {
-		check_text(c->outputs[i].name, sizeof(c->outputs[i].name), 1);
+		check_cfg_text(c->outputs[i].name, sizeof(c->outputs[i].name),
+			       1);
 		require(c->outputs[i].function <= CFG_OUT_STATUS_LED);
 		require(cfg_output_function_name(c->outputs[i].function) !=
 			NULL);
 	}
 	require(c->log_level >= LOG_ERR && c->log_level <= LOG_DEBUG);
-	check_text(c->socket_path, sizeof(c->socket_path), 1);
-	check_text(c->state_dir, sizeof(c->state_dir), 1);
-	check_text(c->dry_run_dir, sizeof(c->dry_run_dir), 0);
-	check_text(c->admin_group, sizeof(c->admin_group), 0);
+	check_cfg_text(c->socket_path, sizeof(c->socket_path), 1);
+	check_cfg_text(c->state_dir, sizeof(c->state_dir), 1);
+	check_cfg_text(c->dry_run_dir, sizeof(c->dry_run_dir), 0);
+	check_cfg_text(c->admin_group, sizeof(c->admin_group), 0);
 	settings_default(&def);
 	settings_to_guard(&def, &c->protection, &g);
 	require(guard_settings_check(&g, NULL, 0) == 0);

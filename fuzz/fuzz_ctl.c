@@ -43,6 +43,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "fuzz_check.h"
 #include "log.h"
 
 /* Loop turns without progress before the server counts as hung. */
@@ -52,12 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[160];
 static struct cfg cfg;
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 static void rm_state(void)
 {

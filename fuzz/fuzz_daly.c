@@ -23,15 +23,10 @@
 
 #include "daly.h"
 #include "driver.h"
+#include "fuzz_check.h"
 #include "reading.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 static void check_reading(const struct bms_reading *r)
 {

@@ -15,21 +15,11 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fuzz_check.h"
 #include "jbd.h"
 #include "reading.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_text(const char *s, size_t cap)
-{
-	require(memchr(s, '\0', cap) != NULL);
-}
 
 static void check_reading(const struct bms_reading *r)
 {

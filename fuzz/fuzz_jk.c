@@ -17,25 +17,11 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fuzz_check.h"
 #include "jk.h"
 #include "reading.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_text(const char *s, size_t cap)
-{
-	const char *end = memchr(s, '\0', cap);
-
-	require(end != NULL);
-	for (; s < end; s++)
-		require(*s >= 0x20 && *s < 0x7f);
-}
 
 static void check_reading(const struct bms_reading *r)
 {

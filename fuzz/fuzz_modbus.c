@@ -19,15 +19,10 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fuzz_check.h"
 #include "modbus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 static void check_one(const struct mb_read *rq, const uint8_t *f, size_t len)
 {

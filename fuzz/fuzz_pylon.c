@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fuzz_check.h"
 #include "pylon.h"
 #include "reading.h"
 
@@ -33,19 +34,6 @@ static const struct bms_driver *const drivers[PYLON_NVARIANTS] = {
 };
 
 static const uint8_t vers[PYLON_NVARIANTS] = {0x20, 0x20, 0x25};
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
-
-static void check_text(const char *s, size_t cap)
-{
-	require(memchr(s, '\0', cap) != NULL);
-	for (size_t i = 0; s[i]; i++)
-		require(s[i] >= 0x20 && s[i] < 0x7f);
-}
 
 static void check_reading(const struct bms_reading *r)
 {

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_check.h"
 #include "guard.h"
 #include "monitor.h"
 #include "settings.h"
@@ -43,12 +44,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[256];
 static char path[300];
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 /* Remove everything in dir (state.json, .tmp, files kept aside). */
 static void empty_dir(void)

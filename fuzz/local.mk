@@ -36,6 +36,7 @@ clean-fuzz:
 .PHONY: fuzz fuzz-ci clean-fuzz
 
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.mk fuzz/run.sh fuzz/corpus fuzz/dict \
+	fuzz/fuzz_check.h \
 	fuzz/fuzz_jbd.c fuzz/fuzz_pylon.c fuzz/fuzz_jk.c fuzz/fuzz_jkpb.c \
 	fuzz/fuzz_modbus.c fuzz/fuzz_seplos3.c \
 	fuzz/fuzz_daly.c \
