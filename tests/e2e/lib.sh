@@ -62,6 +62,15 @@ start_sim() {
 	*" --tcp "* | *" --link "*) ;;
 	*) link="--link $T/bms" ;;
 	esac
+	# The test's previous simulator is stopped and reaped first: killed
+	# but still exiting, it could write its last words into the new
+	# sim.out (its own file offset, past the truncation) and still hold
+	# the link (trixie leg: "READY" seen, no PTY line).
+	if [ -f "$T/sim.pid" ]; then
+		kill "$(cat "$T/sim.pid")" 2>/dev/null || true
+		wait "$(cat "$T/sim.pid")" 2>/dev/null || true
+		rm -f "$T/sim.pid" "$T/sim.out"
+	fi
 	# shellcheck disable=SC2086
 	"$SIM" --state-file "$T/sim.json" $link "$@" >"$T/sim.out" 2>"$T/sim.err" &
 	PIDS="$PIDS $!"
