@@ -32,10 +32,28 @@ static json_t *cmd_status(struct daemon *d, const struct ctl_peer *peer,
 	return daemon_status(d);
 }
 
+/*
+ * The "batteries" answer is the same for every client: it is built at most
+ * every ANSWER_MAX_AGE_US (the ages in it are shown to 0.1 s) and shared,
+ * so that readers cannot make the daemon build 30 KB of JSON at every
+ * request (#18); a reload drops it (daemon_reload).
+ */
+#define ANSWER_MAX_AGE_US 100000
+
 static json_t *cmd_batteries(struct daemon *d, const struct ctl_peer *peer,
 			     int argc, char **argv)
 {
-	return status_batteries_json(d->chain, daemon_now(d));
+	uint64_t now = daemon_now(d);
+
+	if (!d->batteries_answer ||
+	    now - d->batteries_at >= ANSWER_MAX_AGE_US) {
+		json_decref(d->batteries_answer);
+		d->batteries_answer = status_batteries_json(d->chain, now);
+		d->batteries_at = now;
+	}
+	/* Shared: never changed once built (ctl.c keeps its text for the
+	 * next request that returns it). */
+	return json_incref(d->batteries_answer);
 }
 
 static json_t *cmd_battery(struct daemon *d, const struct ctl_peer *peer,

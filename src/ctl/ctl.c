@@ -85,6 +85,13 @@ struct ctl_server {
 	bool have_admin_gid;
 	struct ctl_client *busy; /* whose request the handler is answering */
 	uint64_t idle_usec;
+	/* The last answer sent and its text, held (a reference) so that its
+	 * address cannot be reused: a handler that returns the same object
+	 * again (a cached answer, never changed once built) is sent without
+	 * encoding it again. */
+	json_t *memo;
+	char *memo_txt;
+	size_t memo_len;
 };
 
 /* ---- text ---------------------------------------------------------- */
@@ -233,19 +240,35 @@ static int client_queue_line(struct ctl_client *c, const char *txt, size_t n)
 	return 0;
 }
 
-/* Queue a JSON object as one compact line (the caller keeps msg). */
-static void client_send(struct ctl_client *c, const json_t *msg)
+static void memo_clear(struct ctl_server *s)
 {
-	char *txt = json_dumps(msg, DUMP_FLAGS);
+	json_decref(s->memo);
+	free(s->memo_txt);
+	s->memo = NULL;
+	s->memo_txt = NULL;
+}
 
-	if (!txt) {
-		log_err("control client pid %d: cannot encode an answer",
-			(int)c->peer.pid);
-		c->dead = true;
-		return;
+/* Queue a JSON object as one compact line (the caller keeps msg). */
+static void client_send(struct ctl_client *c, json_t *msg)
+{
+	struct ctl_server *s = c->srv;
+	char *txt;
+
+	if (msg != s->memo || !s->memo_txt) {
+		txt = json_dumps(msg, DUMP_FLAGS);
+		if (!txt) {
+			log_err("control client pid %d: cannot encode an "
+				"answer",
+				(int)c->peer.pid);
+			c->dead = true;
+			return;
+		}
+		memo_clear(s);
+		s->memo = json_incref(msg);
+		s->memo_txt = txt;
+		s->memo_len = strlen(txt);
 	}
-	client_queue_line(c, txt, strlen(txt));
-	free(txt);
+	client_queue_line(c, s->memo_txt, s->memo_len);
 }
 
 /* Send what the socket takes now. */
@@ -918,6 +941,7 @@ void ctl_server_free(struct ctl_server *s)
 		return;
 	while (s->clients)
 		client_free(s->clients);
+	memo_clear(s);
 	sd_event_source_disable_unref(s->listen);
 	sd_event_source_disable_unref(s->retry);
 	if (s->fd >= 0)

@@ -676,6 +676,8 @@ void daemon_fini(struct daemon *d)
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);
 	capture_free(d->capture);
+	json_decref(d->batteries_answer);
+	d->batteries_answer = NULL;
 	sd_event_source_disable_unref(d->decide_timer);
 	sd_event_source_disable_unref(d->watchdog);
 	sd_event_unref(d->ev);

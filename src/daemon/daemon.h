@@ -55,6 +55,10 @@ struct daemon {
 	uint64_t watchdog_us;      /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
 	struct capture *capture; /* smallbmsctl capture */
+	/* The "batteries" answer, built at most every 0.1 s and shared by
+	 * every client (commands.c), and when it was built. */
+	json_t *batteries_answer;
+	uint64_t batteries_at;
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On

@@ -203,6 +203,8 @@ int daemon_reload(struct daemon *d)
 	}
 	log_ports(d->cfg, c);
 	d->chain = nc;
+	json_decref(d->batteries_answer); /* another list of batteries */
+	d->batteries_answer = NULL;
 	d->cfg = c;
 	free(d->cfg_owned);
 	d->cfg_owned = c;

@@ -13,10 +13,16 @@
  *   ctlstress SOCKET flood CLIENTS [EXPECTED_GREETINGS]
  *   ctlstress SOCKET deaf-subscriber TIMEOUT_S
  *   ctlstress SOCKET probe SECONDS INTERVAL_MS DEADLINE_MS POLL_MS
+ *   ctlstress SOCKET rate SECONDS RATE REQUEST
  *
  * The probe paces its requests (one round every INTERVAL_MS) and times,
  * through a subscription, the scan rounds of a daemon polling every
  * POLL_MS. Every wait is poll() on the sockets with a deadline.
+ *
+ * rate is load for bench/load.sh: one client sending REQUEST (e.g.
+ * "batteries") RATE times a second, on a fixed schedule, each answer read
+ * before the next request (a late answer delays the schedule: the figure
+ * printed is the rate reached).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -779,6 +785,49 @@ static int run_probe(const char *path, double seconds, double interval_ms,
 	return failures ? 1 : 0;
 }
 
+/* ---- rate ------------------------------------------------------------ */
+
+static int run_rate(const char *path, double seconds, double rate,
+		    const char *req)
+{
+	static char line[BUF_SIZE];
+	struct conn *c = open_greeted(path);
+	char msg[256];
+	double t0, next, end;
+	unsigned long n = 0, errors = 0;
+
+	if (!c)
+		return 1;
+	snprintf(msg, sizeof(msg), "%s\n", req);
+	t0 = now_ms();
+	end = t0 + seconds * 1e3;
+	for (next = t0; now_ms() < end; next += 1e3 / rate) {
+		int r;
+
+		if (next > now_ms())
+			poll(NULL, 0, ms_left(next));
+		if (conn_send_str(c, msg) < 0) {
+			bad("cannot send %s", req);
+			break;
+		}
+		r = conn_line(c, line, sizeof(line), now_ms() + IO_TIMEOUT);
+		if (r <= 0) {
+			bad("no answer to %s (%s)", req,
+			    r < 0 ? "timeout" : "closed");
+			break;
+		}
+		n++;
+		if (strncmp(line, "{\"type\":\"error\"", 16) == 0)
+			errors++;
+	}
+	printf("requests=%lu rate=%.0f errors=%lu\n", n,
+	       (double)n * 1e3 / (now_ms() - t0), errors);
+	conn_close(c);
+	if (errors)
+		bad("%lu error answers to %s", errors, req);
+	return failures ? 1 : 0;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static int usage(void)
@@ -789,7 +838,8 @@ static int usage(void)
 		"       " PROG " SOCKET flood CLIENTS [EXPECTED_GREETINGS]\n"
 		"       " PROG " SOCKET deaf-subscriber TIMEOUT_S\n"
 		"       " PROG
-		" SOCKET probe SECONDS INTERVAL_MS DEADLINE_MS POLL_MS\n");
+		" SOCKET probe SECONDS INTERVAL_MS DEADLINE_MS POLL_MS\n"
+		"       " PROG " SOCKET rate SECONDS RATE REQUEST\n");
 	return 2;
 }
 
@@ -838,6 +888,13 @@ int main(int argc, char **argv)
 		if (a < 0 || b < 0 || c < 0 || d < 0)
 			return usage();
 		return run_probe(path, a, b, c, d);
+	}
+	if (strcmp(mode, "rate") == 0 && argc == 6) {
+		a = number(argv[3]);
+		b = number(argv[4]);
+		if (a < 0 || b < 0 || strlen(argv[5]) > 200)
+			return usage();
+		return run_rate(path, a, b, argv[5]);
 	}
 	return usage();
 }

@@ -1,0 +1,127 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Load benchmark (#18): what readers of the control socket cost the
+# polling, and what the daemon costs the machine.
+# - Scan time of 50 Pylontech packs on a line timed like a 115200-baud
+#   RS485 bus (bmssim --baud; no answer delay, so the daemon's turnaround
+#   counts as much as it can on a real line) quiet, then under 1,000
+#   requests/s of each read command from one client (tests/tools/ctlstress
+#   rate): the slowdown is the mean scan time under load / quiet (goal: at
+#   most 1.02 for "batteries"), and the daemon's share of one core.
+#   (Without line timing the figure measures the machine's wake-up
+#   latency instead: a busier daemon wakes faster, and a loaded scan came
+#   out 2.4 times faster than the quiet one.)
+# - CPU per battery poll (the daemon's user+system time from
+#   /proc/PID/stat over the quiet window / the battery polls in it).
+# - RSS and PSS (/proc/PID/smaps_rollup) at 50 batteries once they are all
+#   read, and again after POLLS battery polls (default 100000).
+# Usage: bench/load.sh [SECONDS-PER-CASE [POLLS]]   (make bench)
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+SIM="$top_builddir/tests/bmssim/bmssim"
+DAEMON="$top_builddir/src/smallbmsd"
+CTL="$top_builddir/src/smallbmsctl"
+STRESS="$top_builddir/tests/tools/ctlstress"
+SECS=${1:-10}
+POLLS=${2:-100000}
+N=50
+BAUD=115200
+T=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+ports() { "$CTL" --socket "$T/s.sock" ports --json; }
+scans() { ports | jq '.ports[0].scans'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+mem() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { printf "RSS %d kB, PSS %d kB", r, p }' "/proc/$1/smaps_rollup"; }
+
+# Mean scan time (ms) over SECS seconds: every completed scan's duration,
+# sampled from the ports answer.
+scan_mean() {
+	: >"$T/samples"
+	last=$(scans)
+	end=$(($(date +%s) + SECS))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		p=$(ports | jq -c '.ports[0] | {scans, last_scan}')
+		s=$(echo "$p" | jq .scans)
+		[ "$s" != "$last" ] && echo "$p" >>"$T/samples"
+		last=$s
+		sleep 0.05
+	done
+	jq -s 'map(.last_scan) | add / length * 1000' "$T/samples"
+}
+
+# Start a simulator (bmssim options in $1) and a daemon reading it.
+start() {
+	# shellcheck disable=SC2086
+	"$SIM" --protocol pylontech --packs $N --address-base 1 --cells 16 \
+		--temps 5 $1 >"$T/sim.out" 2>/dev/null &
+	sim=$!
+	pids="$pids $sim"
+	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
+	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	cat >"$T/c.conf" <<CONF
+[general]
+socket = $T/s.sock
+state_dir = $T
+poll_interval = 100ms
+stale_after = 1h
+dry_run = yes
+[port bench]
+device = $pty
+protocol = pylontech
+addresses = 1-$N
+timeout = 5s
+CONF
+	"$DAEMON" -c "$T/c.conf" 2>/dev/null &
+	d=$!
+	pids="$pids $d"
+	until ports >/dev/null 2>&1; do sleep 0.05; done
+	until [ "$(scans)" -ge 3 ]; do sleep 0.2; done
+}
+
+stop() {
+	kill $d $sim
+	wait $d $sim 2>/dev/null || true
+	rm -f "$T/s.sock"
+}
+
+echo "bench/load.sh: $N Pylontech packs, $BAUD baud, $SECS s per case"
+hz=$(getconf CLK_TCK)
+start "--baud $BAUD"
+quiet=$(scan_mean)
+echo "$quiet" | awk '{ printf "load: quiet: scan %.1f ms\n", $1 }'
+for req in status batteries ports "battery 1" history settings; do
+	"$STRESS" "$T/s.sock" rate $((SECS + 2)) 1000 "$req" >"$T/rate.out" &
+	st=$!
+	sleep 1
+	c0=$(cpu_ticks $d)
+	t0=$(date +%s%N)
+	busy=$(scan_mean)
+	c1=$(cpu_ticks $d)
+	t1=$(date +%s%N)
+	wait $st || { cat "$T/rate.out"; echo "bench/load.sh: ctlstress failed"; exit 1; }
+	goal=""
+	[ "$req" = batteries ] && goal=" (goal <= 1.02)"
+	echo "$busy $quiet $c0 $c1 $t0 $t1 $hz" | awk -v req="$req" \
+		-v rate="$(cat "$T/rate.out")" -v goal="$goal" '{
+		printf "load: under 1000 \"%s\"/s (%s): scan %.1f ms, slowdown %.3f%s; daemon %.0f %% of a core\n",
+			req, rate, $1, $1 / $2, goal, ($4 - $3) / $7 / (($6 - $5) / 1e9) * 100 }'
+done
+stop
+
+# CPU and memory: the simulator answers at once, so POLLS polls take a
+# minute, not an hour.
+start ""
+echo "load: memory at $N batteries, all read: $(mem $d)"
+s0=$(scans)
+c0=$(cpu_ticks $d)
+want=$((s0 + POLLS / N))
+until [ "$(scans)" -ge $want ]; do sleep 1; done
+c1=$(cpu_ticks $d)
+s1=$(scans)
+echo "load: memory after $(((s1 - s0) * N)) more battery polls: $(mem $d)"
+echo "$c0 $c1 $s0 $s1 $hz $N" | awk '{
+	printf "load: CPU per battery poll %.1f us (user+system over %d polls, answers at once)\n",
+		($2 - $1) / $5 / (($4 - $3) * $6) * 1e6, ($4 - $3) * $6 }'
+stop
