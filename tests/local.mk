@@ -140,7 +140,8 @@ tests_unit_test_probe_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_probe_LDADD = $(UNIT_LDADD)
 
 # A control-socket client that misbehaves on purpose (socket_abuse.sh).
-check_PROGRAMS += tests/tools/ctlstress
+check_PROGRAMS += tests/tools/ctlstress tests/tools/linewatch
+tests_tools_linewatch_SOURCES = tests/tools/linewatch.c
 tests_tools_ctlstress_SOURCES = tests/tools/ctlstress.c
 tests_tools_ctlstress_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 tests_tools_ctlstress_LDADD = $(JANSSON_LIBS)

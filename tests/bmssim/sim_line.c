@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum tx_kind { TX_ANSWER, TX_GARBAGE, TX_CORRUPT };
 
@@ -68,6 +69,22 @@ static void log_bytes(const struct sim_line *l, const char *what,
 	fprintf(stderr, "bmssim: line %u: %s:%s\n", l->cfg.number, what, hex);
 }
 
+/* After the write: the time its last byte left (a pty delivers at once). */
+static void tx_log(struct sim_line *l, const struct pending *p)
+{
+	struct timespec ts;
+
+	if (!l->cfg.tx_log)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(l->cfg.tx_log, "%lld %u %u ",
+		(long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, l->cfg.number,
+		l->cfg.bats[p->battery]->id);
+	for (size_t i = 0; i < p->len; i++)
+		fprintf(l->cfg.tx_log, "%02x", p->buf[i]);
+	fputc('\n', l->cfg.tx_log);
+}
+
 static void transmit(struct sim_line *l, const struct pending *p)
 {
 	struct sim_comm *c = &l->cfg.bats[p->battery]->comm;
@@ -80,6 +97,7 @@ static void transmit(struct sim_line *l, const struct pending *p)
 		return;
 	}
 	log_bytes(l, kind_names[p->kind], p->buf, p->len);
+	tx_log(l, p);
 	if (p->kind == TX_GARBAGE)
 		c->garbage_sent++;
 	else if (p->kind == TX_CORRUPT)

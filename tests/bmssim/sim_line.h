@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <systemd/sd-event.h>
 
 #include "sim_link.h"
@@ -50,6 +51,9 @@ struct sim_line_cfg {
 	unsigned line_baud;
 	uint64_t seed;
 	bool verbose; /* log traffic to stderr */
+	/* Every frame sent, with the CLOCK_MONOTONIC time after its write
+	 * (bench/react.sh); NULL = none. */
+	FILE *tx_log;
 	struct sim_line_hooks hooks;
 };
 

@@ -47,6 +47,7 @@ struct sim {
 	struct sim_scenario sc;
 	struct sim_capture cap; /* --replay */
 	unsigned replay_addr[SIM_MAX_BATTERIES];
+	FILE *tx_log; /* --tx-log */
 	sd_event *ev;
 	sd_event_source *step_timer;
 	sd_event_source *state_timer;
@@ -528,6 +529,7 @@ static int make_lines(struct sim *s)
 			.line_baud = s->opt.line_baud,
 			.seed = s->opt.seed,
 			.verbose = s->opt.verbose,
+			.tx_log = s->tx_log,
 			.hooks = {.sync = sync_models,
 				  .changed = state_changed,
 				  .ctx = s},
@@ -618,6 +620,8 @@ static void cleanup(struct sim *s)
 	for (unsigned i = 0; s->lines && i < s->nlines; i++)
 		sim_line_free(s->lines[i]);
 	free(s->lines);
+	if (s->tx_log)
+		fclose(s->tx_log);
 	s->step_timer = sd_event_source_disable_unref(s->step_timer);
 	s->state_timer = sd_event_source_disable_unref(s->state_timer);
 	sd_event_unref(s->ev);
@@ -632,6 +636,11 @@ static int setup(struct sim *s)
 {
 	if (resolve(s) < 0 || make_batteries(s) < 0 || load_scenario(s) < 0)
 		return EXIT_USAGE;
+	if (s->opt.tx_log && !(s->tx_log = fopen(s->opt.tx_log, "we"))) {
+		fprintf(stderr, "bmssim: %s: %s\n", s->opt.tx_log,
+			strerror(errno));
+		return EXIT_FAILURE;
+	}
 	if (make_loop(s) < 0 || make_lines(s) < 0)
 		return EXIT_FAILURE;
 	return 0;

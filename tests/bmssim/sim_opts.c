@@ -66,6 +66,9 @@ void sim_opts_usage(FILE *f)
 		"  --state-file PATH  keep the simulated state there as JSON\n"
 		"  --speed X          simulated clock multiplier (default 1)\n"
 		"  --seed N           seed for injected garbage (default 1)\n"
+		"  --tx-log FILE      log every frame sent: CLOCK_MONOTONIC "
+		"ns\n"
+		"                     after the write, line, battery, hex\n"
 		"  -v, --verbose      log requests and answers to stderr\n"
 		"  -h, --help         show this help\n\n"
 		"Prints 'PTY path' or 'TCP address:port' (and 'LINK path') per "
@@ -174,6 +177,7 @@ enum {
 	OPT_LINE_BAUD,
 	OPT_TCP,
 	OPT_REPLAY,
+	OPT_TX_LOG,
 	OPT_ECHO,
 	OPT_STACK,
 };
@@ -200,6 +204,7 @@ static const struct option long_opts[] = {
 	{"line-baud", required_argument, NULL, OPT_LINE_BAUD},
 	{"tcp", required_argument, NULL, OPT_TCP},
 	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"tx-log", required_argument, NULL, OPT_TX_LOG},
 	{"echo", no_argument, NULL, OPT_ECHO},
 	{"stack", no_argument, NULL, OPT_STACK},
 	{"verbose", no_argument, NULL, 'v'},
@@ -223,6 +228,8 @@ static const char **string_opt(struct sim_opts *o, int c)
 		return &o->tcp;
 	case OPT_REPLAY:
 		return &o->replay;
+	case OPT_TX_LOG:
+		return &o->tx_log;
 	default:
 		return NULL;
 	}
@@ -295,7 +302,7 @@ int sim_opts_parse(int argc, char **argv, struct sim_opts *o)
 			o->echo = true;
 		} else if (c == OPT_STACK) {
 			o->stack = true;
-		} else if (c >= OPT_PROTOCOL && c <= OPT_REPLAY) {
+		} else if (c >= OPT_PROTOCOL && c <= OPT_TX_LOG) {
 			if (set_opt(o, c, optarg) < 0)
 				return -1;
 		} else {

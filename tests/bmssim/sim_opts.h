@@ -37,6 +37,7 @@ struct sim_opts {
 	const char *replay;
 	const char *scenario;
 	const char *state_file;
+	const char *tx_log;
 	unsigned long long seed;
 	bool echo;
 	bool stack;

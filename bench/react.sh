@@ -1,0 +1,130 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Reaction benchmark (#18): from the last byte of the frame that carries a
+# bad cell to the change of the output line, per protocol, on a line timed
+# like a real one (9600 baud, answers after 100 ms), quiet and under 1,000
+# "status" requests/s (tests/tools/ctlstress rate). Goal: p99 <= 1 ms.
+#
+# Each trial pins cell 1 of battery 1 at 3.777 V (above cell_overvoltage:
+# the charge line opens at once) and later back at 3.400 V (the line comes
+# back after restore_delay = 1 s). bmssim --tx-log records every frame it
+# sends with the CLOCK_MONOTONIC time after its write; tests/tools/linewatch
+# records the dry-run backend's renames of the line's file, with the time
+# it woke up. A trial's reaction is the time from the first frame that
+# carries 3.777 V (0x0EC1: the bytes 0e c1 in a JBD frame, the characters
+# "0EC1" in a "~" frame) to the charge line's next change to 0. Both clocks
+# are the same; the watcher's own wake-up is included (it can only make
+# the figure larger).
+# Usage: bench/react.sh [TRIALS]   (make bench; default 50)
+set -eu
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+SIM="$top_builddir/tests/bmssim/bmssim"
+DAEMON="$top_builddir/src/smallbmsd"
+CTL="$top_builddir/src/smallbmsctl"
+STRESS="$top_builddir/tests/tools/ctlstress"
+WATCH="$top_builddir/tests/tools/linewatch"
+TRIALS=${1:-50}
+T=$(mktemp -d)
+pids=""
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+
+status() { "$CTL" --socket "$T/s.sock" status --json 2>/dev/null; }
+
+# PROTOCOL PERIOD-S MARKER LOAD(yes/no)
+run_case() {
+	proto=$1 period=$2 marker=$3 load=$4
+	rm -rf "$T/gpio" "$T"/*.log "$T/s.sock"
+	mkdir -p "$T/gpio"
+	# The trials, on the simulator's clock: the first once the daemon
+	# has read the battery and allowed charging.
+	awk -v n="$TRIALS" -v p="$period" 'BEGIN {
+		print "0 all cells 3.400,3.400,3.400,3.400,3.400,3.400,3.400,3.400"
+		print "0 all temp 20"
+		for (k = 0; k < n; k++) {
+			t = 8 + k * p
+			printf "%.2f 1 cell 1 3.777\n%.2f 1 cell 1 3.400\n", t, t + p / 2
+		}
+		printf "%.2f all end\n", 8 + n * p + 5
+	}' >"$T/scn"
+	"$SIM" --protocol "$proto" --cells 8 --temps 2 --baud 9600 --delay 100 \
+		--scenario "$T/scn" --tx-log "$T/tx.log" >"$T/sim.out" 2>/dev/null &
+	sim=$!
+	pids="$pids $sim"
+	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.02; done
+	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	"$WATCH" "$T/gpio" >"$T/lines.log" &
+	w=$!
+	pids="$pids $w"
+	until grep -q READY "$T/lines.log" 2>/dev/null; do sleep 0.02; done
+	cat >"$T/c.conf" <<CONF
+[general]
+socket = $T/s.sock
+state_dir = $T
+poll_interval = 100ms
+dry_run = yes
+dry_run_dir = $T/gpio
+[port bench]
+device = $pty
+protocol = $proto
+addresses = 1
+[output charge]
+function = charge
+line = GPIO27
+[protection]
+restore_delay = 1s
+max_cycles_per_hour = 60
+CONF
+	"$DAEMON" -c "$T/c.conf" 2>"$T/daemon.log" &
+	d=$!
+	pids="$pids $d"
+	if [ "$load" = yes ]; then
+		until status >/dev/null; do sleep 0.05; done
+		"$STRESS" "$T/s.sock" rate "$(echo "$TRIALS $period" |
+			awk '{ print $1 * $2 + 15 }')" 1000 status \
+			>"$T/rate.out" &
+		st=$!
+		pids="$pids $st"
+	fi
+	wait $sim || true
+	kill $d $w
+	wait $d $w 2>/dev/null || true
+	rate=""
+	if [ "$load" = yes ]; then
+		kill $st 2>/dev/null || true
+		wait $st 2>/dev/null || true
+		rate=" under 1000 status/s"
+	fi
+	# Frames of battery 1 (F time has-marker) and the line's changes
+	# (L time level), in time order; each trial pairs the first frame
+	# with the marker after one without it and the next change to 0.
+	# Trials count from the line's first change to 1 (charging allowed):
+	# a frame before it (an identity or parameter answer) may carry the
+	# same bytes by chance.
+	{
+		awk -v m="$marker" '$3 == 1 {
+			i = index($4, m)
+			print $1, "F", (i > 0 && i % 2 == 1) ? 1 : 0
+		}' "$T/tx.log"
+		awk '$2 == "GPIO27" { print $1, "L", $3 }' "$T/lines.log"
+	} | sort -n | awk '
+		$2 == "L" && $3 == "1" { on = 1 }
+		!on { next }
+		$2 == "F" && $3 == 1 && !high { high = 1; t = $1; armed = 1 }
+		$2 == "F" && $3 == 0 { high = 0 }
+		$2 == "L" && $3 == "0" && armed { print ($1 - t) / 1e6; armed = 0 }
+	' | sort -n >"$T/react"
+	awk -v p="$proto" -v rate="$rate" -v n="$TRIALS" '{ v[NR] = $1 }
+		END {
+			if (NR == 0) { printf "react %s%s: no trial\n", p, rate; exit 1 }
+			i50 = int(NR * 0.50 + 0.5); if (i50 < 1) i50 = 1
+			i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
+			printf "react %s 9600 baud, 100 ms answers%s: %d of %d trials, p50 %.3f ms, p99 %.3f ms, max %.3f ms (goal p99 <= 1 ms)\n",
+				p, rate, NR, n, v[i50], v[i99], v[NR]
+		}' "$T/react"
+}
+
+echo "bench/react.sh: $TRIALS trials per case"
+for load in no yes; do
+	run_case jbd 3 0ec1 $load
+	run_case pylontech 3.5 30454331 $load
+done
