@@ -4,7 +4,8 @@
  *
  * Each port runs its own little state machine (enum port_phase below):
  * IDLE until the poll timer starts a scan, then one request at a time (a
- * stack read, battery by battery and step by step, then a candidate
+ * stack read (first at the first scan, then last: stack_pass), battery by
+ * battery and step by step, then a candidate
  * address) until every battery on the port was asked. Ports are
  * independent: a silent battery on one adapter never delays another
  * adapter.
@@ -57,6 +58,10 @@ struct bat_priv {
 	uint32_t opt_seen;
 	struct bms_reading stacked; /* this scan's stack-read answer ... */
 	bool have_stacked;          /* ... if the master gave one */
+	/* Stack last: the poll without the stack step, complete and of a
+	 * settled identity (held_ok), kept until the stack answer. */
+	struct bms_reading held;
+	bool held_ok;
 	/* Recorded at first sight. After the port was reopened, or the
 	 * battery lost, the identity steps are asked again (recheck) and no
 	 * reading is published before the answer says it is the same. */
@@ -89,9 +94,14 @@ enum stack_mode { STACK_UNKNOWN, STACK_YES, STACK_NO };
  *
  *   CLOSED  -> IDLE                     the transport opened
  *   IDLE    -> STACK | BATTERY | PROBE  the poll tick started a scan
- *   STACK   -> BATTERY                  the stack read answered or not
+ *   STACK   -> BATTERY                  the stack read answered or not;
+ *                                       after it (stack last) the packs
+ *                                       it left out
+ *   STACK   -> PROBE | IDLE             (stack last) a candidate; done
  *   BATTERY -> BATTERY | PROBE | IDLE   next step or battery; a
  *                                       candidate; the scan is done
+ *   BATTERY -> STACK                    (stack last) every pack's other
+ *                                       steps are done
  *   PROBE   -> PROBE | IDLE             next candidate; the scan is done
  *   any     -> CLOSED                   the device went away
  *   any     -> IDLE                     a reload abandons the scan, or
@@ -150,6 +160,19 @@ struct chain_port {
 
 	enum stack_mode stack;
 	struct bms_reading *stackbuf; /* nbats readings, for decode_stack */
+	/*
+	 * The stack read comes last in a scan once the master is known to
+	 * answer it (#18): the cells of every pack are in that one answer,
+	 * so each pack's other steps (the alarm query) are asked first and
+	 * held, and every pack is published the moment the stack answer is
+	 * decoded, not one alarm query after another later.
+	 *   STACK_PASS_NONE   stack first, or no stack read
+	 *   STACK_PASS_HOLD   the packs' other steps, held
+	 *   STACK_PASS_SINGLE the stack read failed or left packs out: those
+	 *                     are asked the stack step alone, on their held
+	 *                     poll
+	 */
+	enum { STACK_PASS_NONE, STACK_PASS_HOLD, STACK_PASS_SINGLE } stack_pass;
 
 	/* Another master on the bus (drv->foreign): no request before
 	 * quiet_until_us; refused while its frames are heard. */
@@ -250,9 +273,10 @@ static const unsigned phase_next[PHASE_COUNT] = {
 	[PHASE_CLOSED] = PH(PHASE_CLOSED) | PH(PHASE_IDLE),
 	[PHASE_IDLE] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_STACK) |
 		       PH(PHASE_BATTERY) | PH(PHASE_PROBE),
-	[PHASE_STACK] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_BATTERY),
+	[PHASE_STACK] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_BATTERY) |
+			PH(PHASE_PROBE),
 	[PHASE_BATTERY] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) |
-			  PH(PHASE_BATTERY) | PH(PHASE_PROBE),
+			  PH(PHASE_BATTERY) | PH(PHASE_PROBE) | PH(PHASE_STACK),
 	[PHASE_PROBE] = PH(PHASE_CLOSED) | PH(PHASE_IDLE) | PH(PHASE_PROBE),
 };
 
@@ -771,6 +795,33 @@ static void battery_begin(struct chain_port *p, unsigned cur)
 }
 
 static void probe_finish(struct chain_port *p);
+static void stack_send(struct chain_port *p);
+
+/* Stack last, after the stack read: the next held pack from slot k on
+ * that it did not answer for, asked the stack step alone; the scan goes
+ * on when there is none. */
+static void single_next(struct chain_port *p, unsigned k)
+{
+	for (; k < p->nbats; k++) {
+		const struct bat_priv *bp = &p->chain->priv[p->first + k];
+
+		if (bp->held_ok && !bp->have_stacked)
+			break;
+	}
+	if (k >= p->nbats) {
+		p->stack_pass = STACK_PASS_NONE;
+		port_batteries_done(p);
+		return;
+	}
+	if (p->phase != PHASE_BATTERY)
+		port_set_phase(p, PHASE_BATTERY);
+	p->cur = k;
+	p->failed = false;
+	p->pending = p->chain->priv[p->first + k].held;
+	poll_order(p);
+	p->pos = (unsigned)-1;
+	port_next_step(p);
+}
 
 /* Every step of the current battery was asked: publish a complete reading
  * and go on with the next battery, or end a candidate's read. */
@@ -780,8 +831,21 @@ static void battery_done(struct chain_port *p)
 		probe_finish(p);
 		return;
 	}
+	if (p->stack_pass == STACK_PASS_HOLD) {
+		cur_priv(p)->held = p->pending;
+		cur_priv(p)->held_ok = !p->failed && identity_settled(p);
+		if (p->cur + 1 >= p->nbats)
+			stack_send(p);
+		else
+			battery_begin(p, p->cur + 1);
+		return;
+	}
 	if (!p->failed && identity_settled(p))
 		(void)battery_publish(p);
+	if (p->stack_pass == STACK_PASS_SINGLE) {
+		single_next(p, p->cur + 1);
+		return;
+	}
 	if (p->cur + 1 >= p->nbats) {
 		port_batteries_done(p);
 		return;
@@ -802,6 +866,14 @@ static void port_next_step(struct chain_port *p)
 		st = cur_step(p);
 
 		if (st->once && (bp->once_done & (1u << p->step)))
+			continue;
+		/* Stack last: the stack step after every pack's others; and
+		 * after it, only the stack step. */
+		if (p->stack_pass == STACK_PASS_HOLD &&
+		    st->id == p->drv->stack_step)
+			continue;
+		if (p->stack_pass == STACK_PASS_SINGLE &&
+		    st->id != p->drv->stack_step)
 			continue;
 		/* Already answered for every pack by the stack read. */
 		if (!st->once && bp->have_stacked &&
@@ -917,8 +989,30 @@ static void stack_send(struct chain_port *p)
 	port_write_request(p, stack_timeout(p));
 }
 
+/* Stack last: every held pack the answer carries is published now; the
+ * others are asked the stack step alone. */
+static void stack_last_done(struct chain_port *p)
+{
+	p->stack_pass = STACK_PASS_SINGLE;
+	for (unsigned k = 0; k < p->nbats; k++) {
+		struct bat_priv *bp = &p->chain->priv[p->first + k];
+
+		if (!bp->held_ok || !bp->have_stacked)
+			continue;
+		p->cur = k;
+		p->pending = bp->held;
+		bms_reading_merge(&p->pending, &bp->stacked);
+		(void)battery_publish(p);
+	}
+	single_next(p, 0);
+}
+
 static void stack_failed(struct chain_port *p)
 {
+	if (p->stack_pass == STACK_PASS_HOLD) {
+		stack_last_done(p);
+		return;
+	}
 	if (p->stack == STACK_UNKNOWN) {
 		p->stack = STACK_NO;
 		log_info("port %s: the master does not answer stack reads: "
@@ -949,7 +1043,10 @@ static void stack_ok(struct chain_port *p, unsigned npacks)
 			b->frames_good++;
 		}
 	}
-	port_begin_batteries(p);
+	if (p->stack_pass == STACK_PASS_HOLD)
+		stack_last_done(p);
+	else
+		port_begin_batteries(p);
 }
 
 /* --- discovery ("addresses = scan") ----------------------------------- */
@@ -1169,13 +1266,20 @@ static void port_start_scan(struct chain_port *p)
 	p->scan_start_us = now_us(p->chain);
 	p->scan_start_requests = p->stats.requests;
 	p->scan_start_bytes = p->stats.tx_bytes + p->stats.rx_bytes;
-	for (unsigned k = 0; k < p->nbats; k++)
+	for (unsigned k = 0; k < p->nbats; k++) {
 		p->chain->priv[p->first + k].have_stacked = false;
+		p->chain->priv[p->first + k].held_ok = false;
+	}
 	discovery_due(p);
-	if (p->stackbuf && p->stack != STACK_NO && p->nbats > 1)
-		stack_send(p);
-	else
+	p->stack_pass = STACK_PASS_NONE;
+	if (p->stackbuf && p->stack == STACK_YES && p->nbats > 1) {
+		p->stack_pass = STACK_PASS_HOLD;
 		port_begin_batteries(p);
+	} else if (p->stackbuf && p->stack != STACK_NO && p->nbats > 1) {
+		stack_send(p);
+	} else {
+		port_begin_batteries(p);
+	}
 }
 
 /* --- what each phase does with a frame and a timeout ------------------- */

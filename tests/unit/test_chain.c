@@ -496,6 +496,16 @@ static void bus_send(unsigned adr, const uint8_t *info, size_t ninfo)
 
 /* DATAFLAG, the pack count, then the blocks of the master and of the
  * packs at the addresses right after it. */
+/* The pack's next low cell (1 mV lower each answer), as sent with mark
+ * added: the next request checks that the callback has seen it. */
+static void low_cell_next(struct pack_play *pk, unsigned mark)
+{
+	pk->cell_mv = fx.bus.low_mv - fx.bus.low_ok - fx.bus.low_late;
+	fx.bus.low_want = pk->cell_mv + mark;
+	fx.seen_low = false;
+	fx.bus.low_sent = true;
+}
+
 static void bus_stack_answer(const struct pack_play *master)
 {
 	uint8_t info[PYLON_MAX_INFO];
@@ -504,8 +514,13 @@ static void bus_stack_answer(const struct pack_play *master)
 	const struct pack_play *pk;
 
 	for (unsigned a = master->addr; (pk = bus_pack(a)) && pk->present;
-	     a++, count++)
+	     a++, count++) {
+		struct pack_play *low = bus_pack(fx.bus.low_addr);
+
+		if (fx.bus.low_mv && low && pk == low)
+			low_cell_next(low, STACK_MARK_MV);
 		n += pack_block(pk, STACK_MARK_MV, info + n);
+	}
 	info[0] = 0x00;
 	info[1] = (uint8_t)count;
 	bus_send(master->addr, info, n);
@@ -561,13 +576,8 @@ static void bus_request(const struct pylon_frame *fr)
 			return;
 		}
 		pk->analog++;
-		if (fx.bus.low_mv && pk->addr == fx.bus.low_addr) {
-			pk->cell_mv =
-				fx.bus.low_mv - fx.bus.low_ok - fx.bus.low_late;
-			fx.bus.low_want = pk->cell_mv;
-			fx.seen_low = false;
-			fx.bus.low_sent = true;
-		}
+		if (fx.bus.low_mv && pk->addr == fx.bus.low_addr)
+			low_cell_next(pk, 0);
 		info[n++] = 0x00;
 		info[n++] = (uint8_t)pk->addr;
 		n += pack_block(pk, 0, info + n);
@@ -1386,6 +1396,34 @@ START_TEST(low_cell_reaches_the_callback_before_the_next_request)
 }
 END_TEST
 
+/*
+ * The same with a stack: once the master is known to answer stack reads,
+ * the packs' alarm queries come first and the stack read last, so a low
+ * cell of any pack in the stack answer reaches the callback before the
+ * next request (before, each pack was published after its own alarm
+ * query, one after another behind the stack answer). Pack 4, the last.
+ */
+START_TEST(low_cell_in_a_stack_answer_reaches_the_callback_at_once)
+{
+	static const unsigned packs[] = {2, 3, 4};
+
+	bus_setup(packs, 3);
+	start_chain();
+	ck_assert(run_until(two_stack_reads, 3000));
+	fx.bus.low_addr = 4;
+	fx.bus.low_mv = 2500;
+	ck_assert(run_until(low_cell_answered, 4000));
+	ck_assert_msg(fx.bus.low_late == 0,
+		      "%u of %u stack answers with the low cell were "
+		      "published after the next request",
+		      fx.bus.low_late, fx.bus.low_late + fx.bus.low_ok);
+	/* No pack is asked for its analog values alone. */
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_uint_eq(fx.bus.packs[i].analog, 0);
+	ck_assert_uint_eq(port_stats().last_scan_requests, 4);
+}
+END_TEST
+
 static bool pack3_stale(void)
 {
 	const struct chain_battery *b = chain_battery(fx.chain, 1);
@@ -1823,6 +1861,8 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc, master_without_stack_reads_falls_back_to_each_pack);
 	tcase_add_test(tc,
 		       low_cell_reaches_the_callback_before_the_next_request);
+	tcase_add_test(tc,
+		       low_cell_in_a_stack_answer_reaches_the_callback_at_once);
 	tcase_add_test(tc, alarm_query_answered_once_is_required);
 	suite_add_tcase(s, tc);
 
