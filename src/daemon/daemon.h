@@ -55,6 +55,7 @@ struct daemon {
 	uint64_t watchdog_us;      /* WatchdogSec=, 0 = off */
 	sd_event_source *watchdog;
 	struct capture *capture; /* smallbmsctl capture */
+	struct metrics *metrics; /* [metrics] textfile (metrics.c) */
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On
