@@ -661,9 +661,15 @@ static void write_now(struct metrics *m)
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct metrics *m = userdata;
+	uint64_t now = 0, next = usec + m->interval_us;
 
 	write_now(m);
-	sd_event_source_set_time(s, usec + m->interval_us);
+	/* On the interval's grid, but never a burst of writes to catch up
+	 * after the loop was busy. */
+	sd_event_now(m->ev, CLOCK_MONOTONIC, &now);
+	if (next <= now)
+		next = now + m->interval_us;
+	sd_event_source_set_time(s, next);
 	return 0;
 }
 
