@@ -35,6 +35,7 @@ src_libsmallbms_a_SOURCES = \
 	src/daemon/store.c src/daemon/store.h \
 	src/daemon/capture.c src/daemon/capture.h \
 	src/daemon/probe.c src/daemon/probe.h \
+	src/daemon/metrics.c src/daemon/metrics.h \
 	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/status.c src/ctl/status.h src/ctl/commands.c

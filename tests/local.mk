@@ -26,7 +26,8 @@ UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_number \
 	tests/unit/test_tcpaddr \
-	tests/unit/test_probe
+	tests/unit/test_probe \
+	tests/unit/test_metrics
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -129,6 +130,9 @@ tests_unit_test_monitor_LDADD = $(UNIT_LDADD)
 tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_metrics_LDADD = $(UNIT_LDADD)
 tests_unit_test_number_SOURCES = tests/unit/test_number.c
 tests_unit_test_number_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_number_LDADD = $(UNIT_LDADD)
@@ -181,6 +185,7 @@ E2E_TESTS = \
 	tests/e2e/socket_abuse.sh \
 	tests/e2e/permissions.sh \
 	tests/e2e/reload.sh \
+	tests/e2e/metrics.sh \
 	tests/e2e/invariant_set_refused.sh \
 	tests/e2e/invariant_partial_data.sh \
 	tests/e2e/invariant_partial_lowcell.sh \

@@ -8,10 +8,16 @@ BUILD=${BUILD:-$TOP/build}
 
 # Debian / Raspberry Pi OS packages needed to build and test (procps:
 # /bin/kill, which the unit's ExecReload= runs; systemd-analyze verify
-# checks that it exists; strace: tests/e2e/outputs_first.sh).
+# checks that it exists; strace: tests/e2e/outputs_first.sh; prometheus:
+# promtool for tests/e2e/metrics.sh, the only Debian package that has it;
+# it is the whole Prometheus server (96 MB installed, its service enabled:
+# `systemctl disable --now prometheus` on a host that does not want it), so
+# it comes without its recommends (node-exporter, smartmontools, ...: 35
+# packages and 377 MB with them on bookworm)).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd procps strace libmodbus-dev"
+check jq socat mandoc clang-format systemd procps strace libmodbus-dev \
+prometheus"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -39,7 +45,14 @@ install_deps() {
 	say "installing:$missing"
 	as_root apt-get update -q
 	# shellcheck disable=SC2086
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		$(printf '%s\n' $missing | grep -vx prometheus || true)
+	case " $missing " in
+	*" prometheus "*)
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends prometheus
+		;;
+	esac
 }
 
 # build [CONFIGURE-ARGS...]: bootstrap and configure once, then make.

@@ -58,6 +58,7 @@ enum cfg_sect {
 	SECT_OUTPUT,
 	SECT_INPUT,
 	SECT_PROTECTION,
+	SECT_METRICS,
 };
 
 enum cfg_type {
@@ -122,6 +123,10 @@ struct cfg_key {
 #define PROT(k, m)                                                             \
 	SECT_PROTECTION, k, .off = offsetof(struct guard_settings, m),         \
 			    .size = sizeof(((struct guard_settings *)0)->m)
+/* [metrics]: struct cfg_metrics. */
+#define METRICS(k, m)                                                          \
+	SECT_METRICS, k, .off = offsetof(struct cfg_metrics, m),               \
+			 .size = sizeof(((struct cfg_metrics *)0)->m)
 /* Cell voltages: a LiFePO4 cell is empty well above 2 V and full below
  * 3.65 V; anything outside 2..4 V is a typing error. The keys whose
  * rules need tighter bounds for LiFePO4 (I6) have their own, with the
@@ -328,12 +333,20 @@ static const struct cfg_key keys[] = {
 	 .desc = "an output switched off for a protective reason more often "
 		 "than this within an hour stays off until the hour is over "
 		 "(cycle_limit)"},
+	{METRICS("textfile", textfile), .type = T_PATH,
+	 .unset = "(none: no metrics file)",
+	 .desc = "write the Prometheus text exposition of the status to this "
+		 "file (name ending in .prom), replaced atomically, for "
+		 "node-exporter's textfile collector"},
+	{METRICS("interval", interval_ms), .type = T_DURATION, .def = "15s",
+	 .min = "1s", .max = "10m",
+	 .desc = "how often the metrics file is written"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sect_names[] = {"general", "port", "output", "input",
-					 "protection"};
+static const char *const sect_names[] = {"general", "port",       "output",
+					 "input",   "protection", "metrics"};
 
 static const char *const type_names[] = {
 	[T_DURATION] = "duration", [T_UINT] = "uint",
@@ -960,6 +973,7 @@ void cfg_defaults(struct cfg *c)
 	/* Not from the table's texts: guard.c owns these numbers (the tests
 	 * check that the table documents the same ones). */
 	guard_settings_default(&c->protection);
+	apply_defaults(SECT_METRICS, &c->metrics);
 }
 
 /* ---- the parse: reader, sections, keys, whole-file checks -------------- */
@@ -971,6 +985,7 @@ enum cur_sect {
 	CUR_OUTPUT,     /* [output NAME], cur_output */
 	CUR_INPUT,      /* [input remote] */
 	CUR_PROTECTION, /* [protection] */
+	CUR_METRICS,    /* [metrics] */
 	CUR_IGNORE,     /* a bad section, already reported: skip its keys */
 };
 
@@ -980,7 +995,8 @@ enum cur_sect {
 #define SLOT_OUTPUT(i)  (1 + CFG_MAX_PORTS + (i))
 #define SLOT_INPUT      (1 + CFG_MAX_PORTS + CFG_MAX_OUTPUTS)
 #define SLOT_PROTECTION (SLOT_INPUT + 1)
-#define NSLOTS          (SLOT_PROTECTION + 1)
+#define SLOT_METRICS    (SLOT_PROTECTION + 1)
+#define NSLOTS          (SLOT_METRICS + 1)
 
 struct cfg_parse {
 	struct cfg *c; /* scratch copy being filled */
@@ -999,6 +1015,7 @@ struct cfg_parse {
 	bool any_port_section;
 	int protection_line; /* of the [protection] section; 0: none */
 	bool protection_bad; /* a [protection] key was refused or lost */
+	int metrics_line;    /* of the [metrics] section; 0: none */
 
 	/* Line where each key was set, per SLOT_*. */
 	int seen[NSLOTS][NKEYS];
@@ -1185,6 +1202,18 @@ static void start_protection(struct cfg_parse *p)
 	p->cur = CUR_PROTECTION;
 }
 
+static void start_metrics(struct cfg_parse *p)
+{
+	p->cur = CUR_IGNORE;
+	if (p->metrics_line) {
+		report(p, p->line, "duplicate [metrics] (first at line %d)",
+		       p->metrics_line);
+		return;
+	}
+	p->metrics_line = p->line;
+	p->cur = CUR_METRICS;
+}
+
 /* "WORD NAME" -> NAME, blanks skipped; NULL if s is not WORD + blank(s). */
 static const char *section_arg(const char *s, const char *word)
 {
@@ -1255,6 +1284,8 @@ static void start_section(struct cfg_parse *p, const char *line)
 		start_input(p, s);
 	} else if (strcmp(name, "protection") == 0) {
 		start_protection(p);
+	} else if (strcmp(name, "metrics") == 0) {
+		start_metrics(p);
 	} else {
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "unknown section [%s]", name);
@@ -1377,6 +1408,12 @@ static void cur_target(struct cfg_parse *p, struct cur_target *t)
 		t->slot = SLOT_PROTECTION;
 		t->base = &p->c->protection;
 		snprintf(t->title, sizeof(t->title), "protection");
+		return;
+	case CUR_METRICS:
+		t->sect = SECT_METRICS;
+		t->slot = SLOT_METRICS;
+		t->base = &p->c->metrics;
+		snprintf(t->title, sizeof(t->title), "metrics");
 		return;
 	default:
 		t->sect = SECT_GENERAL;
@@ -1817,6 +1854,21 @@ static void check_protection(struct cfg_parse *p)
 	report(p, rule_line(p, err), "[protection] %s", err);
 }
 
+/* node-exporter's textfile collector reads *.prom only: another name
+ * would be written and never scraped. PATH.tmp (metrics.c) is not read. */
+static void check_metrics(struct cfg_parse *p)
+{
+	const char *f = p->c->metrics.textfile;
+	size_t n = strlen(f);
+
+	if (n && (n < 6 || strcmp(f + n - 5, ".prom") != 0))
+		report(p,
+		       slot_key_line(p, SECT_METRICS, SLOT_METRICS, "textfile"),
+		       "textfile: %s does not end in .prom (node-exporter's "
+		       "textfile collector reads only *.prom files)",
+		       f);
+}
+
 static void check_file(struct cfg_parse *p)
 {
 	if (!p->any_port_section) {
@@ -1835,6 +1887,7 @@ static void check_file(struct cfg_parse *p)
 	}
 	check_lines(p);
 	check_protection(p);
+	check_metrics(p);
 }
 
 static int parse(struct cfg *c, const char *name, FILE *f, const char *str,

@@ -72,6 +72,12 @@ struct cfg_input {
 	int line_no; /* where the section starts */
 };
 
+/* [metrics] */
+struct cfg_metrics {
+	char textfile[CFG_PATH_LEN]; /* "" = no metrics file */
+	unsigned interval_ms;        /* how often it is written */
+};
+
 struct cfg {
 	/* [general] */
 	unsigned poll_interval_ms;
@@ -101,6 +107,9 @@ struct cfg {
 	 * stay at their defaults here: settings_to_guard() sets them. Valid:
 	 * it passed settings_check() with settings_default(). */
 	struct guard_settings protection;
+
+	/* [metrics]: the Prometheus text file (metrics.c); "" = none. */
+	struct cfg_metrics metrics;
 };
 
 /* Defaults for every key (what an empty file gives). */

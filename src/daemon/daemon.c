@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "events.h"
 #include "log.h"
+#include "metrics.h"
 #include "status.h"
 
 #define STATUS_NOTIFY_USEC 1000000ULL
@@ -310,7 +311,22 @@ json_t *daemon_status(struct daemon *d)
 
 	json_decref(outs);
 	json_decref(mon);
+	if (d->metrics)
+		json_object_set_new(o, "metrics",
+				    metrics_status_json(d->metrics));
 	return o;
+}
+
+/* The views the metrics file is made of: the socket's own (metrics.h). */
+static void metrics_collect(void *userdata, json_t **status, json_t **bats,
+			    json_t **ports)
+{
+	struct daemon *d = userdata;
+	uint64_t now = daemon_now(d);
+
+	*status = daemon_status(d);
+	*bats = status_batteries_json(d->chain, now);
+	*ports = status_ports_json(d->chain, now);
 }
 
 static void fmt_value(char *buf, size_t len, double v, int decimals,
@@ -643,6 +659,12 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 	if (!d->ctl)
 		return -1;
 	set_admin_group(d);
+	d->metrics = metrics_new(d->ev, metrics_collect, d);
+	if (!d->metrics) {
+		snprintf(err, errlen, "cannot set up the metrics writer");
+		return -1;
+	}
+	metrics_configure(d->metrics, &cfg->metrics);
 	daemon_decide(d);
 	return add_watchdog(d, err, errlen);
 }
@@ -670,6 +692,7 @@ void daemon_fini(struct daemon *d)
 {
 	/* The lines first: not allowed, then released (outputs_free). */
 	outputs_free(d->outputs);
+	metrics_free(d->metrics); /* no file that looks current */
 	if (d->cfg && d->chain)
 		save_state(d, true); /* a clean stop keeps everything */
 	remote_free(d->remote);

@@ -59,6 +59,7 @@ struct daemon {
 	 * every client (commands.c), and when it was built. */
 	json_t *batteries_answer;
 	uint64_t batteries_at;
+	struct metrics *metrics; /* [metrics] textfile (metrics.c) */
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On

@@ -20,6 +20,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Every line of a refused file, as errors in the journal. */
 static void log_errors(const char *text)
@@ -210,6 +211,9 @@ int daemon_reload(struct daemon *d)
 	d->cfg_owned = c;
 	log_set_max_priority(d->debug ? LOG_DEBUG : c->log_level);
 	apply_admin_group(d);
+	/* [metrics]: a changed textfile is written at once and the old file
+	 * removed (none: removed, writes stop); interval from the next write */
+	metrics_configure(d->metrics, &c->metrics);
 	daemon_state_changed(d); /* guard settings, save, decide */
 	return 0;
 }

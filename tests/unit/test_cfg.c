@@ -902,6 +902,8 @@ START_TEST(print_keys_lists_every_key)
 		{"protection", "comm_loss_load"},
 		{"protection", "restore_delay"},
 		{"protection", "max_cycles_per_hour"},
+		{"metrics", "textfile"},
+		{"metrics", "interval"},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	char *out = NULL, *line, *save = NULL;
@@ -1878,6 +1880,40 @@ START_TEST(protection_section_errors)
 }
 END_TEST
 
+/* ---- [metrics] ---------------------------------------------------------- */
+
+START_TEST(metrics_section)
+{
+	struct cfg c;
+
+	expect_valid(&c, PORT_A);
+	ck_assert_str_eq(c.metrics.textfile, "");
+	ck_assert_uint_eq(c.metrics.interval_ms, 15000);
+	expect_valid(&c, PORT_A "[metrics]\n"
+				"textfile = /run/smallbms/smallbms.prom\n"
+				"interval = 5s\n");
+	ck_assert_str_eq(c.metrics.textfile, "/run/smallbms/smallbms.prom");
+	ck_assert_uint_eq(c.metrics.interval_ms, 5000);
+	expect_errors(PORT_A "[metrics]\n"                /* 4 */
+			     "textfile = /run/x.txt\n"    /* 5 */
+			     "interval = 500ms\n"         /* 6 */
+			     "[metrics]\n"                /* 7 */
+			     "textfile = relative.prom\n" /* 8: ignored */
+			     "[general]\n"
+			     "[metrics]\n" /* 10 */,
+		      4,
+		      "t.conf:6: interval: '500ms' is out of range (1s..10m)\n"
+		      "t.conf:7: duplicate [metrics] (first at line 4)\n"
+		      "t.conf:10: duplicate [metrics] (first at line 4)\n"
+		      "t.conf:5: textfile: /run/x.txt does not end in .prom "
+		      "(node-exporter's textfile collector reads only *.prom "
+		      "files)\n");
+	expect_errors(PORT_A "[metrics]\ntextfile = x.prom\n", 1,
+		      "t.conf:5: textfile: 'x.prom' is not an absolute path "
+		      "(it must start with /)\n");
+}
+END_TEST
+
 /* ---- [general] admin_group ------------------------------------------------ */
 
 START_TEST(admin_group)
@@ -2130,6 +2166,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, protection_checked_as_a_whole);
 	tcase_add_test(tc, protection_section_errors);
 	tcase_add_test(tc, admin_group);
+	tcase_add_test(tc, metrics_section);
 	tcase_add_test(tc, usb_serial);
 	tcase_add_test(tc, usb_serial_or_device);
 	tcase_add_test(tc, tcp_devices);
