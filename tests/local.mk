@@ -26,7 +26,8 @@ UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_number \
 	tests/unit/test_tcpaddr \
-	tests/unit/test_probe
+	tests/unit/test_probe \
+	tests/unit/test_limits
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -77,6 +78,9 @@ tests_unit_test_chain_LDADD = $(UNIT_LDADD)
 tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
 tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
+tests_unit_test_limits_SOURCES = tests/unit/test_limits.c
+tests_unit_test_limits_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_limits_LDADD = $(UNIT_LDADD)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guard_LDADD = $(UNIT_LDADD)
