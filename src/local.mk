@@ -31,6 +31,7 @@ src_libsmallbms_a_SOURCES = \
 	src/rules/settings.c src/rules/settings.h \
 	src/rules/events.c src/rules/events.h \
 	src/rules/charge_limits.c src/rules/charge_limits.h \
+	src/can/can_frames.c src/can/can_frames.h \
 	src/daemon/cfg.c src/daemon/cfg.h \
 	src/daemon/chain.c src/daemon/chain.h \
 	src/daemon/store.c src/daemon/store.h \

@@ -27,7 +27,8 @@ UNIT_TESTS = \
 	tests/unit/test_number \
 	tests/unit/test_tcpaddr \
 	tests/unit/test_probe \
-	tests/unit/test_limits
+	tests/unit/test_limits \
+	tests/unit/test_can_frames
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -81,6 +82,9 @@ tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
 tests_unit_test_limits_SOURCES = tests/unit/test_limits.c
 tests_unit_test_limits_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_limits_LDADD = $(UNIT_LDADD)
+tests_unit_test_can_frames_SOURCES = tests/unit/test_can_frames.c
+tests_unit_test_can_frames_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_can_frames_LDADD = $(UNIT_LDADD)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guard_LDADD = $(UNIT_LDADD)
