@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "charge_limits.h"
 #include "gpio.h"
 #include "guard.h"
 
@@ -101,6 +102,15 @@ struct cfg {
 	 * stay at their defaults here: settings_to_guard() sets them. Valid:
 	 * it passed settings_check() with settings_default(). */
 	struct guard_settings protection;
+
+	/* [can] (have_can: the section is there): the CAN-bus BMS output.
+	 * [limits]: what it sends (charge_limits.h); limits_settings_check()
+	 * holds, and cell_target / discharge_derate_end are inside the
+	 * [protection] cell limits. */
+	bool have_can;
+	char can_interface[CFG_NAME_LEN];
+	char can_profile[CFG_NAME_LEN]; /* can_profile_parse() knows it */
+	struct limits_settings limits;
 };
 
 /* Defaults for every key (what an empty file gives). */
