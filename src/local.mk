@@ -32,12 +32,14 @@ src_libsmallbms_a_SOURCES = \
 	src/rules/events.c src/rules/events.h \
 	src/rules/charge_limits.c src/rules/charge_limits.h \
 	src/can/can_frames.c src/can/can_frames.h \
+	src/can/can_link.c src/can/can_link.h \
 	src/daemon/cfg.c src/daemon/cfg.h \
 	src/daemon/chain.c src/daemon/chain.h \
 	src/daemon/store.c src/daemon/store.h \
 	src/daemon/capture.c src/daemon/capture.h \
 	src/daemon/probe.c src/daemon/probe.h \
 	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
+	src/daemon/daemon_can.c \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
 # Exactly one libgpiod backend, for the API version configure found.

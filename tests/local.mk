@@ -177,6 +177,7 @@ E2E_TESTS = \
 	tests/e2e/notify.sh \
 	tests/e2e/protection_lowcell.sh \
 	tests/e2e/protection_charge.sh \
+	tests/e2e/can.sh \
 	tests/e2e/protection_inputs.sh \
 	tests/e2e/monitor.sh \
 	tests/e2e/powercut.sh \

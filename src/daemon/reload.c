@@ -208,6 +208,7 @@ int daemon_reload(struct daemon *d)
 	d->cfg_owned = c;
 	log_set_max_priority(d->debug ? LOG_DEBUG : c->log_level);
 	apply_admin_group(d);
+	daemon_can_reload(d); /* [limits]; [can] changed: the link reopened */
 	daemon_state_changed(d); /* guard settings, save, decide */
 	return 0;
 }
