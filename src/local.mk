@@ -61,6 +61,7 @@ bin_PROGRAMS += src/smallbmsctl
 src_smallbmsctl_SOURCES = src/client/smallbmsctl.c src/client/client.h \
 	src/client/conn.c src/client/conn.h \
 	src/client/view.c src/client/view.h \
+	src/client/view_can.c src/client/view_can.h \
 	src/client/table.c src/client/table.h
 src_smallbmsctl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsctl_LDADD = src/libsmallbms.a $(DEP_LIBS)

@@ -72,6 +72,13 @@ wait_until 3 sh -c "grep ' vcan9 351#' '$LOG' | tail -n 1 | grep -q '#....0000'"
 case "$(last 359)" in 02*) ;; *) fail "0x359 is $(last 359): no over-voltage bit" ;; esac
 status_is '.allowed_to_discharge == true' || fail "discharge must stay allowed"
 note "ok: 0x351 CCL 0, 0x35C discharge only, 0x359 over-voltage"
+# ... and smallbmsctl says why.
+ctl status >"$T/status.txt"
+grep -Eq '^Charge current limit: +0\.0 A of 100\.0 \(not_allowed, .*high_cell' "$T/status.txt" ||
+	{ cat "$T/status.txt" >&2; fail "status does not show CCL 0 and why"; }
+grep -Eq '^CAN: +vcan9 victron \(dry run\), active, [0-9]+ frames' "$T/status.txt" ||
+	{ cat "$T/status.txt" >&2; fail "status does not show the CAN link"; }
+note "ok: smallbmsctl status shows the limits and the link"
 
 
 # The remote input off: nothing allowed, DCL 0 A too, no request flag.
