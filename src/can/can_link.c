@@ -229,6 +229,9 @@ static bool send_frame(struct can_link *l, const struct can_out_frame *o)
 	memcpy(f.data, o->data, o->len);
 	if (write(l->fd, &f, sizeof(f)) == (ssize_t)sizeof(f)) {
 		l->frames_sent++;
+		/* The interface is up again (it was ENETDOWN). */
+		if (l->state == LINK_DOWN)
+			set_state(l, LINK_ACTIVE, "sending again");
 		return true;
 	}
 	if (errno == EAGAIN || errno == ENOBUFS) {
