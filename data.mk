@@ -5,6 +5,10 @@
 smallbmsconfdir = $(sysconfdir)/smallbms
 dist_smallbmsconf_DATA = conf/smallbms.conf
 EXTRA_DIST += conf/99-smallbms.rules
+# The [can] output's system side: a .network for the bit rate, the unit's
+# drop-in that allows AF_CAN (examples: installed by hand).
+smallbmsexampledir = $(docdir)/examples
+dist_smallbmsexample_DATA = conf/can0.network systemd/smallbmsd-can.conf
 
 # systemd: the unit is templated with the configured paths.
 systemdsystemunit_DATA = systemd/smallbmsd.service

@@ -30,6 +30,9 @@ src_libsmallbms_a_SOURCES = \
 	src/rules/monitor.c src/rules/monitor.h \
 	src/rules/settings.c src/rules/settings.h \
 	src/rules/events.c src/rules/events.h \
+	src/rules/charge_limits.c src/rules/charge_limits.h \
+	src/can/can_frames.c src/can/can_frames.h \
+	src/can/can_link.c src/can/can_link.h \
 	src/daemon/cfg.c src/daemon/cfg.h \
 	src/daemon/chain.c src/daemon/chain.h \
 	src/daemon/store.c src/daemon/store.h \
@@ -37,6 +40,7 @@ src_libsmallbms_a_SOURCES = \
 	src/daemon/probe.c src/daemon/probe.h \
 	src/daemon/metrics.c src/daemon/metrics.h \
 	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
+	src/daemon/daemon_can.c \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
 # Exactly one libgpiod backend, for the API version configure found.
@@ -58,6 +62,7 @@ bin_PROGRAMS += src/smallbmsctl
 src_smallbmsctl_SOURCES = src/client/smallbmsctl.c src/client/client.h \
 	src/client/conn.c src/client/conn.h \
 	src/client/view.c src/client/view.h \
+	src/client/view_can.c src/client/view_can.h \
 	src/client/table.c src/client/table.h
 src_smallbmsctl_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS)
 src_smallbmsctl_LDADD = src/libsmallbms.a $(DEP_LIBS)

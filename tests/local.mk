@@ -27,7 +27,9 @@ UNIT_TESTS = \
 	tests/unit/test_number \
 	tests/unit/test_tcpaddr \
 	tests/unit/test_probe \
-	tests/unit/test_metrics
+	tests/unit/test_metrics \
+	tests/unit/test_limits \
+	tests/unit/test_can_frames
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -78,6 +80,12 @@ tests_unit_test_chain_LDADD = $(UNIT_LDADD)
 tests_unit_test_ctl_SOURCES = tests/unit/test_ctl.c
 tests_unit_test_ctl_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ctl_LDADD = $(UNIT_LDADD)
+tests_unit_test_limits_SOURCES = tests/unit/test_limits.c
+tests_unit_test_limits_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_limits_LDADD = $(UNIT_LDADD)
+tests_unit_test_can_frames_SOURCES = tests/unit/test_can_frames.c
+tests_unit_test_can_frames_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_can_frames_LDADD = $(UNIT_LDADD)
 tests_unit_test_guard_SOURCES = tests/unit/test_guard.c
 tests_unit_test_guard_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guard_LDADD = $(UNIT_LDADD)
@@ -174,6 +182,7 @@ E2E_TESTS = \
 	tests/e2e/notify.sh \
 	tests/e2e/protection_lowcell.sh \
 	tests/e2e/protection_charge.sh \
+	tests/e2e/can.sh \
 	tests/e2e/protection_inputs.sh \
 	tests/e2e/monitor.sh \
 	tests/e2e/powercut.sh \

@@ -16,6 +16,7 @@
 
 #include "guard.h"
 #include "table.h"
+#include "view_can.h"
 
 /* A number with unit, "--" for null or absent. */
 static void fmt_num(struct view *vw, char *buf, size_t len, const json_t *v,
@@ -413,6 +414,7 @@ int view_status(struct view *vw, const json_t *o)
 			 "charge_without_temperature");
 		rows[k++].color = RED;
 	}
+	k = view_can_rows(vw, o, rows, k, MAX_ROWS);
 	if (stale && !json_is_boolean(stale))
 		vw->bad_key = "stale";
 	if (vw->bad_key)

@@ -39,6 +39,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "can_frames.h"
 #include "driver.h"
 #include "number.h"
 #include "settings.h"
@@ -59,6 +60,8 @@ enum cfg_sect {
 	SECT_INPUT,
 	SECT_PROTECTION,
 	SECT_METRICS,
+	SECT_CAN,
+	SECT_LIMITS,
 };
 
 enum cfg_type {
@@ -127,6 +130,13 @@ struct cfg_key {
 #define METRICS(k, m)                                                          \
 	SECT_METRICS, k, .off = offsetof(struct cfg_metrics, m),               \
 			 .size = sizeof(((struct cfg_metrics *)0)->m)
+/* [can]: struct cfg; [limits]: struct limits_settings. */
+#define CAN_(k, m)                                                             \
+	SECT_CAN, k, .off = offsetof(struct cfg, m),                           \
+		     .size = sizeof(((struct cfg *)0)->m)
+#define LIM(k, m)                                                              \
+	SECT_LIMITS, k, .off = offsetof(struct limits_settings, m),            \
+			.size = sizeof(((struct limits_settings *)0)->m)
 /* Cell voltages: a LiFePO4 cell is empty well above 2 V and full below
  * 3.65 V; anything outside 2..4 V is a typing error. The keys whose
  * rules need tighter bounds for LiFePO4 (I6) have their own, with the
@@ -341,12 +351,81 @@ static const struct cfg_key keys[] = {
 	{METRICS("interval", interval_ms), .type = T_DURATION, .def = "15s",
 	 .min = "1s", .max = "10m",
 	 .desc = "how often the metrics file is written"},
+	/* [can] and [limits]: charge_limits.h has the rules, smallbms.conf(5)
+	 * the reasons for the defaults. */
+	{CAN_("interface", can_interface), .type = T_STRING, .required = true,
+	 .desc = "SocketCAN interface the frames are sent on, e.g. can0 (its "
+		 "bit rate is the system's: systemd-networkd [CAN] BitRate=)"},
+	{CAN_("profile", can_profile), .type = T_STRING, .def = "pylontech",
+	 .desc = "which frames: pylontech (most inverters), victron (GX with "
+		 "DVCC) or sma (Sunny Island)"},
+	{LIM("charge_voltage", charge_voltage), .type = T_DECIMAL, .unit = "V",
+	 .def = "3.45V", .min = "3.00V", .max = "3.65V",
+	 .desc = "charge voltage limit per cell (bulk)"},
+	{LIM("float_voltage", float_voltage), .type = T_DECIMAL, .unit = "V",
+	 .def = "3.375V", .min = "3.00V", .max = "3.60V",
+	 .desc = "charge voltage limit per cell once full and balanced"},
+	{LIM("discharge_voltage", discharge_voltage), .type = T_DECIMAL,
+	 .unit = "V", .def = "2.90V", .min = "2.50V", .max = "3.20V",
+	 .desc = "discharge voltage limit per cell (sent, and the lowest CVL)"},
+	{LIM("cell_target", cell_target), .type = T_DECIMAL, .unit = "V",
+	 .def = "3.55V", .min = "3.40V", .max = "3.70V",
+	 .desc = "a cell above this lowers the charge voltage limit (below "
+		 "[protection] cell_overvoltage)"},
+	{LIM("charge_current", charge_current), .type = T_DECIMAL, .unit = "A",
+	 .def = "0A", .min = "0A", .max = "2000A",
+	 .desc = "the bank's maximum charge current (0: no charging)"},
+	{LIM("discharge_current", discharge_current), .type = T_DECIMAL,
+	 .unit = "A", .def = "0A", .min = "0A", .max = "2000A",
+	 .desc = "the bank's maximum discharge current (0: no discharging)"},
+	{LIM("charge_derate_start", charge_derate_start), .type = T_DECIMAL,
+	 .unit = "V", .def = "3.50V", .min = "3.40V", .max = "3.70V",
+	 .desc = "the highest cell above this reduces the charge current ..."},
+	{LIM("charge_derate_end", charge_derate_end), .type = T_DECIMAL,
+	 .unit = "V", .def = "3.65V", .min = "3.40V", .max = "3.75V",
+	 .desc = "... down to 0 A here"},
+	{LIM("discharge_derate_start", discharge_derate_start),
+	 .type = T_DECIMAL, .unit = "V", .def = "3.10V", .min = "2.60V",
+	 .max = "3.30V",
+	 .desc = "the lowest cell below this reduces the discharge current "
+		 "..."},
+	{LIM("discharge_derate_end", discharge_derate_end), .type = T_DECIMAL,
+	 .unit = "V", .def = "2.95V", .min = "2.50V", .max = "3.20V",
+	 .desc = "... down to 0 A here (above [protection] cell_undervoltage)"},
+	{LIM("cold_span", cold_span), .type = T_DECIMAL, .unit = "C",
+	 .def = "10C", .min = "1C", .max = "30C",
+	 .desc = "charge current from 0 A at charge_temp_low to full this much "
+		 "warmer"},
+	{LIM("hot_span", hot_span), .type = T_DECIMAL, .unit = "C", .def = "5C",
+	 .min = "1C", .max = "30C",
+	 .desc = "charge current from full this much below charge_temp_high "
+		 "to 0 A there"},
+	{LIM("ramp_time", ramp_us), .type = T_USEC, .def = "30s", .min = "0s",
+	 .max = "10m",
+	 .desc = "a current limit rises from 0 to its maximum in no less than "
+		 "this (it falls at once)"},
+	{LIM("tail_current", tail_current), .type = T_DECIMAL, .unit = "A",
+	 .def = "2A", .min = "0A", .max = "500A",
+	 .desc = "full: at the charge voltage with at most this current"},
+	{LIM("balanced_spread", balanced_spread), .type = T_DECIMAL,
+	 .unit = "V", .def = "0.03V", .min = "0.005V", .max = "0.50V",
+	 .desc = "balanced: cell spread at most this"},
+	{LIM("float_after", float_after_us), .type = T_USEC, .def = "30m",
+	 .min = "1m", .max = "24h",
+	 .desc = "full and balanced this long: float voltage"},
+	{LIM("rebulk_soc", rebulk_soc), .type = T_DECIMAL, .unit = "%",
+	 .def = "90%", .min = "0%", .max = "100%",
+	 .desc = "back to the charge voltage below this SoC ..."},
+	{LIM("rebulk_spread", rebulk_spread), .type = T_DECIMAL, .unit = "V",
+	 .def = "0.10V", .min = "0.01V", .max = "1.00V",
+	 .desc = "... or with a cell spread above this"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sect_names[] = {"general", "port",       "output",
-					 "input",   "protection", "metrics"};
+					 "input",   "protection", "metrics",
+					 "can",     "limits"};
 
 static const char *const type_names[] = {
 	[T_DURATION] = "duration", [T_UINT] = "uint",
@@ -974,6 +1053,10 @@ void cfg_defaults(struct cfg *c)
 	 * check that the table documents the same ones). */
 	guard_settings_default(&c->protection);
 	apply_defaults(SECT_METRICS, &c->metrics);
+	apply_defaults(SECT_CAN, c);
+	/* charge_limits.c owns these numbers too (test_cfg checks that the
+	 * table documents the same ones). */
+	limits_settings_default(&c->limits);
 }
 
 /* ---- the parse: reader, sections, keys, whole-file checks -------------- */
@@ -986,6 +1069,8 @@ enum cur_sect {
 	CUR_INPUT,      /* [input remote] */
 	CUR_PROTECTION, /* [protection] */
 	CUR_METRICS,    /* [metrics] */
+	CUR_CAN,        /* [can] */
+	CUR_LIMITS,     /* [limits] */
 	CUR_IGNORE,     /* a bad section, already reported: skip its keys */
 };
 
@@ -996,7 +1081,9 @@ enum cur_sect {
 #define SLOT_INPUT      (1 + CFG_MAX_PORTS + CFG_MAX_OUTPUTS)
 #define SLOT_PROTECTION (SLOT_INPUT + 1)
 #define SLOT_METRICS    (SLOT_PROTECTION + 1)
-#define NSLOTS          (SLOT_METRICS + 1)
+#define SLOT_CAN        (SLOT_METRICS + 1)
+#define SLOT_LIMITS     (SLOT_CAN + 1)
+#define NSLOTS          (SLOT_LIMITS + 1)
 
 struct cfg_parse {
 	struct cfg *c; /* scratch copy being filled */
@@ -1016,6 +1103,9 @@ struct cfg_parse {
 	int protection_line; /* of the [protection] section; 0: none */
 	bool protection_bad; /* a [protection] key was refused or lost */
 	int metrics_line;    /* of the [metrics] section; 0: none */
+	int can_line;        /* of the [can] section; 0: none */
+	int limits_line;     /* of the [limits] section; 0: none */
+	bool limits_bad;     /* a [limits] key was refused or lost */
 
 	/* Line where each key was set, per SLOT_*. */
 	int seen[NSLOTS][NKEYS];
@@ -1214,6 +1304,20 @@ static void start_metrics(struct cfg_parse *p)
 	p->cur = CUR_METRICS;
 }
 
+/* [can] / [limits]: once each. */
+static void start_once(struct cfg_parse *p, int *line, enum cur_sect cur,
+		       const char *name)
+{
+	p->cur = CUR_IGNORE;
+	if (*line) {
+		report(p, p->line, "duplicate [%s] (first at line %d)", name,
+		       *line);
+		return;
+	}
+	*line = p->line;
+	p->cur = cur;
+}
+
 /* "WORD NAME" -> NAME, blanks skipped; NULL if s is not WORD + blank(s). */
 static const char *section_arg(const char *s, const char *word)
 {
@@ -1235,6 +1339,8 @@ static void line_lost(struct cfg_parse *p)
 		p->port_bad[p->cur_port] = true;
 	else if (p->cur == CUR_PROTECTION)
 		p->protection_bad = true;
+	else if (p->cur == CUR_LIMITS)
+		p->limits_bad = true;
 }
 
 static void syntax_error(struct cfg_parse *p, const char *what)
@@ -1286,6 +1392,11 @@ static void start_section(struct cfg_parse *p, const char *line)
 		start_protection(p);
 	} else if (strcmp(name, "metrics") == 0) {
 		start_metrics(p);
+	} else if (strcmp(name, "can") == 0) {
+		start_once(p, &p->can_line, CUR_CAN, "can");
+		p->c->have_can = true;
+	} else if (strcmp(name, "limits") == 0) {
+		start_once(p, &p->limits_line, CUR_LIMITS, "limits");
 	} else {
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "unknown section [%s]", name);
@@ -1415,6 +1526,18 @@ static void cur_target(struct cfg_parse *p, struct cur_target *t)
 		t->base = &p->c->metrics;
 		snprintf(t->title, sizeof(t->title), "metrics");
 		return;
+	case CUR_CAN:
+		t->sect = SECT_CAN;
+		t->slot = SLOT_CAN;
+		t->base = p->c;
+		snprintf(t->title, sizeof(t->title), "can");
+		return;
+	case CUR_LIMITS:
+		t->sect = SECT_LIMITS;
+		t->slot = SLOT_LIMITS;
+		t->base = &p->c->limits;
+		snprintf(t->title, sizeof(t->title), "limits");
+		return;
 	default:
 		t->sect = SECT_GENERAL;
 		t->slot = SLOT_GENERAL;
@@ -1475,6 +1598,8 @@ bad:
 		p->port_bad[p->cur_port] = true;
 	else if (t.sect == SECT_PROTECTION)
 		p->protection_bad = true;
+	else if (t.sect == SECT_LIMITS)
+		p->limits_bad = true;
 	return 1;
 }
 
@@ -1869,8 +1994,59 @@ static void check_metrics(struct cfg_parse *p)
 		       f);
 }
 
+/* [can]: an interface the kernel could name, a known profile. */
+static void check_can(struct cfg_parse *p)
+{
+	int line = slot_key_line(p, SECT_CAN, SLOT_CAN, "profile");
+
+	if (!p->c->have_can)
+		return;
+	if (!p->c->can_interface[0])
+		report(p, p->can_line, "[can] has no interface (required)");
+	else if (strlen(p->c->can_interface) >= 16 ||
+		 strpbrk(p->c->can_interface, "/ "))
+		report(p, slot_key_line(p, SECT_CAN, SLOT_CAN, "interface"),
+		       "interface: '%s' is not a network interface name",
+		       p->c->can_interface);
+	if (can_profile_parse(p->c->can_profile) < 0)
+		report(p, line ? line : p->can_line,
+		       "profile: unknown '%s' (pylontech, victron or sma)",
+		       p->c->can_profile);
+}
+
+/* [limits] as a whole, and against [protection]: the limits act before
+ * the disconnects. Skipped when a key was refused (its default would be
+ * blamed). */
+static void check_limits(struct cfg_parse *p)
+{
+	const struct limits_settings *l = &p->c->limits;
+	const struct guard_settings *g = &p->c->protection;
+	int line = p->limits_line ? p->limits_line : p->can_line;
+	char err[256];
+
+	/* Only where they are used: a [protection] of its own must not
+	 * fail on [limits] defaults nobody asked for. */
+	if (p->limits_bad || p->protection_bad ||
+	    !(p->c->have_can || p->limits_line))
+		return;
+	if (limits_settings_check(l, err, sizeof(err)) < 0)
+		report(p, line, "[limits] %s", err);
+	else if (l->cell_target >= g->cell_overvoltage)
+		report(p, line,
+		       "[limits] cell_target (%.3f V) must be below "
+		       "[protection] cell_overvoltage (%.3f V)",
+		       l->cell_target, g->cell_overvoltage);
+	else if (l->discharge_derate_end <= g->cell_undervoltage)
+		report(p, line,
+		       "[limits] discharge_derate_end (%.3f V) must be above "
+		       "[protection] cell_undervoltage (%.3f V)",
+		       l->discharge_derate_end, g->cell_undervoltage);
+}
+
 static void check_file(struct cfg_parse *p)
 {
+	int nerr;
+
 	if (!p->any_port_section) {
 		report(p, 0,
 		       "no [port NAME] section: at least one battery port is "
@@ -1886,8 +2062,12 @@ static void check_file(struct cfg_parse *p)
 			check_counts(p);
 	}
 	check_lines(p);
+	nerr = p->nerr;
 	check_protection(p);
 	check_metrics(p);
+	check_can(p);
+	if (p->nerr == nerr) /* against a valid [protection] only */
+		check_limits(p);
 }
 
 static int parse(struct cfg *c, const char *name, FILE *f, const char *str,

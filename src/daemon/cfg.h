@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "charge_limits.h"
 #include "gpio.h"
 #include "guard.h"
 
@@ -110,6 +111,14 @@ struct cfg {
 
 	/* [metrics]: the Prometheus text file (metrics.c); "" = none. */
 	struct cfg_metrics metrics;
+	/* [can] (have_can: the section is there): the CAN-bus BMS output.
+	 * [limits]: what it sends (charge_limits.h); limits_settings_check()
+	 * holds, and cell_target / discharge_derate_end are inside the
+	 * [protection] cell limits. */
+	bool have_can;
+	char can_interface[CFG_NAME_LEN];
+	char can_profile[CFG_NAME_LEN]; /* can_profile_parse() knows it */
+	struct limits_settings limits;
 };
 
 /* Defaults for every key (what an empty file gives). */

@@ -254,6 +254,7 @@ void daemon_decide(struct daemon *d)
 	/* Outputs first, words after: a journal write may block for
 	 * milliseconds, a disconnect must not wait for it. */
 	led = drive_outputs(d, now);
+	daemon_can_decide(d, now); /* after the lines: advice, not protection */
 	events_log(ev, n);
 	wake = guard_output(&d->guard)->next_wakeup_us;
 	arm_decide_timer(d, led < wake ? led : wake);
@@ -309,6 +310,7 @@ json_t *daemon_status(struct daemon *d)
 	};
 	json_t *o = status_json(&v);
 
+	daemon_can_status(d, o);
 	json_decref(outs);
 	json_decref(mon);
 	if (d->metrics)
@@ -665,6 +667,8 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 		return -1;
 	}
 	metrics_configure(d->metrics, &cfg->metrics);
+	if (daemon_can_init(d, err, errlen) < 0)
+		return -1;
 	daemon_decide(d);
 	return add_watchdog(d, err, errlen);
 }
@@ -693,6 +697,7 @@ void daemon_fini(struct daemon *d)
 	/* The lines first: not allowed, then released (outputs_free). */
 	outputs_free(d->outputs);
 	metrics_free(d->metrics); /* no file that looks current */
+	daemon_can_fini(d);
 	if (d->cfg && d->chain)
 		save_state(d, true); /* a clean stop keeps everything */
 	remote_free(d->remote);

@@ -14,6 +14,7 @@
 #include "bank.h"
 #include "cfg.h"
 #include "chain.h"
+#include "charge_limits.h"
 #include "ctl.h"
 #include "gpio.h"
 #include "guard.h"
@@ -60,6 +61,12 @@ struct daemon {
 	json_t *batteries_answer;
 	uint64_t batteries_at;
 	struct metrics *metrics; /* [metrics] textfile (metrics.c) */
+	/* The CAN-bus BMS output (daemon_can.c): the limits and the link
+	 * (NULL: no [can], or not open); what it was opened with. */
+	struct limits limits;
+	struct can_link *can;
+	bool can_on;
+	char can_key[2 * CFG_PATH_LEN];
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On
@@ -82,6 +89,13 @@ void daemon_fini(struct daemon *d);
  * and the journal says so. 0 if applied, -1 if refused.
  */
 int daemon_reload(struct daemon *d);
+
+/* daemon_can.c: the limits and the [can] link. */
+int daemon_can_init(struct daemon *d, char *err, size_t errlen);
+void daemon_can_reload(struct daemon *d);
+void daemon_can_decide(struct daemon *d, uint64_t now);
+void daemon_can_status(struct daemon *d, json_t *status);
+void daemon_can_fini(struct daemon *d);
 
 /* Decide again now (after new data, a mode or remote change). */
 void daemon_decide(struct daemon *d);

@@ -214,6 +214,7 @@ int daemon_reload(struct daemon *d)
 	/* [metrics]: a changed textfile is written at once and the old file
 	 * removed (none: removed, writes stop); interval from the next write */
 	metrics_configure(d->metrics, &c->metrics);
+	daemon_can_reload(d); /* [limits]; [can] changed: the link reopened */
 	daemon_state_changed(d); /* guard settings, save, decide */
 	return 0;
 }

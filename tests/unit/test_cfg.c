@@ -904,6 +904,26 @@ START_TEST(print_keys_lists_every_key)
 		{"protection", "max_cycles_per_hour"},
 		{"metrics", "textfile"},
 		{"metrics", "interval"},
+		{"can", "interface"},
+		{"can", "profile"},
+		{"limits", "charge_voltage"},
+		{"limits", "float_voltage"},
+		{"limits", "discharge_voltage"},
+		{"limits", "cell_target"},
+		{"limits", "charge_current"},
+		{"limits", "discharge_current"},
+		{"limits", "charge_derate_start"},
+		{"limits", "charge_derate_end"},
+		{"limits", "discharge_derate_start"},
+		{"limits", "discharge_derate_end"},
+		{"limits", "cold_span"},
+		{"limits", "hot_span"},
+		{"limits", "ramp_time"},
+		{"limits", "tail_current"},
+		{"limits", "balanced_spread"},
+		{"limits", "float_after"},
+		{"limits", "rebulk_soc"},
+		{"limits", "rebulk_spread"},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	char *out = NULL, *line, *save = NULL;
@@ -1439,7 +1459,7 @@ struct prot_row {
 	char key[64], def[32], min[32], max[32];
 };
 
-static size_t protection_rows(struct prot_row *rows, size_t max)
+static size_t section_rows(const char *want, struct prot_row *rows, size_t max)
 {
 	char *out = NULL, *line, *save = NULL;
 	size_t len, n = 0;
@@ -1453,7 +1473,7 @@ static size_t protection_rows(struct prot_row *rows, size_t max)
 		char sect[32], type[32], range[64], *dots;
 
 		ck_assert_int_eq(sscanf(line, "%31[^\t]\t", sect), 1);
-		if (strcmp(sect, "protection") != 0)
+		if (strcmp(sect, want) != 0)
 			continue;
 		ck_assert_uint_lt(n, max);
 		ck_assert_int_eq(sscanf(line,
@@ -1475,6 +1495,68 @@ static size_t protection_rows(struct prot_row *rows, size_t max)
 	free(out);
 	return n;
 }
+
+static size_t protection_rows(struct prot_row *rows, size_t max)
+{
+	return section_rows("protection", rows, max);
+}
+
+/*
+ * [limits]: the documented defaults are limits_settings_default()'s, and a
+ * [can] section needs an interface and a known profile; the limits must act
+ * inside the [protection] cell limits.
+ */
+START_TEST(limits_documented_defaults_are_engine_defaults)
+{
+	struct prot_row rows[32];
+	size_t nrows = section_rows("limits", rows, 32), n;
+	struct limits_settings def;
+	char text[4096];
+	struct cfg c;
+
+	ck_assert_uint_eq(nrows, 18);
+	n = (size_t)snprintf(text, sizeof(text), PORT_A "[limits]\n");
+	for (size_t i = 0; i < nrows; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s = %s\n",
+				      rows[i].key, rows[i].def);
+	ck_assert_uint_lt(n, sizeof(text));
+	expect_valid(&c, text);
+	limits_settings_default(&def);
+	ck_assert_mem_eq(&c.limits, &def, sizeof(def));
+	ck_assert(!c.have_can);
+}
+END_TEST
+
+START_TEST(can_section_checked)
+{
+	struct cfg c;
+	struct result r;
+
+	expect_valid(&c,
+		     PORT_A "[can]\ninterface = vcan0\nprofile = victron\n");
+	ck_assert(c.have_can);
+	ck_assert_str_eq(c.can_interface, "vcan0");
+	ck_assert_str_eq(c.can_profile, "victron");
+	r = load(&c, PORT_A "[can]\nprofile = sma\n");
+	ck_assert_str_eq(r.errs,
+			 "t.conf:4: [can] has no interface (required)\n");
+	r = load(&c, PORT_A "[can]\ninterface = can0\nprofile = deye\n");
+	ck_assert_str_eq(r.errs, "t.conf:6: profile: unknown 'deye' "
+				 "(pylontech, victron or sma)\n");
+	r = load(&c, PORT_A "[limits]\ncell_target = 3.70V\n"
+			    "[protection]\ncell_overvoltage = 3.65V\n"
+			    "cell_overvoltage_recover = 3.50V\n");
+	ck_assert_str_eq(r.errs,
+			 "t.conf:4: [limits] cell_target (3.700 V) must be "
+			 "below [protection] cell_overvoltage (3.650 V)\n");
+	r = load(&c, PORT_A "[limits]\nfloat_voltage = 3.50V\n");
+	ck_assert_str_eq(r.errs, "t.conf:4: [limits] float_voltage (3.500) "
+				 "must be below charge_voltage (3.450)\n");
+	r = load(&c, PORT_A "[can]\ninterface = can0\n[can]\n");
+	ck_assert_str_eq(r.errs,
+			 "t.conf:6: duplicate [can] (first at line 4)\n");
+}
+END_TEST
 
 /*
  * The defaults the documentation shows are guard_settings_default()'s:
@@ -2157,6 +2239,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, line_used_twice);
 	tcase_add_test(tc, outputs_checked_without_port);
 	tcase_add_test(tc, protection_documented_defaults_are_guard_defaults);
+	tcase_add_test(tc, limits_documented_defaults_are_engine_defaults);
+	tcase_add_test(tc, can_section_checked);
 	tcase_add_test(tc, protection_range_bounds_accepted);
 	tcase_add_test(tc, protection_values);
 	tcase_add_test(tc, prealarm_modes);

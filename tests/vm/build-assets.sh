@@ -25,7 +25,10 @@ FORCE=no
 
 # Modules the guest needs (9p root, overlay, configfs, the USB-serial
 # adapter); their dependencies are added in load order.
-WANT_MODULES="configfs virtio_pci 9pnet_virtio 9p overlay xhci_pci ftdi_sio"
+# can, can_raw, vcan, kvaser_pci: the CAN output (15-can.sh) on vcan0 and
+# on qemu's emulated SJA1000 pair (can0 <-> can1).
+WANT_MODULES="configfs virtio_pci 9pnet_virtio 9p overlay xhci_pci ftdi_sio
+can can_raw vcan kvaser_pci"
 
 # ABI and package version of the current Debian kernel.
 resolve_kernel() {
@@ -160,6 +163,14 @@ build_initramfs() {
 	sum_init "$1" >"$1/initramfs.sum"
 }
 
+# Assets cached before a module was added to WANT_MODULES are rebuilt.
+has_modules() {
+	for m in $WANT_MODULES; do
+		grep -qx "$(echo "$m" | tr _ -).ko" "$1/modules.list" ||
+			grep -qx "$m.ko" "$1/modules.list" || return 1
+	done
+}
+
 sum_init() { cat "$VM_DIR/init" "$1/modules.list" 2>/dev/null | cksum; }
 
 main() {
@@ -171,7 +182,7 @@ main() {
 	resolve_kernel
 	A="$SBVM_ASSETS/$ABI"
 	if [ "$FORCE" = no ] && [ -f "$A/version" ] &&
-		[ "$(cat "$A/version")" = "$KVER" ]; then
+		[ "$(cat "$A/version")" = "$KVER" ] && has_modules "$A"; then
 		[ "$(sum_init "$A")" = "$(cat "$A/initramfs.sum" 2>/dev/null)" ] ||
 			build_initramfs "$A"
 		echo "$A"

@@ -62,7 +62,7 @@ vm_install() {
 # The host tools the VM needs to start at all (qemu with its qboot
 # firmware), to build the assets, and those the guest borrows from the
 # host root (the scenarios run the host's programs).
-VM_GUEST_PKGS="gpiod jq socat psmisc"
+VM_GUEST_PKGS="gpiod jq socat psmisc can-utils iproute2"
 # shellcheck disable=SC2034 # used by build-assets.sh
 VM_HOST_PKGS="qemu-system-x86 busybox-static xz-utils zstd cpio gcc make kmod \
 util-linux $VM_GUEST_PKGS"

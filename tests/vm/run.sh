@@ -89,6 +89,8 @@ timeout -k 10 "$SBVM_TIMEOUT" "$VM_QEMU" \
 	-device usb-serial,bus=xhci.0,chardev=u,serial="$SBVM_USB_SERIAL" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-object can-bus,id=canbus0 \
+	-device kvaser_pci,canbus=canbus0 -device kvaser_pci,canbus=canbus0 \
 	</dev/null >"$T/qemu.out" 2>&1 || qs=$?
 elapsed=$(($(vm_ms) - t0))
 

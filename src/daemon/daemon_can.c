@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon_can.c - the daemon's wiring of the CAN-bus BMS output (#15): the
+ * limit engine stepped at every decision, after the lines are driven, and
+ * the [can] link fed with the result; the status's "limits" and "can".
+ */
+#include <config.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "can_link.h"
+#include "daemon.h"
+#include "log.h"
+
+/* What the link was opened with: a reload that changes one reopens it. */
+static void link_key(const struct cfg *c, bool *on, char *buf, size_t len)
+{
+	*on = c->have_can;
+	snprintf(buf, len, "%s|%s|%d|%s", c->can_interface, c->can_profile,
+		 c->dry_run, c->dry_run_dir);
+}
+
+static int open_link(struct daemon *d, char *err, size_t errlen)
+{
+	const struct cfg *c = d->cfg;
+	int p = can_profile_parse(c->can_profile);
+
+	if (!c->have_can || p < 0)
+		return 0;
+	/* Dry run without a directory: nothing to show the frames in, and
+	 * no bus may be touched. */
+	if (c->dry_run && !c->dry_run_dir[0]) {
+		log_notice("CAN %s: dry run without dry_run_dir: no frames",
+			   c->can_interface);
+		return 0;
+	}
+	d->can = canlink_new(d->ev, c->can_interface, (enum can_profile)p,
+			     c->dry_run ? c->dry_run_dir : NULL, err, errlen);
+	if (!d->can)
+		return -1;
+	log_notice("CAN %s: %s frames every second%s", c->can_interface,
+		   c->can_profile, c->dry_run ? " (dry run: to a file)" : "");
+	return 0;
+}
+
+int daemon_can_init(struct daemon *d, char *err, size_t errlen)
+{
+	limits_init(&d->limits, &d->cfg->limits);
+	link_key(d->cfg, &d->can_on, d->can_key, sizeof(d->can_key));
+	return open_link(d, err, errlen);
+}
+
+void daemon_can_reload(struct daemon *d)
+{
+	char key[sizeof(d->can_key)], err[256];
+	bool on;
+
+	limits_set_settings(&d->limits, &d->cfg->limits);
+	link_key(d->cfg, &on, key, sizeof(key));
+	if (on == d->can_on && strcmp(key, d->can_key) == 0)
+		return;
+	canlink_free(d->can);
+	d->can = NULL;
+	d->can_on = on;
+	snprintf(d->can_key, sizeof(d->can_key), "%s", key);
+	if (open_link(d, err, sizeof(err)) < 0)
+		log_err("CAN: %s", err);
+}
+
+void daemon_can_decide(struct daemon *d, uint64_t now)
+{
+	struct monitor_output mo;
+	struct limits_input in;
+	struct can_state st;
+
+	if (!d->cfg->have_can)
+		return;
+	monitor_output(&d->monitor, &mo);
+	in = (struct limits_input){
+		.bank = &d->bank,
+		.guard = guard_output(&d->guard),
+		.charge_temp_low = d->guard_settings.charge_temp_low,
+		.charge_temp_high = d->guard_settings.charge_temp_high,
+		.soc = mo.soc,
+	};
+	limits_step(&d->limits, &in, now);
+	if (!d->can)
+		return;
+	canlink_state(&d->bank, in.guard, limits_output(&d->limits), mo.soc,
+		      &st);
+	canlink_update(d->can, &st);
+}
+
+static json_t *num(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *reasons(uint32_t r)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < LIMITS_REASON_COUNT; i++)
+		if (r & (1u << i))
+			json_array_append_new(
+				a, json_string(limits_reason_name(1u << i)));
+	return a;
+}
+
+static json_t *limits_json(const struct daemon *d)
+{
+	const struct limits_output *l = limits_output(&d->limits);
+	const struct limits_settings *s = &d->cfg->limits;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "cvl", num(l->cvl));
+	json_object_set_new(o, "ccl", num(l->ccl));
+	json_object_set_new(o, "dcl", num(l->dcl));
+	json_object_set_new(o, "dvl", num(l->dvl));
+	json_object_set_new(
+		o, "cvl_max",
+		l->series_cells ? json_real(l->series_cells * s->charge_voltage)
+				: json_null());
+	json_object_set_new(o, "ccl_max", json_real(s->charge_current));
+	json_object_set_new(o, "dcl_max", json_real(s->discharge_current));
+	json_object_set_new(o, "cvl_reasons", reasons(l->cvl_reasons));
+	json_object_set_new(o, "ccl_reasons", reasons(l->ccl_reasons));
+	json_object_set_new(o, "dcl_reasons", reasons(l->dcl_reasons));
+	json_object_set_new(o, "charge_enable", json_boolean(l->charge_enable));
+	json_object_set_new(o, "discharge_enable",
+			    json_boolean(l->discharge_enable));
+	json_object_set_new(o, "float", json_boolean(l->floating));
+	json_object_set_new(o, "series_cells",
+			    json_integer((json_int_t)l->series_cells));
+	return o;
+}
+
+void daemon_can_status(struct daemon *d, json_t *status)
+{
+	if (!status)
+		return;
+	if (!d->cfg->have_can) {
+		json_object_set_new(status, "limits", json_null());
+		json_object_set_new(status, "can", json_null());
+		return;
+	}
+	json_object_set_new(status, "limits", limits_json(d));
+	json_object_set_new(status, "can",
+			    d->can ? canlink_json(d->can, daemon_now(d))
+				   : json_null());
+}
+
+void daemon_can_fini(struct daemon *d)
+{
+	canlink_free(d->can);
+	d->can = NULL;
+}
