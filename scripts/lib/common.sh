@@ -8,16 +8,17 @@ BUILD=${BUILD:-$TOP/build}
 
 # Debian / Raspberry Pi OS packages needed to build and test (procps:
 # /bin/kill, which the unit's ExecReload= runs; systemd-analyze verify
-# checks that it exists; strace: tests/e2e/outputs_first.sh; prometheus:
-# promtool for tests/e2e/metrics.sh, the only Debian package that has it;
-# it is the whole Prometheus server (96 MB installed, its service enabled:
-# `systemctl disable --now prometheus` on a host that does not want it), so
-# it comes without its recommends (node-exporter, smartmontools, ...: 35
-# packages and 377 MB with them on bookworm)).
+# checks that it exists; strace: tests/e2e/outputs_first.sh).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd procps strace libmodbus-dev \
-prometheus"
+check jq socat mandoc clang-format systemd procps strace libmodbus-dev"
+
+# tests/e2e/metrics.sh checks the metrics file with promtool, which only
+# Debian's prometheus package has: the whole Prometheus server (96 MB,
+# its service enabled and listening on every interface at install). So
+# the tests take promtool out of that package (apt-get download, no
+# install) into this cache; an installed promtool is used as it is.
+PROMTOOL_DIR=${SMALLBMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smallbms}/promtool
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -45,14 +46,24 @@ install_deps() {
 	say "installing:$missing"
 	as_root apt-get update -q
 	# shellcheck disable=SC2086
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		$(printf '%s\n' $missing | grep -vx prometheus || true)
-	case " $missing " in
-	*" prometheus "*)
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends prometheus
-		;;
-	esac
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+}
+
+# promtool from Debian's prometheus package, unpacked, not installed.
+fetch_promtool() {
+	command -v promtool >/dev/null && return 0
+	[ -x "$PROMTOOL_DIR/promtool" ] && return 0
+	say "fetching promtool (Debian package prometheus, not installed) into $PROMTOOL_DIR"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1) ||
+		{ as_root apt-get update -q >/dev/null &&
+			(cd "$tmp" && apt-get download -q prometheus); } ||
+		{ rm -rf "$tmp"; echo "cannot download the prometheus package" >&2; exit 1; }
+	dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+	mkdir -p "$PROMTOOL_DIR"
+	cp "$tmp/x/usr/bin/promtool" "$PROMTOOL_DIR/promtool.new"
+	mv "$PROMTOOL_DIR/promtool.new" "$PROMTOOL_DIR/promtool"
+	rm -rf "$tmp"
 }
 
 # build [CONFIGURE-ARGS...]: bootstrap and configure once, then make.

@@ -9,8 +9,11 @@
 # the writes resume; a reload moves the file; a stop removes it.
 . "$(dirname "$0")/lib.sh"
 
+# promtool: installed, or unpacked from Debian's prometheus package by
+# scripts/test (scripts/lib/common.sh, fetch_promtool).
+PATH=$PATH:${SMALLBMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smallbms}/promtool
 command -v promtool >/dev/null || {
-	echo "SKIP: promtool is not installed (Debian package prometheus)"
+	echo "SKIP: no promtool (scripts/test unpacks it from Debian's prometheus package)"
 	exit 77
 }
 
