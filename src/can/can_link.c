@@ -20,12 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "log.h"
 
 /* Journal: the link's state changed; the inverter's keep-alive. The
  * catalog (systemd/smallbms.catalog) explains both: never change them. */
-#define MID_CAN_STATE     "4c0f6a2e9b8d4f51a3e7c2d95b6a1f08"
-#define MID_CAN_KEEPALIVE "b3d1e8f2a4c64e7d9f0a5b2c8e1d7a36"
 
 #define REOPEN_US (10 * CANLINK_PERIOD_US)
 
@@ -79,9 +78,9 @@ static void set_state(struct can_link *l, enum link_state s, const char *why)
 	l->state = s;
 	snprintf(f_if, sizeof(f_if), "SMALLBMS_CAN_INTERFACE=%s", l->ifname);
 	snprintf(f_st, sizeof(f_st), "SMALLBMS_CAN_STATE=%s", state_names[s]);
-	log_event(s == LINK_ACTIVE ? LOG_NOTICE : LOG_WARNING, MID_CAN_STATE,
-		  fields, "CAN %s: %s%s%s", l->ifname, state_names[s],
-		  why ? ": " : "", why ? why : "");
+	log_event(s == LINK_ACTIVE ? LOG_NOTICE : LOG_WARNING,
+		  EVENTS_MSG_CAN_STATE, fields, "CAN %s: %s%s%s", l->ifname,
+		  state_names[s], why ? ": " : "", why ? why : "");
 }
 
 static void note_error(struct can_link *l, const char *what, int e)
@@ -130,8 +129,8 @@ static void keepalive_log(struct can_link *l, bool ok)
 	snprintf(f_if, sizeof(f_if), "SMALLBMS_CAN_INTERFACE=%s", l->ifname);
 	snprintf(f_ka, sizeof(f_ka), "SMALLBMS_CAN_KEEPALIVE=%s",
 		 ok ? "seen" : "missing");
-	log_event(ok ? LOG_NOTICE : LOG_WARNING, MID_CAN_KEEPALIVE, fields,
-		  "CAN %s: inverter keep-alive (0x305) %s", l->ifname,
+	log_event(ok ? LOG_NOTICE : LOG_WARNING, EVENTS_MSG_CAN_KEEPALIVE,
+		  fields, "CAN %s: inverter keep-alive (0x305) %s", l->ifname,
 		  ok ? "seen"
 		     : "missing for "
 		       "10 s");

@@ -54,9 +54,16 @@
  *   state_file        the state file could not be used in full (daemon.c;
  *                     SMALLBMS_RESULT partial or unusable); err when Mode
  *                     could not be read and is therefore Off
+ *   can_state         the CAN link's state changed (can_link.c)
+ *   can_keepalive     the inverter's keep-alive (0x305) seen or missing
+ *                     (can_link.c)
+ * Every one has its catalog entry (test_events checks the catalog against
+ * this list).
  */
 #define EVENTS_MSG_READING_REJECTED "dac1cb4a05724734ae55c23b8f4847f6"
 #define EVENTS_MSG_STATE_FILE       "ddcd8e93616848e38f46c7a567697bac"
+#define EVENTS_MSG_CAN_STATE        "4c0f6a2e9b8d4f51a3e7c2d95b6a1f08"
+#define EVENTS_MSG_CAN_KEEPALIVE    "b3d1e8f2a4c64e7d9f0a5b2c8e1d7a36"
 
 /*
  * Where entries go. fields is a NULL-terminated list of "KEY=value"
