@@ -26,7 +26,8 @@ UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_number \
 	tests/unit/test_tcpaddr \
-	tests/unit/test_probe
+	tests/unit/test_probe \
+	tests/unit/test_wdog
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -205,3 +206,6 @@ E2E_TESTS = \
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data
+tests_unit_test_wdog_SOURCES = tests/unit/test_wdog.c
+tests_unit_test_wdog_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_wdog_LDADD = $(UNIT_LDADD)

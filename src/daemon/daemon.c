@@ -24,6 +24,7 @@
 #include "events.h"
 #include "log.h"
 #include "status.h"
+#include "wdog.h"
 
 #define STATUS_NOTIFY_USEC 1000000ULL
 #define NEVER              UINT64_MAX
@@ -402,10 +403,28 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
  * that still turns but whose scans are stuck must let systemd restart us
  * (ExecStopPost= then puts the lines in the safe state).
  */
+/* The interval in force follows [protection] comm_loss_charge (wdog.h), so
+ * a hung daemon lets the lines fall within that limit; a reload may change
+ * it, so it is derived again at every keep-alive. */
+static void watchdog_derive(struct daemon *d)
+{
+	uint64_t w = wdog_interval_us(d->watchdog_unit_us,
+				      d->guard_settings.comm_loss_charge_us);
+
+	if (w == d->watchdog_us)
+		return;
+	d->watchdog_us = w;
+	sd_notifyf(0, "WATCHDOG_USEC=%llu", (unsigned long long)w);
+	log_info("watchdog: %.3g s (half of comm_loss_charge, at most "
+		 "WatchdogSec=)",
+		 (double)w / 1e6);
+}
+
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	watchdog_derive(d);
 	if (!chain_stalled(d->chain, daemon_now(d)))
 		sd_notify(0, "WATCHDOG=1");
 	else
@@ -418,8 +437,9 @@ static int add_watchdog(struct daemon *d, char *err, size_t errlen)
 {
 	int r;
 
-	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
+	if (sd_watchdog_enabled(0, &d->watchdog_unit_us) <= 0)
 		return 0;
+	watchdog_derive(d);
 	r = sd_event_add_time(d->ev, &d->watchdog, CLOCK_MONOTONIC,
 			      daemon_now(d) + d->watchdog_us / 2, 0,
 			      on_watchdog, d);
