@@ -168,6 +168,7 @@ E2E_TESTS = \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
 	tests/e2e/notify.sh \
+	tests/e2e/port_retry.sh \
 	tests/e2e/protection_lowcell.sh \
 	tests/e2e/protection_charge.sh \
 	tests/e2e/protection_inputs.sh \

@@ -23,6 +23,7 @@
 #include "capture.h"
 #include "events.h"
 #include "log.h"
+#include "port_errors.h"
 #include "status.h"
 #include "wdog.h"
 
@@ -309,6 +310,8 @@ json_t *daemon_status(struct daemon *d)
 	};
 	json_t *o = status_json(&v);
 
+	json_object_set_new(o, "port_errors", port_errors_json(d->chain));
+
 	json_decref(outs);
 	json_decref(mon);
 	return o;
@@ -359,6 +362,7 @@ static void fmt_remaining(char *buf, size_t len, double s)
 static void notify_status(struct daemon *d)
 {
 	char soc[16], volt[16], amp[16], temp[16], ttg[32], used[24];
+	char port[320] = " · ";
 	struct monitor_output mo;
 	uint64_t now = daemon_now(d);
 
@@ -372,8 +376,12 @@ static void notify_status(struct daemon *d)
 	fmt_value(temp, sizeof(temp), d->bank.max_temp, 0, " °C");
 	fmt_value(used, sizeof(used), mo.consumed_ah, 1, " Ah");
 	fmt_remaining(ttg, sizeof(ttg), mo.time_remaining_s);
-	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s · %s%s", soc, volt,
-		   amp, used, ttg, temp, status_word(d));
+	size_t sep = strlen(port);
+
+	if (!port_errors_first(d->chain, port + sep, sizeof(port) - sep))
+		port[0] = '\0';
+	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s · %s%s%s", soc, volt,
+		   amp, used, ttg, temp, status_word(d), port);
 }
 
 static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
@@ -398,11 +406,6 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 
 /* --- process plumbing -------------------------------------------------- */
 
-/*
- * The watchdog is fed only while the battery scans make progress: a loop
- * that still turns but whose scans are stuck must let systemd restart us
- * (ExecStopPost= then puts the lines in the safe state).
- */
 /* The interval in force follows [protection] comm_loss_charge (wdog.h), so
  * a hung daemon lets the lines fall within that limit; a reload may change
  * it, so it is derived again at every keep-alive. */
@@ -420,6 +423,11 @@ static void watchdog_derive(struct daemon *d)
 		 (double)w / 1e6);
 }
 
+/*
+ * The watchdog is fed only while the battery scans make progress: a loop
+ * that still turns but whose scans are stuck must let systemd restart us
+ * (ExecStopPost= then puts the lines in the safe state).
+ */
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
@@ -429,6 +437,7 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 		sd_notify(0, "WATCHDOG=1");
 	else
 		log_err("battery scans are stuck: not feeding the watchdog");
+	notify_status(d); /* also without data: a port that cannot open */
 	sd_event_source_set_time(s, usec + d->watchdog_us / 2);
 	return 0;
 }
