@@ -13,6 +13,10 @@ dist_sysusers_DATA = systemd/smallbms.conf
 # The journal message catalog: journalctl -x explains each event.
 catalogdir = $(SB_CATALOGDIR)
 dist_catalog_DATA = systemd/smallbms.catalog
+# udev: the GPIO chips for the gpio group (plain Debian leaves them
+# root-only; Raspberry Pi OS does the same already).
+udevrulesdir = $(SB_UDEVRULESDIR)
+dist_udevrules_DATA = systemd/60-smallbms-gpio.rules
 CLEANFILES += systemd/smallbmsd.service
 EXTRA_DIST += systemd/smallbmsd.service.in
 
