@@ -30,9 +30,9 @@ dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 
 # The man pages must be lint-clean.
 TESTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh
 dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh
 
 # bash completion, where bash-completion looks for it.
 bashcompletiondir = $(SB_BASHCOMPLETIONDIR)
