@@ -14,6 +14,7 @@ PIDS="$PIDS $!"
 wait_until 5 test -S "$T/notify" || fail "notify socket not created"
 
 start_sim --cells 4
+# shellcheck disable=SC2034 # read by write_config (lib.sh)
 SIM_PTYS="$T/adapter" # not there yet
 write_config
 # A 2 s watchdog: the readout is refreshed at every keep-alive (1 s).

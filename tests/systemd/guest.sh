@@ -161,6 +161,26 @@ s_watchdog() {
 	[ -n "$back" ] || bad "not restarted and allowed again within 40 s"
 }
 
+# DevicePolicy=closed: a process in the service's cgroup may open the
+# adapter and the GPIO chip, and no other device (the kernel log and
+# /dev/port here: major 1, not allowed).
+s_device_policy() {
+	cg=/sys/fs/cgroup/system.slice/$U.service
+	[ -d "$cg" ] || bad "no cgroup $cg" || return 1
+	# One shell in the service's cgroup tries each device; the error is
+	# the shell's own message ("Operation not permitted" from the BPF).
+	sh -c "echo \$\$ >$cg/cgroup.procs
+		for d in $CHIP /dev/ttyUSB0 /dev/kmsg /dev/port; do
+			if timeout 3 sh -c \": <\$d\" 2>/run/open.err; then echo \$d: open
+			else echo \$d: \$(cat /run/open.err); fi
+		done" >/run/policy.out 2>&1
+	cat /run/policy.out
+	grep -qx "$CHIP: open" /run/policy.out && grep -qx "/dev/ttyUSB0: open" /run/policy.out ||
+		bad "the adapter or the chip cannot be opened in the unit's cgroup" || return 1
+	[ "$(grep -c '^/dev/\(kmsg\|port\): .*Operation not permitted' /run/policy.out)" = 2 ] ||
+		bad "another device could be opened in the unit's cgroup"
+}
+
 s_reload_restart_stop() {
 	pid=$(main_pid)
 	systemctl reload $U || bad "reload failed" || return 1
@@ -226,6 +246,7 @@ scenario enable-now s_enable_now
 scenario gpio-permissions s_gpio_permissions
 scenario smallbmsctl s_smallbmsctl
 scenario catalog s_catalog
+scenario device-policy s_device_policy
 scenario watchdog s_watchdog
 scenario reload-restart-stop s_reload_restart_stop
 scenario boot-race-by-name s_boot_race_by_name
