@@ -17,6 +17,10 @@ dist_sysusers_DATA = systemd/smallbms.conf
 # The journal message catalog: journalctl -x explains each event.
 catalogdir = $(SB_CATALOGDIR)
 dist_catalog_DATA = systemd/smallbms.catalog
+# udev: the GPIO chips for the gpio group (plain Debian leaves them
+# root-only; Raspberry Pi OS does the same already).
+udevrulesdir = $(SB_UDEVRULESDIR)
+dist_udevrules_DATA = systemd/60-smallbms-gpio.rules
 CLEANFILES += systemd/smallbmsd.service
 EXTRA_DIST += systemd/smallbmsd.service.in
 
@@ -30,9 +34,9 @@ dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 
 # The man pages must be lint-clean.
 TESTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh
 dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh
 
 # bash completion, where bash-completion looks for it.
 bashcompletiondir = $(SB_BASHCOMPLETIONDIR)

@@ -41,6 +41,8 @@ src_libsmallbms_a_SOURCES = \
 	src/daemon/metrics.c src/daemon/metrics.h \
 	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
 	src/daemon/daemon_can.c \
+	src/daemon/wdog.c src/daemon/wdog.h \
+	src/daemon/port_errors.c src/daemon/port_errors.h \
 	src/ctl/ctl.c src/ctl/ctl.h \
 	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
 # Exactly one libgpiod backend, for the API version configure found.

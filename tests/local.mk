@@ -29,7 +29,8 @@ UNIT_TESTS = \
 	tests/unit/test_probe \
 	tests/unit/test_metrics \
 	tests/unit/test_limits \
-	tests/unit/test_can_frames
+	tests/unit/test_can_frames \
+	tests/unit/test_wdog
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -180,6 +181,7 @@ E2E_TESTS = \
 	tests/e2e/config_errors.sh \
 	tests/e2e/topology.sh \
 	tests/e2e/notify.sh \
+	tests/e2e/port_retry.sh \
 	tests/e2e/protection_lowcell.sh \
 	tests/e2e/protection_charge.sh \
 	tests/e2e/can.sh \
@@ -220,3 +222,6 @@ E2E_TESTS = \
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
 EXTRA_DIST += tests/data
+tests_unit_test_wdog_SOURCES = tests/unit/test_wdog.c
+tests_unit_test_wdog_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_wdog_LDADD = $(UNIT_LDADD)

@@ -70,7 +70,8 @@ EXPECTED="./usr/sbin/smallbmsd ./usr/bin/smallbmsctl
 ./usr/lib/systemd/system/smallbmsd.service
 ./usr/lib/sysusers.d/smallbms.conf ./etc/smallbms/smallbms.conf
 ./usr/share/man/man8/smallbmsd.8.gz ./usr/share/man/man1/smallbmsctl.1.gz
-./usr/share/man/man5/smallbms.conf.5.gz"
+./usr/share/man/man5/smallbms.conf.5.gz
+./usr/lib/udev/rules.d/60-smallbms-gpio.rules"
 
 # check_deb FILE ARCH: fields and contents of a built package.
 check_deb() {

@@ -408,6 +408,12 @@ int view_status(struct view *vw, const json_t *o)
 				 "protection");
 		k++;
 	}
+	if (json_array_size(json_object_get(o, "port_errors")) > 0) {
+		rows[k].label = "Port errors";
+		fmt_list(vw, rows[k].value, sizeof(rows[0].value), o,
+			 "port_errors");
+		rows[k++].color = RED;
+	}
 	if (json_array_size(json_object_get(o, "charge_without_temperature"))) {
 		rows[k].label = "Charging without temperature";
 		fmt_list(vw, rows[k].value, sizeof(rows[0].value), o,

@@ -24,7 +24,9 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "port_errors.h"
 #include "status.h"
+#include "wdog.h"
 
 #define STATUS_NOTIFY_USEC 1000000ULL
 #define NEVER              UINT64_MAX
@@ -311,6 +313,8 @@ json_t *daemon_status(struct daemon *d)
 	json_t *o = status_json(&v);
 
 	daemon_can_status(d, o);
+	json_object_set_new(o, "port_errors", port_errors_json(d->chain));
+
 	json_decref(outs);
 	json_decref(mon);
 	if (d->metrics)
@@ -376,6 +380,7 @@ static void fmt_remaining(char *buf, size_t len, double s)
 static void notify_status(struct daemon *d)
 {
 	char soc[16], volt[16], amp[16], temp[16], ttg[32], used[24];
+	char port[320] = " · ";
 	struct monitor_output mo;
 	uint64_t now = daemon_now(d);
 
@@ -389,8 +394,12 @@ static void notify_status(struct daemon *d)
 	fmt_value(temp, sizeof(temp), d->bank.max_temp, 0, " °C");
 	fmt_value(used, sizeof(used), mo.consumed_ah, 1, " Ah");
 	fmt_remaining(ttg, sizeof(ttg), mo.time_remaining_s);
-	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s · %s%s", soc, volt,
-		   amp, used, ttg, temp, status_word(d));
+	size_t sep = strlen(port);
+
+	if (!port_errors_first(d->chain, port + sep, sizeof(port) - sep))
+		port[0] = '\0';
+	sd_notifyf(0, "STATUS=SoC %s · %s · %s · %s · %s · %s%s%s", soc, volt,
+		   amp, used, ttg, temp, status_word(d), port);
 }
 
 static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
@@ -415,6 +424,23 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 
 /* --- process plumbing -------------------------------------------------- */
 
+/* The interval in force follows [protection] comm_loss_charge (wdog.h), so
+ * a hung daemon lets the lines fall within that limit; a reload may change
+ * it, so it is derived again at every keep-alive. */
+static void watchdog_derive(struct daemon *d)
+{
+	uint64_t w = wdog_interval_us(d->watchdog_unit_us,
+				      d->guard_settings.comm_loss_charge_us);
+
+	if (w == d->watchdog_us)
+		return;
+	d->watchdog_us = w;
+	sd_notifyf(0, "WATCHDOG_USEC=%llu", (unsigned long long)w);
+	log_info("watchdog: %.3g s (half of comm_loss_charge, at most "
+		 "WatchdogSec=)",
+		 (double)w / 1e6);
+}
+
 /*
  * The watchdog is fed only while the battery scans make progress: a loop
  * that still turns but whose scans are stuck must let systemd restart us
@@ -424,10 +450,12 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	watchdog_derive(d);
 	if (!chain_stalled(d->chain, daemon_now(d)))
 		sd_notify(0, "WATCHDOG=1");
 	else
 		log_err("battery scans are stuck: not feeding the watchdog");
+	notify_status(d); /* also without data: a port that cannot open */
 	sd_event_source_set_time(s, usec + d->watchdog_us / 2);
 	return 0;
 }
@@ -436,8 +464,9 @@ static int add_watchdog(struct daemon *d, char *err, size_t errlen)
 {
 	int r;
 
-	if (sd_watchdog_enabled(0, &d->watchdog_us) <= 0)
+	if (sd_watchdog_enabled(0, &d->watchdog_unit_us) <= 0)
 		return 0;
+	watchdog_derive(d);
 	r = sd_event_add_time(d->ev, &d->watchdog, CLOCK_MONOTONIC,
 			      daemon_now(d) + d->watchdog_us / 2, 0,
 			      on_watchdog, d);

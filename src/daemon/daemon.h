@@ -53,7 +53,8 @@ struct daemon {
 	sd_event_source *decide_timer;    /* guard / LED wake-ups */
 	uint64_t last_status_us;          /* last STATUS= sent to systemd */
 	uint64_t last_complete_us; /* the bank was last complete; 0 never */
-	uint64_t watchdog_us;      /* WatchdogSec=, 0 = off */
+	uint64_t watchdog_us;      /* in force (wdog.h), 0 = off */
+	uint64_t watchdog_unit_us; /* WatchdogSec= ($WATCHDOG_USEC) */
 	sd_event_source *watchdog;
 	struct capture *capture; /* smallbmsctl capture */
 	/* The "batteries" answer, built at most every 0.1 s and shared by
