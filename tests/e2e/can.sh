@@ -3,7 +3,8 @@
 # The CAN-bus BMS output on the dry-run backend (#15): the frames of every
 # second in DIR/can-NAME.log (candump -l format), their values those of
 # `status`, and the charge limit 0 A (flag and current) as soon as a high
-# cell stops charging, while discharge stays allowed.
+# cell stops charging, while discharge stays allowed; both 0 A on a
+# communication loss and with the remote input off.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/scenario" <<'SCN'
@@ -80,6 +81,18 @@ grep -Eq '^CAN: +vcan9 victron \(dry run\), active, [0-9]+ frames' "$T/status.tx
 	{ cat "$T/status.txt" >&2; fail "status does not show the CAN link"; }
 note "ok: smallbmsctl status shows the limits and the link"
 
+# A communication loss (the simulator stopped): after comm_loss_load (4 s
+# here, lib.sh) the loads are cut, and the frames say DCL 0 A.
+kill -STOP "$(cat "$T/sim.pid")"
+expect_status 8 '.allowed_to_discharge == false and .limits.dcl == 0 and (.discharge_reasons | index("comm_loss"))' \
+	"DCL 0 A on a communication loss"
+dcl0() { [ "$(le16 "$(last 351)" 4)" = 0 ]; }
+wait_until 3 dcl0 || fail "0x351 DCL is not 0 on a communication loss: $(last 351)"
+[ "$(le16 "$(last 351)" 2)" = 0 ] || fail "0x351 CCL is not 0 on a communication loss: $(last 351)"
+kill -CONT "$(cat "$T/sim.pid")"
+expect_status 10 '.allowed_to_discharge == true and .limits.dcl == 150' \
+	"DCL back to 150 A once the battery answers again"
+note "ok: comm loss: 0x351 CCL and DCL 0, back after it"
 
 # The remote input off: nothing allowed, DCL 0 A too, no request flag.
 echo 0 >"$GPIO/GPIO24"
