@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "can_errors.h"
 #include "events.h"
 #include "log.h"
 
@@ -94,30 +95,31 @@ static void note_error(struct can_link *l, const char *what, int e)
 
 static void error_frame(struct can_link *l, const struct can_frame *f)
 {
+	bool bus_error;
+
 	l->error_frames++;
-	if (f->can_id & (CAN_ERR_BUSERROR | CAN_ERR_PROT))
-		l->bus_errors++;
-	if (f->can_id & CAN_ERR_BUSOFF) {
+	switch (can_error_event(f, &bus_error)) {
+	case CAN_ERR_EV_BUS_OFF:
 		l->bus_off++;
 		set_state(l, LINK_BUS_OFF, "the controller left the bus");
-		return;
-	}
-	if (f->can_id & CAN_ERR_RESTARTED) {
+		break;
+	case CAN_ERR_EV_RESTARTED:
 		l->restarts++;
 		set_state(l, LINK_ACTIVE, "controller restarted");
-		return;
+		break;
+	case CAN_ERR_EV_PASSIVE:
+		if (l->state != LINK_ERROR_PASSIVE)
+			l->error_passive++;
+		set_state(l, LINK_ERROR_PASSIVE, "error counters above 127");
+		break;
+	case CAN_ERR_EV_ACTIVE:
+		set_state(l, LINK_ACTIVE, "back to error-active");
+		break;
+	case CAN_ERR_EV_NONE:
+		break;
 	}
-	if ((f->can_id & CAN_ERR_CRTL) && f->len > 1) {
-		if (f->data[1] &
-		    (CAN_ERR_CRTL_RX_PASSIVE | CAN_ERR_CRTL_TX_PASSIVE)) {
-			if (l->state != LINK_ERROR_PASSIVE)
-				l->error_passive++;
-			set_state(l, LINK_ERROR_PASSIVE,
-				  "error counters above 127");
-		} else if (f->data[1] & CAN_ERR_CRTL_ACTIVE) {
-			set_state(l, LINK_ACTIVE, "back to error-active");
-		}
-	}
+	if (bus_error)
+		l->bus_errors++;
 }
 
 static void keepalive_log(struct can_link *l, bool ok)

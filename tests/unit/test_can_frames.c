@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/can/error.h>
+
+#include "can_errors.h"
 #include "can_frames.h"
 
 /*
@@ -174,6 +177,62 @@ START_TEST(profile_names)
 }
 END_TEST
 
+/* Error frames as the kernel sends them (linux/can/error.h): what each
+ * says about the controller. */
+static struct can_frame err_frame(canid_t flags, uint8_t len, uint8_t ctrl)
+{
+	struct can_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.can_id = CAN_ERR_FLAG | flags;
+	f.len = len;
+	f.data[1] = ctrl;
+	return f;
+}
+
+START_TEST(error_frames)
+{
+	static const struct {
+		canid_t flags;
+		uint8_t len, ctrl;
+		enum can_err_event want;
+		bool bus_error;
+	} cases[] = {
+		{CAN_ERR_BUSOFF, 8, 0, CAN_ERR_EV_BUS_OFF, false},
+		/* bus-off wins over what else the frame says */
+		{CAN_ERR_BUSOFF | CAN_ERR_CRTL, 8, CAN_ERR_CRTL_TX_PASSIVE,
+		 CAN_ERR_EV_BUS_OFF, false},
+		{CAN_ERR_RESTARTED, 8, 0, CAN_ERR_EV_RESTARTED, false},
+		{CAN_ERR_CRTL, 8, CAN_ERR_CRTL_TX_PASSIVE, CAN_ERR_EV_PASSIVE,
+		 false},
+		{CAN_ERR_CRTL, 8, CAN_ERR_CRTL_RX_PASSIVE, CAN_ERR_EV_PASSIVE,
+		 false},
+		{CAN_ERR_CRTL, 8, CAN_ERR_CRTL_ACTIVE, CAN_ERR_EV_ACTIVE,
+		 false},
+		/* warnings only: no change of state */
+		{CAN_ERR_CRTL, 8, CAN_ERR_CRTL_TX_WARNING, CAN_ERR_EV_NONE,
+		 false},
+		/* data[1] is not there */
+		{CAN_ERR_CRTL, 1, CAN_ERR_CRTL_TX_PASSIVE, CAN_ERR_EV_NONE,
+		 false},
+		{CAN_ERR_PROT, 8, 0, CAN_ERR_EV_NONE, true},
+		{CAN_ERR_BUSERROR | CAN_ERR_CRTL, 8, CAN_ERR_CRTL_RX_PASSIVE,
+		 CAN_ERR_EV_PASSIVE, true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct can_frame f =
+			err_frame(cases[i].flags, cases[i].len, cases[i].ctrl);
+		bool bus_error = !cases[i].bus_error;
+
+		ck_assert_msg(can_error_event(&f, &bus_error) == cases[i].want,
+			      "case %zu", i);
+		ck_assert_msg(bus_error == cases[i].bus_error,
+			      "case %zu: bus error", i);
+	}
+}
+END_TEST
+
 static Suite *can_frames_suite(void)
 {
 	Suite *s = suite_create("can_frames");
@@ -184,6 +243,7 @@ static Suite *can_frames_suite(void)
 	tcase_add_test(tc, sma_table);
 	tcase_add_test(tc, unknown_and_clamped);
 	tcase_add_test(tc, profile_names);
+	tcase_add_test(tc, error_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }
