@@ -112,3 +112,41 @@ secs=$((lastt - first))
 [ "$n" -ge "$secs" ] && [ "$n" -le $((secs + 4)) ] ||
 	fail "$n cycles of 0x351 in $secs s"
 note "ok: $n cycles in $secs s"
+
+# Frame by frame, the whole log (every state above, the immediate frames
+# at a limit's drop included): CCL and DCL never above their maximum, CVL
+# never above 4 x 3.45 V; a cycle whose 0x35C does not enable charging
+# (discharging) carries CCL (DCL) 0 A in its 0x351; a current limit never
+# rises faster than its ramp (100 A and 150 A over ramp_time = 2 s).
+awk '
+function hex(h,   v, i) { v = 0; for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+function le16(h, o) { return hex(substr(h, o * 2 + 3, 2) substr(h, o * 2 + 1, 2)) }
+function bit(v, b) { return int(v / b) % 2 }
+{
+	t = substr($1, 2, length($1) - 2) + 0
+	split($3, f, "#"); id = f[1]; d = f[2]
+	if (id == "351") {
+		n++
+		cvl = le16(d, 0); ccl = le16(d, 1 * 2); dcl = le16(d, 2 * 2)
+		if (ccl > 1000 || dcl > 1500 || cvl > 138)
+			{ print "frame " NR ": over a maximum: " $0; bad++ }
+		if (seen && ccl > pccl + 500 * (t - pt) * 1.1 + 10)
+			{ print "frame " NR ": CCL rose " (ccl - pccl) / 10 " A in " t - pt " s"; bad++ }
+		if (seen && dcl > pdcl + 750 * (t - pt) * 1.1 + 10)
+			{ print "frame " NR ": DCL rose " (dcl - pdcl) / 10 " A in " t - pt " s"; bad++ }
+		pccl = ccl; pdcl = dcl; pt = t; seen = 1
+	}
+	if (id == "35C" && seen) {
+		fl = hex(substr(d, 1, 2))
+		if (!bit(fl, 128) && pccl != 0) { print "frame " NR ": charge off, CCL " pccl / 10; bad++ }
+		if (!bit(fl, 64) && pdcl != 0) { print "frame " NR ": discharge off, DCL " pdcl / 10; bad++ }
+		if (!bit(fl, 128)) offc++
+		if (!bit(fl, 64)) offd++
+	}
+}
+END {
+	if (!offc || !offd) { print "the log never has charge and discharge off"; bad++ }
+	printf "%d cycles checked, charge off in %d, discharge off in %d\n", n, offc, offd
+	exit bad > 0
+}' "$LOG" >"$T/frames.out" 2>&1 || { cat "$T/frames.out" >&2; fail "frame-by-frame check of $LOG"; }
+note "ok: frame by frame: $(tail -n 1 "$T/frames.out")"
