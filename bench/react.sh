@@ -41,10 +41,10 @@ run_case() {
 		print "0 all cells 3.400,3.400,3.400,3.400,3.400,3.400,3.400,3.400"
 		print "0 all temp 20"
 		for (k = 0; k < n; k++) {
-			t = 8 + k * p
+			t = 12 + k * p
 			printf "%.2f 1 cell 1 3.777\n%.2f 1 cell 1 3.400\n", t, t + p / 2
 		}
-		printf "%.2f all end\n", 8 + n * p + 5
+		printf "%.2f all end\n", 12 + n * p + 5
 	}' >"$T/scn"
 	"$SIM" --protocol "$proto" --cells 8 --temps 2 --baud 9600 --delay 100 \
 		--scenario "$T/scn" --tx-log "$T/tx.log" >"$T/sim.out" 2>/dev/null &
@@ -95,11 +95,11 @@ CONF
 		rate=" under 1000 status/s"
 	fi
 	# Frames of battery 1 (F time has-marker) and the line's changes
-	# (L time level), in time order; each trial pairs the first frame
-	# with the marker after one without it and the next change to 0.
-	# Trials count from the line's first change to 1 (charging allowed):
-	# a frame before it (an identity or parameter answer) may carry the
-	# same bytes by chance.
+	# (L time level), in time order; a trial pairs the first frame with
+	# the marker while the line is 1 (charging allowed) with the line's
+	# next change to 0. Frames while the line is 0 cannot change it (the
+	# trial's later frames, and a start-up answer that may carry the same
+	# bytes by chance).
 	{
 		awk -v m="$marker" '$3 == 1 {
 			i = index($4, m)
@@ -107,10 +107,8 @@ CONF
 		}' "$T/tx.log"
 		awk '$2 == "GPIO27" { print $1, "L", $3 }' "$T/lines.log"
 	} | sort -n | awk '
-		$2 == "L" && $3 == "1" { on = 1 }
-		!on { next }
-		$2 == "F" && $3 == 1 && !high { high = 1; t = $1; armed = 1 }
-		$2 == "F" && $3 == 0 { high = 0 }
+		$2 == "L" { line = $3 }
+		$2 == "F" && $3 == 1 && line == "1" && !armed { t = $1; armed = 1 }
 		$2 == "L" && $3 == "0" && armed { print ($1 - t) / 1e6; armed = 0 }
 	' | sort -n >"$T/react"
 	awk -v p="$proto" -v rate="$rate" -v n="$TRIALS" '{ v[NR] = $1 }
