@@ -37,7 +37,9 @@ src_libsmallbms_a_SOURCES = \
 	src/daemon/probe.c src/daemon/probe.h \
 	src/daemon/daemon.c src/daemon/daemon.h src/daemon/reload.c \
 	src/ctl/ctl.c src/ctl/ctl.h \
-	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
+	src/ctl/status.c src/ctl/status.h src/ctl/commands.c \
+	src/mqtt/mqtt.c src/mqtt/mqtt.h src/mqtt/ha.c src/mqtt/ha.h \
+	src/daemon/daemon_mqtt.c
 # Exactly one libgpiod backend, for the API version configure found.
 if GPIOD_V2
 src_libsmallbms_a_SOURCES += src/gpio/gpio_v2.c

@@ -11,7 +11,8 @@ BUILD=${BUILD:-$TOP/build}
 # checks that it exists; strace: tests/e2e/outputs_first.sh).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd procps strace libmodbus-dev"
+check jq socat mandoc clang-format systemd procps strace libmodbus-dev \
+libmosquitto-dev mosquitto mosquitto-clients openssl"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

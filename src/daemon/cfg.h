@@ -72,6 +72,28 @@ struct cfg_input {
 	int line_no; /* where the section starts */
 };
 
+/* [mqtt]: the state on an MQTT broker (src/mqtt/). Off when broker is "". */
+struct cfg_mqtt {
+	char broker[CFG_PATH_LEN]; /* mqtt://HOST:PORT or mqtts://HOST:PORT */
+	char ca_file[CFG_PATH_LEN];
+	char cert_file[CFG_PATH_LEN];
+	char key_file[CFG_PATH_LEN];
+	char username[CFG_NAME_LEN];
+	char password_file[CFG_PATH_LEN]; /* "": $CREDENTIALS_DIRECTORY */
+	char client_id[CFG_NAME_LEN];
+	unsigned qos;
+	char topic_prefix[CFG_NAME_LEN];
+	unsigned min_interval_ms; /* a changed state at most this often */
+	unsigned heartbeat_ms;    /* an unchanged state again after this */
+	unsigned max_queued;      /* outgoing messages kept, drop-oldest */
+	bool cells;               /* cell voltages in the battery topics */
+	bool discovery;           /* Home Assistant discovery */
+	char discovery_prefix[CFG_NAME_LEN];
+	bool allow_commands; /* PREFIX/set/mode, PREFIX/set/sync */
+	bool venus;          /* PREFIX/venus for dbus-mqtt-battery */
+	int line;            /* of the [mqtt] section; 0: none */
+};
+
 struct cfg {
 	/* [general] */
 	unsigned poll_interval_ms;
@@ -101,6 +123,7 @@ struct cfg {
 	 * stay at their defaults here: settings_to_guard() sets them. Valid:
 	 * it passed settings_check() with settings_default(). */
 	struct guard_settings protection;
+	struct cfg_mqtt mqtt;
 };
 
 /* Defaults for every key (what an empty file gives). */
@@ -124,5 +147,12 @@ const char *cfg_output_function_name(enum cfg_output_function f);
 /* Print the key table (section, key, type, default, description) for the
  * documentation check. */
 void cfg_print_keys(FILE *out);
+
+/* broker = mqtt[s]://HOST:PORT split; false (why set) if malformed. The
+ * host must be an IP literal or "localhost": resolving a name would
+ * block the event loop (getaddrinfo) where protection decisions run. */
+bool cfg_mqtt_broker_parse(const char *url, bool *tls, char *host,
+			   size_t hostlen, unsigned *port, char *why,
+			   size_t whylen);
 
 #endif

@@ -310,6 +310,7 @@ json_t *daemon_status(struct daemon *d)
 
 	json_decref(outs);
 	json_decref(mon);
+	daemon_mqtt_status(d, o);
 	return o;
 }
 
@@ -393,6 +394,8 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 		ctl_server_broadcast(d->ctl, st);
 		json_decref(st);
 	}
+	if (scan_done)
+		daemon_mqtt_publish(d);
 }
 
 /* --- process plumbing -------------------------------------------------- */
@@ -644,6 +647,8 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 		return -1;
 	set_admin_group(d);
 	daemon_decide(d);
+	if (daemon_mqtt_start(d, err, errlen) < 0)
+		return -1;
 	return add_watchdog(d, err, errlen);
 }
 
@@ -672,6 +677,7 @@ void daemon_fini(struct daemon *d)
 	outputs_free(d->outputs);
 	if (d->cfg && d->chain)
 		save_state(d, true); /* a clean stop keeps everything */
+	daemon_mqtt_stop(d);
 	remote_free(d->remote);
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);
