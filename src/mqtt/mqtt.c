@@ -223,7 +223,9 @@ static const char *refusal_hint(int rc)
 	case MQTT_RC_BAD_USERNAME_OR_PASSWORD:
 		return " (check username and the password file or credential)";
 	case MQTT_RC_NOT_AUTHORIZED:
-		return " (the broker does not let this user connect)";
+		/* mosquitto 2 says this of a wrong password too */
+		return " (check username and the password file or credential, "
+		       "and that the broker lets this user connect)";
 	case MQTT_RC_CLIENTID_NOT_VALID:
 		return " (check client_id)";
 	default:

@@ -23,6 +23,9 @@ start_broker() {
 			echo "listener $MQTT_PORT 127.0.0.1"
 			echo "persistence false"
 			echo "log_type all"
+			# As root, mosquitto would become "mosquitto", who cannot
+			# read the test's files.
+			echo "user $(id -un)"
 			cat "$T/broker.extra"
 		} >"$T/broker.conf"
 		"$MOSQUITTO" -c "$T/broker.conf" >>"$T/broker.log" 2>&1 &
@@ -34,6 +37,8 @@ start_broker() {
 			return 0
 		fi
 		[ "${MQTT_PORT_FIXED:-}" != 1 ] || fail "broker did not start again on $MQTT_PORT"
+		grep -q 'Address already in use' "$T/broker.log" ||
+			fail "broker did not start: $(cat "$T/broker.log")"
 	done
 	fail "no broker could start"
 }
