@@ -1932,6 +1932,19 @@ bool cfg_mqtt_broker_parse(const char *url, bool *tls, char *host,
 	return true;
 }
 
+/* A topic level prefix: no wildcard, no empty level at either end. */
+static void check_topic_prefix(struct cfg_parse *p, const char *key,
+			       const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strpbrk(v, "+#") || v[0] == '/' || v[n - 1] == '/')
+		report(p, slot_key_line(p, SECT_MQTT, SLOT_MQTT, key),
+		       "%s: '%s' is not a topic prefix (no + or #, no / at "
+		       "either end)",
+		       key, v);
+}
+
 /* [mqtt] as a whole: a broker that can be reached without resolving a
  * name, a client certificate with its key, TLS files only with TLS. */
 static void check_mqtt(struct cfg_parse *p)
@@ -1961,6 +1974,8 @@ static void check_mqtt(struct cfg_parse *p)
 	if (!tls && (m->ca_file[0] || m->cert_file[0]))
 		report(p, m->line,
 		       "[mqtt] ca_file / cert_file need broker = mqtts://");
+	check_topic_prefix(p, "topic_prefix", m->topic_prefix);
+	check_topic_prefix(p, "discovery_prefix", m->discovery_prefix);
 	if (m->password_file[0] && !m->username[0])
 		report(p,
 		       slot_key_line(p, SECT_MQTT, SLOT_MQTT, "password_file"),
