@@ -16,6 +16,7 @@
 #include "events.h"
 #include "guard.h"
 #include "log.h"
+#include "mqtt.h"
 #include "reading.h"
 
 #define SEC(x) ((uint64_t)(x)*GUARD_USEC)
@@ -440,12 +441,14 @@ END_TEST
 /* Every MESSAGE_ID has its catalog entry, and the catalog no other. */
 START_TEST(catalog_has_every_message_id)
 {
-	static const char *const others[] = {EVENTS_MSG_READING_REJECTED,
-					     EVENTS_MSG_STATE_FILE};
+	static const char *const others[] = {
+		EVENTS_MSG_READING_REJECTED, EVENTS_MSG_STATE_FILE,
+		MQTT_MSG_CONNECTED, MQTT_MSG_DISCONNECTED, MQTT_MSG_REFUSED};
+	const unsigned nothers = sizeof(others) / sizeof(others[0]);
 	FILE *f = fopen(CATALOG, "r");
 	char line[512];
 	unsigned seen[GUARD_EV_KIND_COUNT] = {0}, headers = 0;
-	unsigned other_seen[2] = {0};
+	unsigned other_seen[sizeof(others) / sizeof(others[0])] = {0};
 
 	ck_assert_msg(f != NULL, "%s: cannot open", CATALOG);
 	while (fgets(line, sizeof(line), f)) {
@@ -461,7 +464,7 @@ START_TEST(catalog_has_every_message_id)
 				known = true;
 			}
 		}
-		for (unsigned k = 0; k < 2; k++) {
+		for (unsigned k = 0; k < nothers; k++) {
 			if (strncmp(line + 3, others[k], 32) == 0 &&
 			    line[35] == '\n') {
 				other_seen[k]++;
@@ -474,11 +477,11 @@ START_TEST(catalog_has_every_message_id)
 	for (unsigned k = 0; k < GUARD_EV_KIND_COUNT; k++)
 		ck_assert_msg(seen[k] == 1, "catalog: %s appears %u times",
 			      guard_event_kind_name(k), seen[k]);
-	for (unsigned k = 0; k < 2; k++)
+	for (unsigned k = 0; k < nothers; k++)
 		ck_assert_msg(other_seen[k] == 1,
 			      "catalog: %s appears %u times", others[k],
 			      other_seen[k]);
-	ck_assert_uint_eq(headers, GUARD_EV_KIND_COUNT + 2);
+	ck_assert_uint_eq(headers, GUARD_EV_KIND_COUNT + nothers);
 }
 END_TEST
 
