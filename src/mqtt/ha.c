@@ -36,6 +36,8 @@ struct ha_entity {
 		"binary_sensor", o, n, f, dc, NULL, NULL, NULL, NULL, false    \
 	}
 
+/* TODO(#15): the limit engine's charge voltage, charge and discharge
+ * current limits go here (sensors of PREFIX/bank) once it exists. */
 static const struct ha_entity bank_entities[] = {
 	SENSOR("voltage", "Voltage", "voltage", "voltage", "measurement", "V"),
 	SENSOR("current", "Current", "current", "current", "measurement", "A"),
