@@ -366,10 +366,11 @@ static const struct cfg_key keys[] = {
 	 .min = "1s", .max = "1h",
 	 .desc = "an unchanged state is published again after this; Home "
 		 "Assistant's expire_after is three times this"},
-	{MQTT("max_queued", max_queued), .type = T_UINT, .def = "100",
+	{MQTT("max_queued", max_queued), .type = T_UINT, .def = "1000",
 	 .min = "10", .max = "10000",
 	 .desc = "outgoing messages kept while the broker is slow; beyond "
-		 "this the oldest is dropped and counted"},
+		 "this the oldest is dropped and counted (each connection "
+		 "sends 24 + 8 per battery discovery configurations at once)"},
 	{MQTT("cells", cells), .type = T_BOOL, .def = "no",
 	 .desc = "include the cell voltages in the battery topics"},
 	{MQTT("discovery", discovery), .type = T_BOOL, .def = "yes",

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "log.h"
 
@@ -28,6 +29,9 @@
 #define CONNECT_TIMEOUT_US 10000000ULL
 #define KEEPALIVE_S        30
 #define PASSWORD_MAX       256
+/* The kernel's part of the outgoing queue: without a bound, a broker that
+ * stops reading would have megabytes of stale states waiting in it. */
+#define SNDBUF_BYTES       32768
 #define MAX_TOPICS         (2 * CFG_MAX_BATTERIES + 8)
 
 enum mqtt_phase {
@@ -313,6 +317,9 @@ static void start_connect(struct mqtt *m)
 	if (check_lost(m, rc, "connect"))
 		return;
 	fd = mosquitto_socket(m->mosq);
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF,
+				 &(int){SNDBUF_BYTES}, sizeof(int));
 	if (fd < 0 || sd_event_add_io(m->ev, &m->io, fd, EPOLLIN | EPOLLOUT,
 				      on_io, m) < 0) {
 		m->io = NULL;

@@ -801,7 +801,7 @@ START_TEST(mqtt_section)
 	ck_assert_str_eq(c.mqtt.client_id, "smallbms");
 	ck_assert_uint_eq(c.mqtt.heartbeat_ms, 60000);
 	ck_assert_uint_eq(c.mqtt.min_interval_ms, 1000);
-	ck_assert_uint_eq(c.mqtt.max_queued, 100);
+	ck_assert_uint_eq(c.mqtt.max_queued, 1000);
 	ck_assert(c.mqtt.discovery && !c.mqtt.allow_commands && !c.mqtt.cells);
 	expect_valid(&c, PORT_A "[mqtt]\nbroker = mqtts://[fd00::5]:8883\n"
 				"ca_file = /etc/ca.crt\n");
