@@ -104,3 +104,21 @@ mqtt_section() {
 		for l in "$@"; do echo "$l"; done
 	} >>"$T/smallbms.conf"
 }
+
+# scan_clock FILE: the time (ms) of every completed scan, as the daemon
+# pushes it to smallbmsctl watch (one line per scan, flushed): no polling,
+# so a window's rate is not off by a sampling interval.
+scan_clock() {
+	"$CTL" --socket "$SOCK" watch 2>/dev/null |
+		while read -r _line; do date +%s%3N; done >"$1" &
+	PIDS="$PIDS $!"
+}
+now_ms() { date +%s%3N; }
+# scan_rate FILE FROM_MS TO_MS: scans per second between the first and the
+# last scan of the window.
+scan_rate() {
+	awk -v a="$2" -v b="$3" '$1 >= a && $1 <= b { if (!n++) f = $1; l = $1 }
+		END { if (n < 3 || l == f) exit 1; printf "%.3f %d %d", (n - 1) * 1000 / (l - f), n - 1, l - f }' "$1"
+}
+# within5 A B: B is within 5 % of A.
+within5() { echo "$1 $2" | awk '{ r = $2 / $1; exit !(r >= 0.95 && r <= 1.05) }'; }
