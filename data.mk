@@ -21,6 +21,10 @@ dist_catalog_DATA = systemd/smallbms.catalog
 # root-only; Raspberry Pi OS does the same already).
 udevrulesdir = $(SB_UDEVRULESDIR)
 dist_udevrules_DATA = systemd/60-smallbms-gpio.rules
+
+# The [mqtt] drop-in (network for the broker only): an example to install.
+mqttexampledir = $(docdir)/examples
+dist_mqttexample_DATA = systemd/smallbmsd-mqtt.conf
 CLEANFILES += systemd/smallbmsd.service
 EXTRA_DIST += systemd/smallbmsd.service.in
 
@@ -34,9 +38,9 @@ dist_man_MANS = man/smallbmsd.8 man/smallbmsctl.1 man/smallbms.conf.5
 
 # The man pages must be lint-clean.
 TESTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh tests/catalog_reasons.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh tests/systemd_mqtt.sh
 dist_noinst_SCRIPTS += tests/man_lint.sh tests/man_keys.sh tests/conf_example.sh \
-	tests/systemd_unit.sh tests/catalog_reasons.sh
+	tests/systemd_unit.sh tests/catalog_reasons.sh tests/systemd_mqtt.sh
 
 # bash completion, where bash-completion looks for it.
 bashcompletiondir = $(SB_BASHCOMPLETIONDIR)

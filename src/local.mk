@@ -45,7 +45,9 @@ src_libsmallbms_a_SOURCES = \
 	src/daemon/wdog.c src/daemon/wdog.h \
 	src/daemon/port_errors.c src/daemon/port_errors.h \
 	src/ctl/ctl.c src/ctl/ctl.h \
-	src/ctl/status.c src/ctl/status.h src/ctl/commands.c
+	src/ctl/status.c src/ctl/status.h src/ctl/commands.c \
+	src/mqtt/mqtt.c src/mqtt/mqtt.h src/mqtt/ha.c src/mqtt/ha.h \
+	src/daemon/daemon_mqtt.c
 # Exactly one libgpiod backend, for the API version configure found.
 if GPIOD_V2
 src_libsmallbms_a_SOURCES += src/gpio/gpio_v2.c

@@ -219,8 +219,12 @@ E2E_TESTS = \
 	tests/e2e/capture.sh \
 	tests/e2e/outputs_first.sh \
 	tests/e2e/probe.sh
+# [mqtt] against a real mosquitto (skipped without it).
+E2E_TESTS += tests/e2e/mqtt.sh tests/e2e/mqtt_auth.sh tests/e2e/mqtt_tls.sh \
+	tests/e2e/mqtt_silent.sh tests/e2e/mqtt_stuck.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
+dist_noinst_SCRIPTS += tests/e2e/mqtt_lib.sh
 EXTRA_DIST += tests/data
 tests_unit_test_wdog_SOURCES = tests/unit/test_wdog.c
 tests_unit_test_wdog_CFLAGS = $(UNIT_CFLAGS)

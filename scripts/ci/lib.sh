@@ -215,7 +215,8 @@ ci_root_add_arch() {
 ci_cross_packages() {
 	echo crossbuild-essential-"$1" qemu-user pkgconf:"$1" \
 		libgpiod-dev:"$1" libsystemd-dev:"$1" libserialport-dev:"$1" \
-		libinih-dev:"$1" libjansson-dev:"$1" check:"$1"
+		libinih-dev:"$1" libjansson-dev:"$1" check:"$1" \
+		libmosquitto-dev:"$1"
 }
 
 # ci_copy_tree DEST: the source tree as it is now: tracked and untracked

@@ -8,10 +8,13 @@ BUILD=${BUILD:-$TOP/build}
 
 # Debian / Raspberry Pi OS packages needed to build and test (procps:
 # /bin/kill, which the unit's ExecReload= runs; systemd-analyze verify
-# checks that it exists; strace: tests/e2e/outputs_first.sh).
+# checks that it exists; strace: tests/e2e/outputs_first.sh; mosquitto,
+# mosquitto-clients, openssl: the MQTT tests' broker, mosquitto_sub and
+# test CA; python3: mqtt_silent.sh's and mqtt_stuck.sh's misbehaving peers).
 PACKAGES="build-essential autoconf automake pkg-config \
 libgpiod-dev libsystemd-dev libserialport-dev libinih-dev libjansson-dev \
-check jq socat mandoc clang-format systemd procps strace libmodbus-dev"
+check jq socat mandoc clang-format systemd procps strace libmodbus-dev \
+libmosquitto-dev mosquitto mosquitto-clients openssl python3"
 
 # tests/e2e/metrics.sh checks the metrics file with promtool, which only
 # Debian's prometheus package has: the whole Prometheus server (96 MB,

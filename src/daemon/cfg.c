@@ -62,6 +62,7 @@ enum cfg_sect {
 	SECT_METRICS,
 	SECT_CAN,
 	SECT_LIMITS,
+	SECT_MQTT,
 };
 
 enum cfg_type {
@@ -137,6 +138,10 @@ struct cfg_key {
 #define LIM(k, m)                                                              \
 	SECT_LIMITS, k, .off = offsetof(struct limits_settings, m),            \
 			.size = sizeof(((struct limits_settings *)0)->m)
+/* [mqtt]: struct cfg_mqtt. */
+#define MQTT(k, m)                                                             \
+	SECT_MQTT, k, .off = offsetof(struct cfg_mqtt, m),                     \
+		      .size = sizeof(((struct cfg_mqtt *)0)->m)
 /* Cell voltages: a LiFePO4 cell is empty well above 2 V and full below
  * 3.65 V; anything outside 2..4 V is a typing error. The keys whose
  * rules need tighter bounds for LiFePO4 (I6) have their own, with the
@@ -419,13 +424,63 @@ static const struct cfg_key keys[] = {
 	{LIM("rebulk_spread", rebulk_spread), .type = T_DECIMAL, .unit = "V",
 	 .def = "0.10V", .min = "0.01V", .max = "1.00V",
 	 .desc = "... or with a cell spread above this"},
+	{MQTT("broker", broker), .type = T_STRING, .unset = "(required)",
+	 .desc = "mqtt://HOST:PORT, or mqtts://HOST:PORT for TLS; HOST is an "
+		 "IP address (or localhost): a name would be resolved on the "
+		 "event loop, which must never wait"},
+	{MQTT("ca_file", ca_file), .type = T_PATH,
+	 .unset = "(the system's CAs)",
+	 .desc = "mqtts: the CA certificate(s) the broker's certificate is "
+		 "checked against"},
+	{MQTT("cert_file", cert_file), .type = T_PATH, .unset = "(none)",
+	 .desc = "mqtts: this client's certificate (with key_file)"},
+	{MQTT("key_file", key_file), .type = T_PATH, .unset = "(none)",
+	 .desc = "mqtts: this client's private key (with cert_file)"},
+	{MQTT("username", username), .type = T_STRING, .unset = "(none)",
+	 .desc = "user name for the broker"},
+	{MQTT("password_file", password_file), .type = T_PATH,
+	 .unset = "($CREDENTIALS_DIRECTORY/mqtt-password if present)",
+	 .desc = "file holding the broker password (first line); never put "
+		 "the password in this file"},
+	{MQTT("client_id", client_id), .type = T_STRING, .def = "smallbms",
+	 .desc = "MQTT client identifier"},
+	{MQTT("qos", qos), .type = T_UINT, .def = "0", .min = "0", .max = "2",
+	 .desc = "quality of service of every message published"},
+	{MQTT("topic_prefix", topic_prefix), .type = T_STRING,
+	 .def = "smallbms",
+	 .desc = "first level of every topic; PREFIX/status is online or "
+		 "offline (the last will)"},
+	{MQTT("min_interval", min_interval_ms), .type = T_DURATION, .def = "1s",
+	 .min = "100ms", .max = "10m",
+	 .desc = "a changed state is published at most this often per topic"},
+	{MQTT("heartbeat", heartbeat_ms), .type = T_DURATION, .def = "60s",
+	 .min = "1s", .max = "1h",
+	 .desc = "an unchanged state is published again after this; Home "
+		 "Assistant's expire_after is three times this"},
+	{MQTT("max_queued", max_queued), .type = T_UINT, .def = "1000",
+	 .min = "10", .max = "10000",
+	 .desc = "outgoing messages kept while the broker is slow; beyond "
+		 "this the oldest is dropped and counted (each connection "
+		 "sends 24 + 8 per battery discovery configurations at once)"},
+	{MQTT("cells", cells), .type = T_BOOL, .def = "no",
+	 .desc = "include the cell voltages in the battery topics"},
+	{MQTT("discovery", discovery), .type = T_BOOL, .def = "yes",
+	 .desc = "publish Home Assistant discovery configurations (retained)"},
+	{MQTT("discovery_prefix", discovery_prefix), .type = T_STRING,
+	 .def = "homeassistant", .desc = "Home Assistant's discovery prefix"},
+	{MQTT("allow_commands", allow_commands), .type = T_BOOL, .def = "no",
+	 .desc = "accept Mode (PREFIX/set/mode on|off) and SoC sync "
+		 "(PREFIX/set/sync) from anyone the broker lets publish there"},
+	{MQTT("venus", venus), .type = T_BOOL, .def = "no",
+	 .desc = "publish PREFIX/venus, the JSON the dbus-mqtt-battery driver "
+		 "of a Victron GX reads"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const sect_names[] = {"general", "port",       "output",
 					 "input",   "protection", "metrics",
-					 "can",     "limits"};
+					 "can",     "limits",     "mqtt"};
 
 static const char *const type_names[] = {
 	[T_DURATION] = "duration", [T_UINT] = "uint",
@@ -1071,6 +1126,7 @@ enum cur_sect {
 	CUR_METRICS,    /* [metrics] */
 	CUR_CAN,        /* [can] */
 	CUR_LIMITS,     /* [limits] */
+	CUR_MQTT,       /* [mqtt] */
 	CUR_IGNORE,     /* a bad section, already reported: skip its keys */
 };
 
@@ -1083,7 +1139,8 @@ enum cur_sect {
 #define SLOT_METRICS    (SLOT_PROTECTION + 1)
 #define SLOT_CAN        (SLOT_METRICS + 1)
 #define SLOT_LIMITS     (SLOT_CAN + 1)
-#define NSLOTS          (SLOT_LIMITS + 1)
+#define SLOT_MQTT       (SLOT_LIMITS + 1)
+#define NSLOTS          (SLOT_MQTT + 1)
 
 struct cfg_parse {
 	struct cfg *c; /* scratch copy being filled */
@@ -1318,6 +1375,19 @@ static void start_once(struct cfg_parse *p, int *line, enum cur_sect cur,
 	p->cur = cur;
 }
 
+static void start_mqtt(struct cfg_parse *p)
+{
+	p->cur = CUR_IGNORE;
+	if (p->c->mqtt.line) {
+		report(p, p->line, "duplicate [mqtt] (first at line %d)",
+		       p->c->mqtt.line);
+		return;
+	}
+	apply_defaults(SECT_MQTT, &p->c->mqtt);
+	p->c->mqtt.line = p->line;
+	p->cur = CUR_MQTT;
+}
+
 /* "WORD NAME" -> NAME, blanks skipped; NULL if s is not WORD + blank(s). */
 static const char *section_arg(const char *s, const char *word)
 {
@@ -1397,6 +1467,8 @@ static void start_section(struct cfg_parse *p, const char *line)
 		p->c->have_can = true;
 	} else if (strcmp(name, "limits") == 0) {
 		start_once(p, &p->limits_line, CUR_LIMITS, "limits");
+	} else if (strcmp(name, "mqtt") == 0) {
+		start_mqtt(p);
 	} else {
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "unknown section [%s]", name);
@@ -1513,6 +1585,12 @@ static void cur_target(struct cfg_parse *p, struct cur_target *t)
 		t->slot = SLOT_INPUT;
 		t->base = &p->c->remote;
 		snprintf(t->title, sizeof(t->title), "input remote");
+		return;
+	case CUR_MQTT:
+		t->sect = SECT_MQTT;
+		t->slot = SLOT_MQTT;
+		t->base = &p->c->mqtt;
+		snprintf(t->title, sizeof(t->title), "mqtt");
 		return;
 	case CUR_PROTECTION:
 		t->sect = SECT_PROTECTION;
@@ -2043,6 +2121,94 @@ static void check_limits(struct cfg_parse *p)
 		       l->discharge_derate_end, g->cell_undervoltage);
 }
 
+bool cfg_mqtt_broker_parse(const char *url, bool *tls, char *host,
+			   size_t hostlen, unsigned *port, char *why,
+			   size_t whylen)
+{
+	char spec[CFG_PATH_LEN + 8];
+	struct tcpaddr a;
+	const char *rest;
+
+	*tls = strncmp(url, "mqtts://", 8) == 0;
+	if (*tls)
+		rest = url + 8;
+	else if (strncmp(url, "mqtt://", 7) == 0)
+		rest = url + 7;
+	else {
+		snprintf(why, whylen,
+			 "'%s' is not mqtt://HOST:PORT or mqtts://HOST:PORT",
+			 url);
+		return false;
+	}
+	if (strncmp(rest, "localhost:", 10) == 0) {
+		snprintf(spec, sizeof(spec), "tcp://127.0.0.1:%s", rest + 10);
+	} else {
+		snprintf(spec, sizeof(spec), "tcp://%s", rest);
+	}
+	if (tcpaddr_parse(spec, &a, NULL, 0) < 0) {
+		snprintf(why, whylen,
+			 "'%s': HOST must be an IP address (192.168.1.5, "
+			 "[fd00::5]) or localhost and PORT 1..65535: a host "
+			 "name would be resolved on the event loop, which "
+			 "must never wait",
+			 url);
+		return false;
+	}
+	snprintf(host, hostlen, "%s", a.host);
+	*port = a.port;
+	return true;
+}
+
+/* A topic level prefix: no wildcard, no empty level at either end. */
+static void check_topic_prefix(struct cfg_parse *p, const char *key,
+			       const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strpbrk(v, "+#") || v[0] == '/' || v[n - 1] == '/')
+		report(p, slot_key_line(p, SECT_MQTT, SLOT_MQTT, key),
+		       "%s: '%s' is not a topic prefix (no + or #, no / at "
+		       "either end)",
+		       key, v);
+}
+
+/* [mqtt] as a whole: a broker that can be reached without resolving a
+ * name, a client certificate with its key, TLS files only with TLS. */
+static void check_mqtt(struct cfg_parse *p)
+{
+	struct cfg_mqtt *m = &p->c->mqtt;
+	char host[64], why[CFG_PATH_LEN + 200];
+	unsigned port;
+	bool tls;
+	int l;
+
+	if (!m->line)
+		return;
+	l = slot_key_line(p, SECT_MQTT, SLOT_MQTT, "broker");
+	if (!l) {
+		report(p, m->line, "[mqtt] needs broker = mqtt://HOST:PORT");
+		return;
+	}
+	if (!cfg_mqtt_broker_parse(m->broker, &tls, host, sizeof(host), &port,
+				   why, sizeof(why))) {
+		report(p, l, "broker: %s", why);
+		return;
+	}
+	if (!m->cert_file[0] != !m->key_file[0])
+		report(p, m->line,
+		       "[mqtt] cert_file and key_file go together (a client "
+		       "certificate needs its key)");
+	if (!tls && (m->ca_file[0] || m->cert_file[0]))
+		report(p, m->line,
+		       "[mqtt] ca_file / cert_file need broker = mqtts://");
+	check_topic_prefix(p, "topic_prefix", m->topic_prefix);
+	check_topic_prefix(p, "discovery_prefix", m->discovery_prefix);
+	if (m->password_file[0] && !m->username[0])
+		report(p,
+		       slot_key_line(p, SECT_MQTT, SLOT_MQTT, "password_file"),
+		       "password_file: a password needs a username");
+}
+
 static void check_file(struct cfg_parse *p)
 {
 	int nerr;
@@ -2068,6 +2234,7 @@ static void check_file(struct cfg_parse *p)
 	check_can(p);
 	if (p->nerr == nerr) /* against a valid [protection] only */
 		check_limits(p);
+	check_mqtt(p);
 }
 
 static int parse(struct cfg *c, const char *name, FILE *f, const char *str,

@@ -79,6 +79,28 @@ struct cfg_metrics {
 	unsigned interval_ms;        /* how often it is written */
 };
 
+/* [mqtt]: the state on an MQTT broker (src/mqtt/). Off when broker is "". */
+struct cfg_mqtt {
+	char broker[CFG_PATH_LEN]; /* mqtt://HOST:PORT or mqtts://HOST:PORT */
+	char ca_file[CFG_PATH_LEN];
+	char cert_file[CFG_PATH_LEN];
+	char key_file[CFG_PATH_LEN];
+	char username[CFG_NAME_LEN];
+	char password_file[CFG_PATH_LEN]; /* "": $CREDENTIALS_DIRECTORY */
+	char client_id[CFG_NAME_LEN];
+	unsigned qos;
+	char topic_prefix[CFG_NAME_LEN];
+	unsigned min_interval_ms; /* a changed state at most this often */
+	unsigned heartbeat_ms;    /* an unchanged state again after this */
+	unsigned max_queued;      /* outgoing messages kept, drop-oldest */
+	bool cells;               /* cell voltages in the battery topics */
+	bool discovery;           /* Home Assistant discovery */
+	char discovery_prefix[CFG_NAME_LEN];
+	bool allow_commands; /* PREFIX/set/mode, PREFIX/set/sync */
+	bool venus;          /* PREFIX/venus for dbus-mqtt-battery */
+	int line;            /* of the [mqtt] section; 0: none */
+};
+
 struct cfg {
 	/* [general] */
 	unsigned poll_interval_ms;
@@ -119,6 +141,7 @@ struct cfg {
 	char can_interface[CFG_NAME_LEN];
 	char can_profile[CFG_NAME_LEN]; /* can_profile_parse() knows it */
 	struct limits_settings limits;
+	struct cfg_mqtt mqtt;
 };
 
 /* Defaults for every key (what an empty file gives). */
@@ -142,5 +165,12 @@ const char *cfg_output_function_name(enum cfg_output_function f);
 /* Print the key table (section, key, type, default, description) for the
  * documentation check. */
 void cfg_print_keys(FILE *out);
+
+/* broker = mqtt[s]://HOST:PORT split; false (why set) if malformed. The
+ * host must be an IP literal or "localhost": resolving a name would
+ * block the event loop (getaddrinfo) where protection decisions run. */
+bool cfg_mqtt_broker_parse(const char *url, bool *tls, char *host,
+			   size_t hostlen, unsigned *port, char *why,
+			   size_t whylen);
 
 #endif

@@ -320,6 +320,7 @@ json_t *daemon_status(struct daemon *d)
 	if (d->metrics)
 		json_object_set_new(o, "metrics",
 				    metrics_status_json(d->metrics));
+	daemon_mqtt_status(d, o);
 	return o;
 }
 
@@ -420,6 +421,8 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 		ctl_server_broadcast(d->ctl, st);
 		json_decref(st);
 	}
+	if (scan_done)
+		daemon_mqtt_publish(d);
 }
 
 /* --- process plumbing -------------------------------------------------- */
@@ -699,6 +702,8 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 	if (daemon_can_init(d, err, errlen) < 0)
 		return -1;
 	daemon_decide(d);
+	if (daemon_mqtt_start(d, err, errlen) < 0)
+		return -1;
 	return add_watchdog(d, err, errlen);
 }
 
@@ -729,6 +734,7 @@ void daemon_fini(struct daemon *d)
 	daemon_can_fini(d);
 	if (d->cfg && d->chain)
 		save_state(d, true); /* a clean stop keeps everything */
+	daemon_mqtt_stop(d);
 	remote_free(d->remote);
 	ctl_server_free(d->ctl);
 	chain_free(d->chain);

@@ -68,6 +68,7 @@ struct daemon {
 	struct can_link *can;
 	bool can_on;
 	char can_key[2 * CFG_PATH_LEN];
+	struct daemon_mqtt *mq; /* [mqtt]; NULL without (daemon_mqtt.c) */
 };
 
 /* Set up everything from a valid configuration; err gets the reason. On
@@ -106,6 +107,16 @@ void daemon_state_changed(struct daemon *d);
 /* The status answer as of now. */
 json_t *daemon_status(struct daemon *d);
 uint64_t daemon_now(const struct daemon *d);
+
+/* [mqtt] (daemon_mqtt.c): connect if configured (0 without); publish the
+ * states after a scan (after the lines and the journal); add "mqtt" to a
+ * status answer; on reload, keep the running [mqtt] in c (restart only);
+ * stop. */
+int daemon_mqtt_start(struct daemon *d, char *err, size_t errlen);
+void daemon_mqtt_publish(struct daemon *d);
+void daemon_mqtt_status(struct daemon *d, json_t *status);
+void daemon_mqtt_reload(const struct cfg *run, struct cfg *c);
+void daemon_mqtt_stop(struct daemon *d);
 
 /* Answer one control request (commands.c). */
 json_t *daemon_request(void *userdata, const struct ctl_peer *peer, int argc,

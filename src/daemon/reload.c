@@ -195,6 +195,7 @@ int daemon_reload(struct daemon *d)
 		return -1;
 	}
 	keep_restart_only(d->cfg, c);
+	daemon_mqtt_reload(d->cfg, c);
 	nc = chain_reconfigure(d->chain, c, err, sizeof(err));
 	if (!nc) {
 		log_err("reload refused: %s; the running configuration stays",

@@ -787,6 +787,64 @@ START_TEST(too_long_line)
 }
 END_TEST
 
+/* [mqtt]: defaults, a broker that needs no name resolution, the TLS and
+ * password keys together, errors at their lines. */
+START_TEST(mqtt_section)
+{
+	struct cfg c;
+
+	expect_valid(&c, PORT_A);
+	ck_assert_int_eq(c.mqtt.line, 0); /* no section: off */
+	expect_valid(&c, PORT_A "[mqtt]\nbroker = mqtt://192.168.1.10:1883\n");
+	ck_assert_str_eq(c.mqtt.topic_prefix, "smallbms");
+	ck_assert_str_eq(c.mqtt.discovery_prefix, "homeassistant");
+	ck_assert_str_eq(c.mqtt.client_id, "smallbms");
+	ck_assert_uint_eq(c.mqtt.heartbeat_ms, 60000);
+	ck_assert_uint_eq(c.mqtt.min_interval_ms, 1000);
+	ck_assert_uint_eq(c.mqtt.max_queued, 1000);
+	ck_assert(c.mqtt.discovery && !c.mqtt.allow_commands && !c.mqtt.cells);
+	expect_valid(&c, PORT_A "[mqtt]\nbroker = mqtts://[fd00::5]:8883\n"
+				"ca_file = /etc/ca.crt\n");
+	expect_valid(&c, PORT_A "[mqtt]\nbroker = mqtt://localhost:1883\n");
+	expect_errors(
+		PORT_A "[mqtt]\nbroker = mqtt://1.2.3.4:1883\n"
+		       "topic_prefix = bms/#\n",
+		1,
+		"t.conf:6: topic_prefix: 'bms/#' is not a topic prefix (no "
+		"+ or #, no / at either end)\n");
+	expect_errors(PORT_A "[mqtt]\nqos = 1\n", 1,
+		      "t.conf:4: [mqtt] needs broker = mqtt://HOST:PORT\n");
+	expect_errors(
+		PORT_A "[mqtt]\nbroker = mqtt://broker.lan:1883\n", 1,
+		"t.conf:5: broker: 'mqtt://broker.lan:1883': HOST must be "
+		"an IP address (192.168.1.5, [fd00::5]) or localhost and "
+		"PORT 1..65535: a host name would be resolved on the "
+		"event loop, which must never wait\n");
+	expect_errors(PORT_A "[mqtt]\nbroker = http://1.2.3.4:1\n", 1,
+		      "t.conf:5: broker: 'http://1.2.3.4:1' is not "
+		      "mqtt://HOST:PORT or mqtts://HOST:PORT\n");
+	expect_errors(PORT_A "[mqtt]\nbroker = mqtts://1.2.3.4:8883\n"
+			     "cert_file = /etc/c.crt\n",
+		      1,
+		      "t.conf:4: [mqtt] cert_file and key_file go together (a "
+		      "client certificate needs its key)\n");
+	expect_errors(PORT_A "[mqtt]\nbroker = mqtt://1.2.3.4:1883\n"
+			     "ca_file = /etc/ca.crt\n",
+		      1,
+		      "t.conf:4: [mqtt] ca_file / cert_file need broker = "
+		      "mqtts://\n");
+	expect_errors(PORT_A "[mqtt]\nbroker = mqtt://1.2.3.4:1883\n"
+			     "password_file = /etc/pw\n",
+		      1,
+		      "t.conf:6: password_file: a password needs a username\n");
+	expect_errors(PORT_A "[mqtt]\nbroker = mqtt://1.2.3.4:1883\nqos = 3\n"
+			     "[mqtt]\n",
+		      2,
+		      "t.conf:6: qos: '3' is out of range (0..2)\n"
+		      "t.conf:7: duplicate [mqtt] (first at line 4)\n");
+}
+END_TEST
+
 START_TEST(error_leaves_config_untouched)
 {
 	struct cfg c, before;
@@ -924,6 +982,23 @@ START_TEST(print_keys_lists_every_key)
 		{"limits", "float_after"},
 		{"limits", "rebulk_soc"},
 		{"limits", "rebulk_spread"},
+		{"mqtt", "broker"},
+		{"mqtt", "ca_file"},
+		{"mqtt", "cert_file"},
+		{"mqtt", "key_file"},
+		{"mqtt", "username"},
+		{"mqtt", "password_file"},
+		{"mqtt", "client_id"},
+		{"mqtt", "qos"},
+		{"mqtt", "topic_prefix"},
+		{"mqtt", "min_interval"},
+		{"mqtt", "heartbeat"},
+		{"mqtt", "max_queued"},
+		{"mqtt", "cells"},
+		{"mqtt", "discovery"},
+		{"mqtt", "discovery_prefix"},
+		{"mqtt", "allow_commands"},
+		{"mqtt", "venus"},
 	};
 	const size_t nwant = sizeof(want) / sizeof(want[0]);
 	char *out = NULL, *line, *save = NULL;
@@ -2262,6 +2337,7 @@ static Suite *config_suite(void)
 		tcase_add_test(tc, addrlist_forms);
 		tcase_add_test(tc, addrlist_scan);
 		tcase_add_test(tc, battery_limit);
+		tcase_add_test(tc, mqtt_section);
 	} else {
 		fprintf(stderr, "test_config: no addressed protocol is "
 				"registered yet: addrlist_forms and "

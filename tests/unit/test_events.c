@@ -16,6 +16,7 @@
 #include "events.h"
 #include "guard.h"
 #include "log.h"
+#include "mqtt.h"
 #include "reading.h"
 
 #define SEC(x) ((uint64_t)(x)*GUARD_USEC)
@@ -440,9 +441,13 @@ END_TEST
 /* Every MESSAGE_ID has its catalog entry, and the catalog no other. */
 START_TEST(catalog_has_every_message_id)
 {
-	static const char *const others[] = {
-		EVENTS_MSG_READING_REJECTED, EVENTS_MSG_STATE_FILE,
-		EVENTS_MSG_CAN_STATE, EVENTS_MSG_CAN_KEEPALIVE};
+	static const char *const others[] = {EVENTS_MSG_READING_REJECTED,
+					     EVENTS_MSG_STATE_FILE,
+					     EVENTS_MSG_CAN_STATE,
+					     EVENTS_MSG_CAN_KEEPALIVE,
+					     MQTT_MSG_CONNECTED,
+					     MQTT_MSG_DISCONNECTED,
+					     MQTT_MSG_REFUSED};
 	enum { NOTHERS = sizeof(others) / sizeof(others[0]) };
 	FILE *f = fopen(CATALOG, "r");
 	char line[512];
