@@ -1467,6 +1467,7 @@ static void start_section(struct cfg_parse *p, const char *line)
 		p->c->have_can = true;
 	} else if (strcmp(name, "limits") == 0) {
 		start_once(p, &p->limits_line, CUR_LIMITS, "limits");
+		p->c->have_limits = true;
 	} else if (strcmp(name, "mqtt") == 0) {
 		start_mqtt(p);
 	} else {

@@ -138,6 +138,9 @@ struct cfg {
 	 * holds, and cell_target / discharge_derate_end are inside the
 	 * [protection] cell limits. */
 	bool have_can;
+	/* [limits] is there: the limit engine runs (status, MQTT) even
+	 * without a [can] link. */
+	bool have_limits;
 	char can_interface[CFG_NAME_LEN];
 	char can_profile[CFG_NAME_LEN]; /* can_profile_parse() knows it */
 	struct limits_settings limits;

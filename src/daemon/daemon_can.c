@@ -45,6 +45,13 @@ static int open_link(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The limit engine runs with a [can] link to feed, or with [limits] alone
+ * (its output in the status and on MQTT, the Venus OS feed's Info). */
+static bool engine_on(const struct cfg *c)
+{
+	return c->have_can || c->have_limits;
+}
+
 int daemon_can_init(struct daemon *d, char *err, size_t errlen)
 {
 	limits_init(&d->limits, &d->cfg->limits);
@@ -75,7 +82,7 @@ void daemon_can_decide(struct daemon *d, uint64_t now)
 	struct limits_input in;
 	struct can_state st;
 
-	if (!d->cfg->have_can)
+	if (!engine_on(d->cfg))
 		return;
 	monitor_output(&d->monitor, &mo);
 	in = (struct limits_input){
@@ -141,12 +148,16 @@ void daemon_can_status(struct daemon *d, json_t *status)
 {
 	if (!status)
 		return;
-	if (!d->cfg->have_can) {
+	if (!engine_on(d->cfg)) {
 		json_object_set_new(status, "limits", json_null());
 		json_object_set_new(status, "can", json_null());
 		return;
 	}
 	json_object_set_new(status, "limits", limits_json(d));
+	if (!d->cfg->have_can) {
+		json_object_set_new(status, "can", json_null());
+		return;
+	}
 	json_object_set_new(status, "can",
 			    d->can ? canlink_json(d->can, daemon_now(d))
 				   : json_null());

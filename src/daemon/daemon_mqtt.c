@@ -69,13 +69,14 @@ static void venus_cell_id(json_t *o, const char *key, const json_t *at)
  * this daemon does not have is left out, never 0; without voltage, power
  * and SoC (what the driver needs) nothing is sent, so the GX sees the
  * battery go silent rather than a made-up one. Info (MaxChargeVoltage,
- * MaxChargeCurrent, MaxDischargeCurrent) waits for the limit engine (#15):
- * TODO(#15) add it here from its output.
+ * MaxChargeCurrent, MaxDischargeCurrent) is the limit engine's output
+ * when it runs ([limits] or [can]): DVCC then follows it; a limit the
+ * engine does not have (no cells read yet) is left out.
  */
 static json_t *venus_json(const json_t *st)
 {
 	json_t *o, *dc, *sys, *io;
-	const json_t *v;
+	const json_t *v, *lim;
 
 	if (!json_is_number(json_object_get(st, "voltage")) ||
 	    !json_is_number(json_object_get(st, "power")) ||
@@ -116,6 +117,18 @@ static json_t *venus_json(const json_t *st)
 		"AllowToDischarge",
 		json_is_true(json_object_get(st, "allowed_to_discharge")));
 	json_object_set_new(o, "Io", io);
+	lim = json_object_get(st, "limits");
+	if (json_is_object(lim)) {
+		json_t *info = json_object();
+
+		venus_num(info, "MaxChargeVoltage",
+			  json_object_get(lim, "cvl"));
+		venus_num(info, "MaxChargeCurrent",
+			  json_object_get(lim, "ccl"));
+		venus_num(info, "MaxDischargeCurrent",
+			  json_object_get(lim, "dcl"));
+		json_object_set_new(o, "Info", info);
+	}
 	return o;
 }
 

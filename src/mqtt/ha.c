@@ -36,9 +36,20 @@ struct ha_entity {
 		"binary_sensor", o, n, f, dc, NULL, NULL, NULL, NULL, false    \
 	}
 
-/* TODO(#15): the limit engine's charge voltage, charge and discharge
- * current limits go here (sensors of PREFIX/bank) once it exists. */
+/* The limit engine's output is null without [limits] or [can]: its
+ * sensors then show unknown. */
+#define LIMIT(o, n, f, dc, u)                                                  \
+	{                                                                      \
+		"sensor", o, n, f, dc, "measurement", u, NULL,                 \
+			"{{ value_json.limits." f                              \
+			" if value_json.limits else None }}",                  \
+			false                                                  \
+	}
+
 static const struct ha_entity bank_entities[] = {
+	LIMIT("cvl", "Charge voltage limit", "cvl", "voltage", "V"),
+	LIMIT("ccl", "Charge current limit", "ccl", "current", "A"),
+	LIMIT("dcl", "Discharge current limit", "dcl", "current", "A"),
 	SENSOR("voltage", "Voltage", "voltage", "voltage", "measurement", "V"),
 	SENSOR("current", "Current", "current", "current", "measurement", "A"),
 	SENSOR("power", "Power", "power", "power", "measurement", "W"),

@@ -28,6 +28,10 @@ start_sim --protocol jk-pb --packs 2 --cells 4 --temps 3
 PORT_PROTOCOL=jk-pb PORT_ADDRESSES="1,2" write_config
 sed -i 's/^poll_interval = .*/poll_interval = 100ms/' "$T/smallbms.conf"
 mqtt_section "heartbeat = 2s" "min_interval = 200ms" "cells = yes" "venus = yes"
+# The limit engine without a CAN link: its output on the bank topic, as HA
+# sensors and in the Venus feed's Info.
+printf '[limits]\ncharge_current = 50A\ndischarge_current = 80A\nramp_time = 0s\n' \
+	>>"$T/smallbms.conf"
 subscribe all 'smallbms/#' 'homeassistant/#'
 start_daemon
 
@@ -58,6 +62,13 @@ wait_until 5 got all smallbms/history 'has("charged_energy_kwh")' || fail "histo
 wait_until 5 got all smallbms/venus \
 	'(.Dc.Voltage | type) == "number" and (.Soc | type) == "number" and (.Io | has("AllowToCharge"))' ||
 	fail "venus: $(cat "$T/got.json")"
+# The limits: CVL for 4 cells in series (two packs in parallel) at 3.45 V,
+# the currents as rated.
+wait_until 5 got all smallbms/venus \
+	'.Info.MaxChargeVoltage == 13.8 and .Info.MaxChargeCurrent == 50 and .Info.MaxDischargeCurrent == 80' ||
+	fail "venus Info: $(jq -c .Info "$T/got.json")"
+wait_until 5 got all smallbms/bank '.limits.ccl == 50 and .limits.dcl == 80' ||
+	fail "bank limits: $(jq -c .limits "$T/got.json")"
 note "ok: bank, batteries, history, venus"
 
 # --- discovery --------------------------------------------------------------
