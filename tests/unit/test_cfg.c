@@ -1615,21 +1615,26 @@ START_TEST(can_section_checked)
 	r = load(&c, PORT_A "[can]\nprofile = sma\n");
 	ck_assert_str_eq(r.errs,
 			 "t.conf:4: [can] has no interface (required)\n");
+	free(r.errs);
 	r = load(&c, PORT_A "[can]\ninterface = can0\nprofile = deye\n");
 	ck_assert_str_eq(r.errs, "t.conf:6: profile: unknown 'deye' "
 				 "(pylontech, victron or sma)\n");
+	free(r.errs);
 	r = load(&c, PORT_A "[limits]\ncell_target = 3.70V\n"
 			    "[protection]\ncell_overvoltage = 3.65V\n"
 			    "cell_overvoltage_recover = 3.50V\n");
 	ck_assert_str_eq(r.errs,
 			 "t.conf:4: [limits] cell_target (3.700 V) must be "
 			 "below [protection] cell_overvoltage (3.650 V)\n");
+	free(r.errs);
 	r = load(&c, PORT_A "[limits]\nfloat_voltage = 3.50V\n");
 	ck_assert_str_eq(r.errs, "t.conf:4: [limits] float_voltage (3.500) "
 				 "must be below charge_voltage (3.450)\n");
+	free(r.errs);
 	r = load(&c, PORT_A "[can]\ninterface = can0\n[can]\n");
 	ck_assert_str_eq(r.errs,
 			 "t.conf:6: duplicate [can] (first at line 4)\n");
+	free(r.errs);
 }
 END_TEST
 
