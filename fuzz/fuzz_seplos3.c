@@ -10,8 +10,8 @@
  * never pass the CRC, so the input is also made the data of a correctly
  * framed answer to each step. Checked: the result codes, a refused or
  * rejected frame leaves the reading untouched, an accepted one keeps the
- * reading's bounds (cells 1-16, temperatures at most 8 and within what
- * 16 bits of 0.1 K can say, SoC 0-100, printable text).
+ * reading's bounds (cells 1-16, temperatures none or 3 to 8 and within
+ * what 16 bits of 0.1 K can say, SoC 0-100, printable text).
  */
 #include <math.h>
 #include <stddef.h>
@@ -32,7 +32,11 @@ static void check_reading(const struct bms_reading *r)
 	require(r->ncells <= SEPLOS3_CELLS);
 	require(r->ntemps <= BMS_MAX_TEMPS);
 	require((r->have & BMS_HAVE_CELLS) == 0 || r->ncells >= 1);
-	require((r->have & BMS_HAVE_TEMPS) == 0 || r->ntemps >= 4);
+	/* No cell sensor: no temperature at all (the board sensors never
+	 * stand for the cells); else the cell sensors, the environment and
+	 * the power sensor: at least 3. */
+	require((r->have & BMS_HAVE_TEMPS) == 0 || r->ntemps == 0 ||
+		r->ntemps >= 3);
 	require((r->have & BMS_HAVE_BASIC) == 0 ||
 		(r->soc >= 0.0 && r->soc <= 100.0 && r->remaining_ah >= 0.0 &&
 		 r->cycles >= 0));
