@@ -12,22 +12,15 @@
 # 1 to 50 within 20 %.
 # Usage: bench/cost.sh [SHORT-SCANS LONG-SCANS]   (make bench)
 set -eu
-: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
-SIM="$top_builddir/tests/bmssim/bmssim"
-DAEMON="$top_builddir/src/smallbmsd"
-CTL="$top_builddir/src/smallbmsctl"
+. "$(dirname "$0")/lib.sh"
 SHORT=${1:-20}
 LONG=${2:-60}
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 command -v valgrind >/dev/null || {
 	echo "bench/cost.sh: SKIP: valgrind is not installed"
 	exit 0
 }
 
-scans() { "$CTL" --socket "$T/s.sock" ports --json 2>/dev/null | jq '.ports[0].scans'; }
 
 # One daemon under callgrind until it has completed SCANS scans; prints
 # "scans instructions".
@@ -52,25 +45,9 @@ run() { # N SCANS
 
 run_case() { # N
 	n=$1
-	"$SIM" --protocol pylontech --packs "$n" --address-base 1 --cells 16 \
-		--temps 5 >"$T/sim.out" 2>/dev/null &
-	sim=$!
-	pids="$pids $sim"
-	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
-	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
-	cat >"$T/c.conf" <<CONF
-[general]
-socket = $T/s.sock
-state_dir = $T
-poll_interval = 100ms
-stale_after = 1h
-dry_run = yes
-[port bench]
-device = $pty
-protocol = pylontech
-addresses = 1-$n
-timeout = 5s
-CONF
+	bench_sim --protocol pylontech --packs "$n" --address-base 1 --cells 16 \
+		--temps 5
+	bench_config pylontech "addresses = 1-$n" "timeout = 5s"
 	a=$(run "$n" "$SHORT")
 	b=$(run "$n" "$LONG")
 	kill $sim

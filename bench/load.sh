@@ -17,21 +17,12 @@
 #   read, and again after POLLS battery polls (default 100000).
 # Usage: bench/load.sh [SECONDS-PER-CASE [POLLS]]   (make bench)
 set -eu
-: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
-SIM="$top_builddir/tests/bmssim/bmssim"
-DAEMON="$top_builddir/src/smallbmsd"
-CTL="$top_builddir/src/smallbmsctl"
-STRESS="$top_builddir/tests/tools/ctlstress"
+. "$(dirname "$0")/lib.sh"
 SECS=${1:-10}
 POLLS=${2:-100000}
 N=50
 BAUD=115200
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 
-ports() { "$CTL" --socket "$T/s.sock" ports --json; }
-scans() { ports | jq '.ports[0].scans'; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 mem() { awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { printf "RSS %d kB, PSS %d kB", r, p }' "/proc/$1/smaps_rollup"; }
 
@@ -51,32 +42,13 @@ scan_mean() {
 	jq -s 'map(.last_scan) | add / length * 1000' "$T/samples"
 }
 
-# Start a simulator (bmssim options in $1) and a daemon reading it.
+# Start a simulator (more bmssim options in $1) and a daemon reading it.
 start() {
 	# shellcheck disable=SC2086
-	"$SIM" --protocol pylontech --packs $N --address-base 1 --cells 16 \
-		--temps 5 $1 >"$T/sim.out" 2>/dev/null &
-	sim=$!
-	pids="$pids $sim"
-	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
-	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
-	cat >"$T/c.conf" <<CONF
-[general]
-socket = $T/s.sock
-state_dir = $T
-poll_interval = 100ms
-stale_after = 1h
-dry_run = yes
-[port bench]
-device = $pty
-protocol = pylontech
-addresses = 1-$N
-timeout = 5s
-CONF
-	"$DAEMON" -c "$T/c.conf" 2>/dev/null &
-	d=$!
-	pids="$pids $d"
-	until ports >/dev/null 2>&1; do sleep 0.05; done
+	bench_sim --protocol pylontech --packs $N --address-base 1 --cells 16 \
+		--temps 5 $1
+	bench_config pylontech "addresses = 1-$N" "timeout = 5s"
+	bench_daemon
 	until [ "$(scans)" -ge 3 ]; do sleep 0.2; done
 }
 

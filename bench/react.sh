@@ -17,18 +17,8 @@
 # the figure larger).
 # Usage: bench/react.sh [TRIALS]   (make bench; default 50)
 set -eu
-: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
-SIM="$top_builddir/tests/bmssim/bmssim"
-DAEMON="$top_builddir/src/smallbmsd"
-CTL="$top_builddir/src/smallbmsctl"
-STRESS="$top_builddir/tests/tools/ctlstress"
-WATCH="$top_builddir/tests/tools/linewatch"
+. "$(dirname "$0")/lib.sh"
 TRIALS=${1:-50}
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-
-status() { "$CTL" --socket "$T/s.sock" status --json 2>/dev/null; }
 
 # PROTOCOL PERIOD-S MARKER LOAD(yes/no)
 run_case() {
@@ -46,27 +36,15 @@ run_case() {
 		}
 		printf "%.2f all end\n", 12 + n * p + 5
 	}' >"$T/scn"
-	"$SIM" --protocol "$proto" --cells 8 --temps 2 --baud 9600 --delay 100 \
-		--scenario "$T/scn" --tx-log "$T/tx.log" >"$T/sim.out" 2>/dev/null &
-	sim=$!
-	pids="$pids $sim"
-	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.02; done
-	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
+	bench_sim --protocol "$proto" --cells 8 --temps 2 --baud 9600 \
+		--delay 100 --scenario "$T/scn" --tx-log "$T/tx.log"
 	"$WATCH" "$T/gpio" >"$T/lines.log" &
 	w=$!
 	pids="$pids $w"
 	until grep -q READY "$T/lines.log" 2>/dev/null; do sleep 0.02; done
-	cat >"$T/c.conf" <<CONF
-[general]
-socket = $T/s.sock
-state_dir = $T
-poll_interval = 100ms
-dry_run = yes
-dry_run_dir = $T/gpio
-[port bench]
-device = $pty
-protocol = $proto
-addresses = 1
+	BENCH_GENERAL="dry_run_dir = $T/gpio" bench_config "$proto" \
+		"addresses = 1"
+	cat >>"$T/c.conf" <<CONF
 [output charge]
 function = charge
 line = GPIO27
@@ -74,11 +52,8 @@ line = GPIO27
 restore_delay = 1s
 max_cycles_per_hour = 60
 CONF
-	"$DAEMON" -c "$T/c.conf" 2>"$T/daemon.log" &
-	d=$!
-	pids="$pids $d"
+	bench_daemon
 	if [ "$load" = yes ]; then
-		until status >/dev/null; do sleep 0.05; done
 		"$STRESS" "$T/s.sock" rate "$(echo "$TRIALS $period" |
 			awk '{ print $1 * $2 + 15 }')" 1000 status \
 			>"$T/rate.out" &

@@ -17,20 +17,11 @@
 # Usage: bench/scan.sh [SECONDS-PER-CASE]   (make bench)
 # BENCH_ONLY=PROTOCOL runs only that protocol's cases (e.g. daly).
 set -eu
-: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
-SIM="$top_builddir/tests/bmssim/bmssim"
-DAEMON="$top_builddir/src/smallbmsd"
-CTL="$top_builddir/src/smallbmsctl"
+. "$(dirname "$0")/lib.sh"
 SECS=${1:-20}
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-
-ports() { "$CTL" --socket "$T/s.sock" ports --json; }
 
 run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
 	n=$1 delay=$2 stack=$3 proto=${4:-pylontech} BAUD=${5:-9600}
-	rm -f "$T"/sim.out
 	extra="" addresses="addresses = 1-$n"
 	[ "$stack" = yes ] && extra="--stack"
 	case $proto in
@@ -43,32 +34,13 @@ run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
 	*) layout="--packs $n --address-base 1 --cells 15 --temps 5" ;;
 	esac
 	# shellcheck disable=SC2086
-	"$SIM" --protocol "$proto" $layout --baud "$BAUD" --delay "$delay" \
-		$extra >"$T/sim.out" 2>/dev/null &
-	sim=$!
-	pids="$pids $sim"
-	until grep -q READY "$T/sim.out" 2>/dev/null; do sleep 0.05; done
-	pty=$(awk '$1 == "PTY" { print $2 }' "$T/sim.out")
-	cat >"$T/c.conf" <<CONF
-[general]
-socket = $T/s.sock
-state_dir = $T
-poll_interval = 100ms
-stale_after = 1h
-dry_run = yes
-[port bench]
-device = $pty
-protocol = $proto
-$addresses
-timeout = 2s
-CONF
-	"$DAEMON" -c "$T/c.conf" 2>/dev/null &
-	d=$!
-	pids="$pids $d"
-	until ports >/dev/null 2>&1; do sleep 0.05; done
+	bench_sim --protocol "$proto" $layout --baud "$BAUD" --delay "$delay" \
+		$extra
+	bench_config "$proto" "$addresses" "timeout = 2s"
+	bench_daemon
 	# Let the identity queries (once per pack) and any stack probe pass,
 	# then sample the last completed scan until SECS have passed.
-	until [ "$(ports | jq '.ports[0].scans')" -ge 3 ]; do sleep 0.2; done
+	until [ "$(scans)" -ge 3 ]; do sleep 0.2; done
 	: >"$T/samples"
 	t0=$(date +%s)
 	last=0
