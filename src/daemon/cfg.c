@@ -1337,31 +1337,8 @@ static void start_input(struct cfg_parse *p, const char *name)
 	p->cur = CUR_INPUT;
 }
 
-static void start_protection(struct cfg_parse *p)
-{
-	p->cur = CUR_IGNORE;
-	if (p->protection_line) {
-		report(p, p->line, "duplicate [protection] (first at line %d)",
-		       p->protection_line);
-		return;
-	}
-	p->protection_line = p->line;
-	p->cur = CUR_PROTECTION;
-}
-
-static void start_metrics(struct cfg_parse *p)
-{
-	p->cur = CUR_IGNORE;
-	if (p->metrics_line) {
-		report(p, p->line, "duplicate [metrics] (first at line %d)",
-		       p->metrics_line);
-		return;
-	}
-	p->metrics_line = p->line;
-	p->cur = CUR_METRICS;
-}
-
-/* [can] / [limits]: once each. */
+/* A section that may appear once ([protection], [metrics], [can],
+ * [limits], [mqtt]); line: where it was first seen, 0 before. */
 static void start_once(struct cfg_parse *p, int *line, enum cur_sect cur,
 		       const char *name)
 {
@@ -1373,19 +1350,6 @@ static void start_once(struct cfg_parse *p, int *line, enum cur_sect cur,
 	}
 	*line = p->line;
 	p->cur = cur;
-}
-
-static void start_mqtt(struct cfg_parse *p)
-{
-	p->cur = CUR_IGNORE;
-	if (p->c->mqtt.line) {
-		report(p, p->line, "duplicate [mqtt] (first at line %d)",
-		       p->c->mqtt.line);
-		return;
-	}
-	apply_defaults(SECT_MQTT, &p->c->mqtt);
-	p->c->mqtt.line = p->line;
-	p->cur = CUR_MQTT;
 }
 
 /* "WORD NAME" -> NAME, blanks skipped; NULL if s is not WORD + blank(s). */
@@ -1459,9 +1423,10 @@ static void start_section(struct cfg_parse *p, const char *line)
 	} else if ((s = section_arg(name, "input"))) {
 		start_input(p, s);
 	} else if (strcmp(name, "protection") == 0) {
-		start_protection(p);
+		start_once(p, &p->protection_line, CUR_PROTECTION,
+			   "protection");
 	} else if (strcmp(name, "metrics") == 0) {
-		start_metrics(p);
+		start_once(p, &p->metrics_line, CUR_METRICS, "metrics");
 	} else if (strcmp(name, "can") == 0) {
 		start_once(p, &p->can_line, CUR_CAN, "can");
 		p->c->have_can = true;
@@ -1469,7 +1434,9 @@ static void start_section(struct cfg_parse *p, const char *line)
 		start_once(p, &p->limits_line, CUR_LIMITS, "limits");
 		p->c->have_limits = true;
 	} else if (strcmp(name, "mqtt") == 0) {
-		start_mqtt(p);
+		start_once(p, &p->c->mqtt.line, CUR_MQTT, "mqtt");
+		if (p->cur == CUR_MQTT)
+			apply_defaults(SECT_MQTT, &p->c->mqtt);
 	} else {
 		p->cur = CUR_IGNORE;
 		report(p, p->line, "unknown section [%s]", name);
