@@ -415,14 +415,18 @@ static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 	log_topology(warnings, &d->bank);
 	monitor_report(d, ev);
 	notify_status(d);
-	/* Subscribers get the bank's status after every completed scan. */
-	if (scan_done && d->ctl && ctl_server_clients(d->ctl) > 0) {
-		json_t *st = daemon_status(d);
-		ctl_server_broadcast(d->ctl, st);
+	/* Subscribers and MQTT get the bank's status after every completed
+	 * scan: built once for both. */
+	if (scan_done) {
+		json_t *st = NULL;
+
+		if (d->ctl && ctl_server_clients(d->ctl) > 0) {
+			st = daemon_status(d);
+			ctl_server_broadcast(d->ctl, st);
+		}
+		daemon_mqtt_publish(d, st);
 		json_decref(st);
 	}
-	if (scan_done)
-		daemon_mqtt_publish(d);
 }
 
 /* --- process plumbing -------------------------------------------------- */

@@ -113,7 +113,9 @@ uint64_t daemon_now(const struct daemon *d);
  * status answer; on reload, keep the running [mqtt] in c (restart only);
  * stop. */
 int daemon_mqtt_start(struct daemon *d, char *err, size_t errlen);
-void daemon_mqtt_publish(struct daemon *d);
+/* status: the status answer if the caller has built it (it loses its
+ * "mqtt" key), else NULL. */
+void daemon_mqtt_publish(struct daemon *d, json_t *status);
 void daemon_mqtt_status(struct daemon *d, json_t *status);
 void daemon_mqtt_reload(const struct cfg *run, struct cfg *c);
 void daemon_mqtt_stop(struct daemon *d);

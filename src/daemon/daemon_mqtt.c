@@ -199,7 +199,7 @@ static json_t *battery_state(struct daemon *d, unsigned i, uint64_t now)
 	return b;
 }
 
-void daemon_mqtt_publish(struct daemon *d)
+void daemon_mqtt_publish(struct daemon *d, json_t *status)
 {
 	struct daemon_mqtt *q = d->mq;
 	json_t *bat[CFG_MAX_BATTERIES] = {0}, *st, *h, *v;
@@ -213,7 +213,11 @@ void daemon_mqtt_publish(struct daemon *d)
 	force = q->resend;
 	if (n > CFG_MAX_BATTERIES)
 		n = CFG_MAX_BATTERIES;
-	st = daemon_status(d);
+	/* Every topic sent within min_interval: mqtt_state() would drop all
+	 * of them, so nothing is built (this runs at every port's scan). */
+	if (!force && !mqtt_any_due(q->m, now, n + 2 + mqtt_cfg(q->m)->venus))
+		return;
+	st = status ? json_incref(status) : daemon_status(d);
 	json_object_del(st, "mqtt"); /* its counters change at every send */
 	if (force && mqtt_cfg(q->m)->discovery)
 		ha_bank(mqtt_cfg(q->m), PACKAGE_VERSION, emit_retained, q->m);

@@ -603,6 +603,21 @@ static struct mqtt_topic *topic_slot(struct mqtt *m, const char *sub)
 	return &m->topics[m->ntopics++];
 }
 
+bool mqtt_any_due(const struct mqtt *m, uint64_t now, unsigned expected)
+{
+	uint64_t soonest = (uint64_t)m->cfg.min_interval_ms * 1000;
+
+	if ((uint64_t)m->cfg.heartbeat_ms * 1000 < soonest)
+		soonest = (uint64_t)m->cfg.heartbeat_ms * 1000;
+	if (m->ntopics < expected)
+		return true; /* a topic never sent */
+	for (unsigned i = 0; i < m->ntopics; i++)
+		if (m->topics[i].last_us == 0 ||
+		    now - m->topics[i].last_us >= soonest)
+			return true;
+	return false;
+}
+
 void mqtt_state(struct mqtt *m, const char *sub, const json_t *payload,
 		uint64_t now, bool force)
 {

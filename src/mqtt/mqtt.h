@@ -56,6 +56,10 @@ struct mqtt *mqtt_new(sd_event *ev, const struct cfg_mqtt *cfg,
 void mqtt_free(struct mqtt *m);
 
 bool mqtt_connected(const struct mqtt *m);
+/* Would mqtt_state() send anything now (without force)? False when every
+ * one of the expected topics was sent less than min_interval (and the
+ * heartbeat) ago: the caller need not build their payloads at all. */
+bool mqtt_any_due(const struct mqtt *m, uint64_t now, unsigned expected);
 const struct cfg_mqtt *mqtt_cfg(const struct mqtt *m);
 
 /*

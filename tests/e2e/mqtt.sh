@@ -35,7 +35,6 @@ printf '[limits]\ncharge_current = 50A\ndischarge_current = 80A\nramp_time = 0s\
 subscribe all 'smallbms/#' 'homeassistant/#'
 start_daemon
 
-mq_is() { status_is ".mqtt.$1"; }
 wait_until 5 mq_is 'connected == true' || fail "not connected: $(ctl status --json | jq -c .mqtt)"
 expect_status 5 '.batteries == 2 and .stale == false' "both packs read"
 

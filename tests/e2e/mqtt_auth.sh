@@ -18,7 +18,6 @@ echo wrong-secret >"$T/pw"
 mqtt_section "username = bms" "password_file = $T/pw"
 start_daemon
 
-mq_is() { status_is ".mqtt.$1"; }
 # mosquitto 2 answers a wrong password with "Not authorized" (MQTT v5
 # reason 0x87), others with "Bad user name or password" (0x86).
 wait_until 5 grep -Eq 'connection refused: (Bad user name or password|Not authorized)' "$T/daemon.log" ||

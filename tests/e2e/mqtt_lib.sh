@@ -114,6 +114,8 @@ scan_clock() {
 	PIDS="$PIDS $!"
 }
 now_ms() { date +%s%3N; }
+# mq_is JQ: the status' mqtt object says so (.mqtt.JQ).
+mq_is() { status_is ".mqtt.$1"; }
 # scan_rate FILE FROM_MS TO_MS: scans per second between the first and the
 # last scan of the window.
 scan_rate() {

@@ -29,7 +29,6 @@ PORT_PROTOCOL=jk-pb PORT_ADDRESSES="1,2,3,4" write_config
 sed -i 's/^poll_interval = .*/poll_interval = 100ms/' "$T/smallbms.conf"
 mqtt_section "min_interval = 100ms" "heartbeat = 1s" "max_queued = 10" "cells = yes"
 start_daemon
-mq_is() { status_is ".mqtt.$1"; }
 wait_until 5 mq_is 'connected == true' || fail "not connected: $(ctl status --json | jq -c .mqtt)"
 wait_until 10 mq_is "dropped > 0" || fail "nothing dropped: $(ctl status --json | jq -c .mqtt)"
 st=$(ctl status --json | jq -c .mqtt)

@@ -31,7 +31,6 @@ echo "ca_file = $T/other/ca.crt" >>"$T/smallbms.conf"
 start_daemon
 
 # The wrong CA: no connection, the reason in the log.
-mq_is() { status_is ".mqtt.$1"; }
 wait_until 5 mq_is 'failures >= 1' || fail "no failure with the wrong CA"
 mq_is 'connected == false' || fail "connected with the wrong CA"
 grep -q "mqtt: broker mqtts://127.0.0.1:$MQTT_PORT: " "$T/daemon.log" || fail "no error in the log"
