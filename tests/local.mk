@@ -220,7 +220,7 @@ E2E_TESTS = \
 	tests/e2e/outputs_first.sh \
 	tests/e2e/probe.sh
 # [mqtt] against a real mosquitto (skipped without it).
-E2E_TESTS += tests/e2e/mqtt.sh tests/e2e/mqtt_auth.sh tests/e2e/mqtt_tls.sh \
+E2E_TESTS += tests/e2e/mqtt.sh tests/e2e/mqtt_auth.sh tests/e2e/mqtt_tls.sh tests/e2e/mqtt_retained.sh \
 	tests/e2e/mqtt_silent.sh tests/e2e/mqtt_stuck.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh

@@ -420,6 +420,16 @@ static void on_message(struct mosquitto *mosq, void *userdata,
 	snprintf(prefix, sizeof(prefix), "%s/set/", m->cfg.topic_prefix);
 	if (!m->cfg.allow_commands || strncmp(msg->topic, prefix, n + 5) != 0)
 		return;
+	/* A retained command is an old one the broker hands to every new
+	 * connection: run, it would undo a later local Mode change or sync
+	 * the SoC to 100 % again at every reconnect. Commands are acts. */
+	if (msg->retain) {
+		log_warn("mqtt: %s is a retained message: ignored (publish "
+			 "commands without retain; clear it with an empty "
+			 "retained message)",
+			 msg->topic);
+		return;
+	}
 	memcpy(arg, msg->payload ? msg->payload : "", (size_t)len);
 	arg[len] = '\0';
 	if (mosquitto_property_read_string_pair(props, MQTT_PROP_USER_PROPERTY,
