@@ -196,7 +196,7 @@ E2E_TESTS = \
 	tests/e2e/socket_abuse.sh \
 	tests/e2e/permissions.sh \
 	tests/e2e/reload.sh \
-	tests/e2e/metrics.sh \
+	tests/e2e/metrics.sh tests/e2e/metrics_fifo.sh \
 	tests/e2e/invariant_set_refused.sh \
 	tests/e2e/invariant_partial_data.sh \
 	tests/e2e/invariant_partial_lowcell.sh \

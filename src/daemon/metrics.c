@@ -570,7 +570,16 @@ int metrics_write_file(const char *path, const char *buf, size_t len)
 	 * file system), a name the collector does not read (*.prom only). */
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	/* A new regular file, never what is there: a FIFO (or a device)
+	 * put at PATH.tmp would block the open or the write, and with them
+	 * the loop and every protection decision. O_NONBLOCK as well, in
+	 * case one appears between the unlink and the open (O_EXCL then
+	 * fails). */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(tmp,
+		  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW |
+			  O_NONBLOCK,
 		  0644);
 	if (fd < 0)
 		return -errno;
