@@ -657,7 +657,9 @@ static bool cell_count_changed(const struct chain_battery *b,
 /* The poll's reading becomes the battery's, if it is possible at all;
  * false if it was rejected (the battery keeps its last good reading and
  * goes stale like a silent one). */
-static bool battery_publish(struct chain_port *p)
+/* The current battery's pending reading, checked, made its reading;
+ * false (and said) if it is not possible. The caller notifies. */
+static bool battery_store(struct chain_port *p)
 {
 	struct chain_battery *b = cur_bat(p);
 	char why[96];
@@ -681,6 +683,13 @@ static bool battery_publish(struct chain_port *p)
 	b->stale = false;
 	b->last_good_us = now_us(p->chain);
 	p->backoff_us = 0;
+	return true;
+}
+
+static bool battery_publish(struct chain_port *p)
+{
+	if (!battery_store(p))
+		return false;
 	notify(p->chain, false);
 	return true;
 }
@@ -989,10 +998,14 @@ static void stack_send(struct chain_port *p)
 	port_write_request(p, stack_timeout(p));
 }
 
-/* Stack last: every held pack the answer carries is published now; the
+/* Stack last: every held pack the answer carries is published now, all
+ * of them before one callback (the guard sees the whole answer at once,
+ * not pack after pack behind the others' journal and state file); the
  * others are asked the stack step alone. */
 static void stack_last_done(struct chain_port *p)
 {
+	bool any = false;
+
 	p->stack_pass = STACK_PASS_SINGLE;
 	for (unsigned k = 0; k < p->nbats; k++) {
 		struct bat_priv *bp = &p->chain->priv[p->first + k];
@@ -1002,8 +1015,10 @@ static void stack_last_done(struct chain_port *p)
 		p->cur = k;
 		p->pending = bp->held;
 		bms_reading_merge(&p->pending, &bp->stacked);
-		(void)battery_publish(p);
+		any |= battery_store(p);
 	}
+	if (any)
+		notify(p->chain, false);
 	single_next(p, 0);
 }
 

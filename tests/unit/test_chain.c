@@ -139,7 +139,11 @@ struct fixture {
 	unsigned mixed;        /* readings with another battery's data */
 	unsigned dropped[256]; /* a valid battery at this address lost it */
 	bool was_valid[256];
-	bool seen_low;      /* the callback saw bus.low_mv at bus.low_addr */
+	bool seen_low; /* the callback saw bus.low_mv at bus.low_addr */
+	/* Each callback: how many batteries have a reading newer than at
+	 * the callback before (partial: some but not all of them). */
+	uint64_t last_seq[16];
+	unsigned partial_updates;
 	bool reenter;       /* try to reconfigure from the callback */
 	int reenter_result; /* 1 refused as it must be, -1 accepted */
 };
@@ -186,12 +190,28 @@ static void check_readings(struct chain *c)
 	}
 }
 
+static void count_new_readings(const struct chain *c)
+{
+	unsigned n = chain_count(c), fresh = 0;
+
+	for (unsigned i = 0; i < n && i < 16; i++) {
+		uint64_t seq = chain_battery(c, i)->seq;
+
+		if (seq != fx.last_seq[i])
+			fresh++;
+		fx.last_seq[i] = seq;
+	}
+	if (fresh > 0 && fresh < n)
+		fx.partial_updates++;
+}
+
 static void on_update(struct chain *c, bool scan_done, void *userdata)
 {
 	char err[256];
 
 	fx.updates++;
 	check_readings(c);
+	count_new_readings(c);
 	if (fx.reenter) {
 		/* chain.h: the callback must not change the chain. */
 		fx.reenter = false;
@@ -1308,6 +1328,13 @@ static bool two_stack_reads(void)
 	       port_stats().scans >= 2;
 }
 
+/* Two more stack reads than at stack_mark. */
+static unsigned stack_mark;
+static bool two_stack_reads_more(void)
+{
+	return fx.bus.stack_reads >= stack_mark + 2;
+}
+
 /* A master that answers stack reads: one 0x42 with command value FF to
  * the master answers the analog values of every pack; no pack is asked
  * for them alone, and the values used are the stack answer's. */
@@ -1421,6 +1448,12 @@ START_TEST(low_cell_in_a_stack_answer_reaches_the_callback_at_once)
 	for (unsigned i = 0; i < 3; i++)
 		ck_assert_uint_eq(fx.bus.packs[i].analog, 0);
 	ck_assert_uint_eq(port_stats().last_scan_requests, 4);
+	/* Every pack of a stack answer before one callback: the guard sees
+	 * the whole answer, not pack 4 behind the others' words. */
+	fx.partial_updates = 0;
+	stack_mark = fx.bus.stack_reads;
+	ck_assert(run_until(two_stack_reads_more, 3000));
+	ck_assert_uint_eq(fx.partial_updates, 0);
 }
 END_TEST
 
