@@ -371,3 +371,36 @@ json_t *status_ports_json(const struct chain *c, uint64_t now_us)
 		json_array_append_new(a, port_json(c, i, now_us));
 	return json_pack("{s:s,s:o}", "type", "ports", "ports", a);
 }
+
+json_t *status_limits_json(const struct limits_output *l,
+			   const struct limits_settings *s)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "cvl", num(l->cvl, 3));
+	json_object_set_new(o, "ccl", num(l->ccl, 3));
+	json_object_set_new(o, "dcl", num(l->dcl, 3));
+	json_object_set_new(o, "dvl", num(l->dvl, 3));
+	json_object_set_new(
+		o, "cvl_max",
+		l->series_cells ? num(l->series_cells * s->charge_voltage, 3)
+				: json_null());
+	json_object_set_new(o, "ccl_max", num(s->charge_current, 3));
+	json_object_set_new(o, "dcl_max", num(s->discharge_current, 3));
+	json_object_set_new(o, "cvl_reasons",
+			    token_list(l->cvl_reasons, LIMITS_REASON_COUNT,
+				       limits_reason_name));
+	json_object_set_new(o, "ccl_reasons",
+			    token_list(l->ccl_reasons, LIMITS_REASON_COUNT,
+				       limits_reason_name));
+	json_object_set_new(o, "dcl_reasons",
+			    token_list(l->dcl_reasons, LIMITS_REASON_COUNT,
+				       limits_reason_name));
+	json_object_set_new(o, "charge_enable", json_boolean(l->charge_enable));
+	json_object_set_new(o, "discharge_enable",
+			    json_boolean(l->discharge_enable));
+	json_object_set_new(o, "float", json_boolean(l->floating));
+	json_object_set_new(o, "series_cells",
+			    json_integer((json_int_t)l->series_cells));
+	return o;
+}

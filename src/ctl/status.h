@@ -14,6 +14,7 @@
 #include "bank.h"
 #include "cfg.h"
 #include "chain.h"
+#include "charge_limits.h"
 #include "guard.h"
 #include "store.h"
 
@@ -42,5 +43,10 @@ json_t *status_batteries_json(const struct chain *c, uint64_t now_us);
 
 /* {"type":"ports","ports":[...]}: per-port transport and scan figures. */
 json_t *status_ports_json(const struct chain *c, uint64_t now_us);
+
+/* The limit engine's output (status "limits"): each limit, its maximum
+ * and why it is below it. */
+json_t *status_limits_json(const struct limits_output *l,
+			   const struct limits_settings *s);
 
 #endif

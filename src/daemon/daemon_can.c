@@ -6,13 +6,13 @@
  */
 #include <config.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "can_link.h"
 #include "daemon.h"
 #include "log.h"
+#include "status.h"
 
 /* What the link was opened with: a reload that changes one reopens it. */
 static void link_key(const struct cfg *c, bool *on, char *buf, size_t len)
@@ -100,50 +100,6 @@ void daemon_can_decide(struct daemon *d, uint64_t now)
 	canlink_update(d->can, &st);
 }
 
-static json_t *num(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *reasons(uint32_t r)
-{
-	json_t *a = json_array();
-
-	for (unsigned i = 0; i < LIMITS_REASON_COUNT; i++)
-		if (r & (1u << i))
-			json_array_append_new(
-				a, json_string(limits_reason_name(1u << i)));
-	return a;
-}
-
-static json_t *limits_json(const struct daemon *d)
-{
-	const struct limits_output *l = limits_output(&d->limits);
-	const struct limits_settings *s = &d->cfg->limits;
-	json_t *o = json_object();
-
-	json_object_set_new(o, "cvl", num(l->cvl));
-	json_object_set_new(o, "ccl", num(l->ccl));
-	json_object_set_new(o, "dcl", num(l->dcl));
-	json_object_set_new(o, "dvl", num(l->dvl));
-	json_object_set_new(
-		o, "cvl_max",
-		l->series_cells ? json_real(l->series_cells * s->charge_voltage)
-				: json_null());
-	json_object_set_new(o, "ccl_max", json_real(s->charge_current));
-	json_object_set_new(o, "dcl_max", json_real(s->discharge_current));
-	json_object_set_new(o, "cvl_reasons", reasons(l->cvl_reasons));
-	json_object_set_new(o, "ccl_reasons", reasons(l->ccl_reasons));
-	json_object_set_new(o, "dcl_reasons", reasons(l->dcl_reasons));
-	json_object_set_new(o, "charge_enable", json_boolean(l->charge_enable));
-	json_object_set_new(o, "discharge_enable",
-			    json_boolean(l->discharge_enable));
-	json_object_set_new(o, "float", json_boolean(l->floating));
-	json_object_set_new(o, "series_cells",
-			    json_integer((json_int_t)l->series_cells));
-	return o;
-}
-
 void daemon_can_status(struct daemon *d, json_t *status)
 {
 	if (!status)
@@ -153,7 +109,9 @@ void daemon_can_status(struct daemon *d, json_t *status)
 		json_object_set_new(status, "can", json_null());
 		return;
 	}
-	json_object_set_new(status, "limits", limits_json(d));
+	json_object_set_new(
+		status, "limits",
+		status_limits_json(limits_output(&d->limits), &d->cfg->limits));
 	if (!d->cfg->have_can) {
 		json_object_set_new(status, "can", json_null());
 		return;
