@@ -474,8 +474,11 @@ static int add_watchdog(struct daemon *d, char *err, size_t errlen)
 	if (sd_watchdog_enabled(0, &d->watchdog_unit_us) <= 0)
 		return 0;
 	watchdog_derive(d);
+	/* 1 ms accuracy: the default (0: 250 ms) is half of the shortest
+	 * interval (comm_loss_charge = 1 s gives 0.5 s), enough to miss it
+	 * and be restarted for nothing. */
 	r = sd_event_add_time(d->ev, &d->watchdog, CLOCK_MONOTONIC,
-			      daemon_now(d) + d->watchdog_us / 2, 0,
+			      daemon_now(d) + d->watchdog_us / 2, 1000,
 			      on_watchdog, d);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(d->watchdog, SD_EVENT_ON);
