@@ -33,6 +33,7 @@ src_libsmallbms_a_SOURCES = \
 	src/rules/charge_limits.c src/rules/charge_limits.h \
 	src/can/can_frames.c src/can/can_frames.h \
 	src/can/can_errors.c src/can/can_errors.h \
+	src/can/can_keepalive.c src/can/can_keepalive.h \
 	src/can/can_link.c src/can/can_link.h \
 	src/daemon/cfg.c src/daemon/cfg.h \
 	src/daemon/chain.c src/daemon/chain.h \

@@ -4,6 +4,7 @@
  * (can_link.h).
  */
 #include "can_link.h"
+#include "can_keepalive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,11 @@
 /* Journal: the link's state changed; the inverter's keep-alive. The
  * catalog (systemd/smallbms.catalog) explains both: never change them. */
 
-#define REOPEN_US (10 * CANLINK_PERIOD_US)
+#define REOPEN_US           (10 * CANLINK_PERIOD_US)
+/* The send timer's accuracy: sd-event's default (0 asks for it) is 250 ms,
+ * which let single frames come 0.75 s or 1.25 s apart; receivers expect 1
+ * Hz and some time out after a few missed periods. */
+#define CANLINK_ACCURACY_US 1000
 
 enum link_state {
 	LINK_DOWN,          /* no socket (interface missing, error) */
@@ -56,9 +61,7 @@ struct can_link {
 	uint64_t bus_off, error_passive, restarts, bus_errors, error_frames;
 	char last_error[128];
 	/* keep-alive (0x305) */
-	uint64_t keepalive_us; /* last seen; 0 never */
-	uint64_t keepalives;
-	bool keepalive_ok;
+	struct can_keepalive ka;
 };
 
 static uint64_t now_us(const struct can_link *l)
@@ -127,15 +130,14 @@ static void keepalive_log(struct can_link *l, bool ok)
 	char f_if[IFNAMSIZ + 32], f_ka[48];
 	const char *fields[] = {f_if, f_ka, NULL};
 
-	l->keepalive_ok = ok;
 	snprintf(f_if, sizeof(f_if), "SMALLBMS_CAN_INTERFACE=%s", l->ifname);
 	snprintf(f_ka, sizeof(f_ka), "SMALLBMS_CAN_KEEPALIVE=%s",
 		 ok ? "seen" : "missing");
 	log_event(ok ? LOG_NOTICE : LOG_WARNING, EVENTS_MSG_CAN_KEEPALIVE,
-		  fields, "CAN %s: inverter keep-alive (0x305) %s", l->ifname,
-		  ok ? "seen"
-		     : "missing for "
-		       "10 s");
+		  fields, "CAN %s: inverter keep-alive (0x305) %s%.0f%s",
+		  l->ifname, ok ? "seen" : "missing for ",
+		  ok ? 0.0 : (double)CAN_KEEPALIVE_LIMIT_US / 1e6,
+		  ok ? "" : " s");
 }
 
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
@@ -156,9 +158,7 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 			error_frame(l, &f);
 		} else if ((f.can_id & CAN_SFF_MASK) == 0x305 &&
 			   !(f.can_id & CAN_EFF_FLAG)) {
-			l->keepalives++;
-			l->keepalive_us = now_us(l);
-			if (!l->keepalive_ok)
+			if (can_keepalive_seen(&l->ka, now_us(l)))
 				keepalive_log(l, true);
 		}
 		/* Frames we sent ourselves are not looped back to us
@@ -313,8 +313,7 @@ static void send_cycle(struct can_link *l)
 
 static void check_keepalive(struct can_link *l, uint64_t now)
 {
-	if (l->keepalive_ok &&
-	    now - l->keepalive_us > CANLINK_KEEPALIVE_S * CANLINK_PERIOD_US)
+	if (can_keepalive_check(&l->ka, now))
 		keepalive_log(l, false);
 }
 
@@ -360,7 +359,8 @@ struct can_link *canlink_new(sd_event *ev, const char *interface,
 	}
 	sd_event_now(ev, CLOCK_MONOTONIC, &now);
 	if (sd_event_add_time(ev, &l->timer, CLOCK_MONOTONIC,
-			      now + CANLINK_PERIOD_US, 0, on_tick, l) < 0 ||
+			      now + CANLINK_PERIOD_US, CANLINK_ACCURACY_US,
+			      on_tick, l) < 0 ||
 	    sd_event_source_set_enabled(l->timer, SD_EVENT_ON) < 0) {
 		snprintf(err, errlen, "cannot add the CAN timer");
 		canlink_free(l);
@@ -493,14 +493,12 @@ json_t *canlink_json(const struct can_link *l, uint64_t now)
 			    l->last_error[0] ? json_string(l->last_error)
 					     : json_null());
 	ka = json_object();
-	json_object_set_new(ka, "seen", json_boolean(l->keepalive_ok));
-	json_object_set_new(ka, "count",
-			    json_integer((json_int_t)l->keepalives));
-	json_object_set_new(
-		ka, "age_s",
-		l->keepalive_us
-			? json_real((double)(now - l->keepalive_us) / 1e6)
-			: json_null());
+	json_object_set_new(ka, "seen", json_boolean(l->ka.ok));
+	json_object_set_new(ka, "count", json_integer((json_int_t)l->ka.count));
+	json_object_set_new(ka, "age_s",
+			    l->ka.last_us
+				    ? json_real(can_keepalive_age(&l->ka, now))
+				    : json_null());
 	json_object_set_new(o, "keepalive", ka);
 	return o;
 }

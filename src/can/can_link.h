@@ -10,7 +10,7 @@
  * error-passive are counted, shown in status and said in the journal, and
  * the return to error-active (the kernel's restart after bus-off:
  * systemd-networkd [CAN] RestartSec=) likewise. An inverter's keep-alive
- * (0x305) is watched: seen, or missing for CANLINK_KEEPALIVE_S.
+ * (0x305) is watched: seen, or missing for 10 s (can_keepalive.h).
  *
  * The limits and the flags are advice to the inverter; the GPIO lines
  * stay the protection and never wait for this output.
@@ -29,8 +29,7 @@
 #include "charge_limits.h"
 #include "guard.h"
 
-#define CANLINK_PERIOD_US   1000000ULL
-#define CANLINK_KEEPALIVE_S 10
+#define CANLINK_PERIOD_US 1000000ULL
 
 struct can_link;
 

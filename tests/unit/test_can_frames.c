@@ -13,6 +13,7 @@
 
 #include "can_errors.h"
 #include "can_frames.h"
+#include "can_keepalive.h"
 
 /*
  * The state of the table: 16 cells x 2 batteries in series, 55.2 V / 100 A
@@ -233,6 +234,35 @@ START_TEST(error_frames)
 }
 END_TEST
 
+/* The keep-alive (0x305): seen, missing after 10 s without one, and never
+ * "missing" from a check whose time is earlier than the last frame (the
+ * 1 Hz tick passes its planned time; a frame read in the same loop turn
+ * carries the turn's later time). */
+START_TEST(keepalive)
+{
+	const uint64_t s = 1000000;
+	struct can_keepalive k = {0};
+
+	ck_assert(!can_keepalive_check(&k, 100 * s)); /* never seen */
+	ck_assert(can_keepalive_age(&k, 100 * s) < 0);
+	ck_assert(can_keepalive_seen(&k, 100 * s + s / 20));
+	ck_assert(!can_keepalive_seen(&k, 100 * s + s / 10)); /* no news */
+	ck_assert_uint_eq(k.count, 2);
+	/* The tick planned for 100 s runs after both were read. */
+	ck_assert_msg(!can_keepalive_check(&k, 100 * s),
+		      "said missing 0.1 s before its last frame");
+	ck_assert(k.ok);
+	ck_assert(can_keepalive_age(&k, 100 * s) == 0.0);
+	ck_assert(!can_keepalive_check(&k, 110 * s + s / 10)); /* 10 s */
+	ck_assert(can_keepalive_check(&k, 110 * s + s / 10 + 1));
+	ck_assert(!k.ok);
+	ck_assert(!can_keepalive_check(&k, 120 * s)); /* said once */
+	ck_assert(fabs(can_keepalive_age(&k, 120 * s) - 19.9) < 1e-9);
+	ck_assert(can_keepalive_seen(&k, 121 * s)); /* seen again */
+	ck_assert_uint_eq(k.count, 3);
+}
+END_TEST
+
 static Suite *can_frames_suite(void)
 {
 	Suite *s = suite_create("can_frames");
@@ -244,6 +274,7 @@ static Suite *can_frames_suite(void)
 	tcase_add_test(tc, unknown_and_clamped);
 	tcase_add_test(tc, profile_names);
 	tcase_add_test(tc, error_frames);
+	tcase_add_test(tc, keepalive);
 	suite_add_tcase(s, tc);
 	return s;
 }
