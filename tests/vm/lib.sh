@@ -18,6 +18,7 @@ T=$(mktemp -d /tmp/sbvm-scenario.XXXXXX)
 SOCK="$T/run/smallbms.sock"
 PIDS=""
 DAEMON_PID=""
+FAIL_WHY=""
 
 cleanup() {
 	status=$?
@@ -32,6 +33,8 @@ cleanup() {
 		[ ! -f "$T/smallbms.conf" ] || { echo "--- smallbms.conf"; cat "$T/smallbms.conf"; }
 		echo "--- gpio trace (line N = GPIO$SBVM_SIM_BASE + N; last 40)"
 		grep -v '^#' /sys/kernel/tracing/trace | grep ' set ' | tail -n 40
+		# Again last: CI shows only the tail of a failed scenario.
+		[ -z "$FAIL_WHY" ] || echo "FAIL (repeated after the logs): $FAIL_WHY"
 	fi
 	rm -rf "$T"
 	exit "$status"
@@ -39,11 +42,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 
+# uptime: the guest's seconds since boot, to place a line in the console log.
+uptime_s() { cut -d ' ' -f 1 /proc/uptime; }
 fail() {
-	echo "FAIL: $*" >&2
+	FAIL_WHY="$* (uptime $(uptime_s) s)"
+	echo "FAIL: $FAIL_WHY" >&2
 	exit 1
 }
-note() { echo "# $*"; }
+note() { echo "# [$(uptime_s) s] $*"; }
 skip() {
 	echo "SKIP: $*"
 	exit 77

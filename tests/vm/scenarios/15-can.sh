@@ -50,7 +50,7 @@ period() {
 }
 n0=$(count vcan0 351)
 wait_until 20 sh -c "[ \$(grep -c ' vcan0 351#' '$T/vcan0.log') -ge $((n0 + 11)) ]" ||
-	fail "fewer than 11 frames 0x351 in 20 s"
+	fail "fewer than 11 frames 0x351 in 20 s: $(($(count vcan0 351) - n0))"
 set -- $(period vcan0 11)
 note "vcan0: 10 intervals of 0x351: mean $1 ms, min $2 ms, max $3 ms"
 [ "$1" -ge 900 ] && [ "$1" -le 1100 ] || fail "0x351 not at 1 Hz +- 10 %: mean $1 ms"
@@ -79,7 +79,7 @@ sed -i 's/^interface = vcan0/interface = can0/' "$T/smallbms.conf"
 kill -HUP "$DAEMON_PID"
 expect_status 10 '.can.interface == "can0" and .can.state == "active"' "reloaded onto can0"
 wait_until 20 sh -c "[ \$(grep -c ' can1 351#' '$T/can1.log') -ge 11 ]" ||
-	fail "candump on can1 got fewer than 11 frames 0x351 in 20 s"
+	fail "candump on can1 got fewer than 11 frames 0x351 in 20 s: $(count can1 351)"
 set -- $(period can1 11)
 note "can0 -> can1: 10 intervals of 0x351: mean $1 ms, min $2 ms, max $3 ms"
 [ "$1" -ge 900 ] && [ "$1" -le 1100 ] || fail "can1: not at 1 Hz +- 10 %: mean $1 ms"
