@@ -2,12 +2,12 @@
 # make fuzz: every libFuzzer target (fuzz/README.md), built with clang
 # into fuzz-out/ and run FUZZ_SECONDS each (default 600), FUZZ_JOBS at a
 # time (default: the number of CPUs). make fuzz-ci: the same for
-# FUZZ_CI_SECONDS each (default 30), as CI runs it. Without clang both
+# FUZZ_CI_SECONDS each (default 20), as CI runs it. Without clang both
 # say SKIP and succeed (FUZZ_REQUIRE=yes makes that an error).
 # FUZZ_TARGETS=fuzz_cfg picks targets; FUZZ_CC=clang-19 another clang.
 FUZZ_CC = clang
 FUZZ_SECONDS = 600
-FUZZ_CI_SECONDS = 30
+FUZZ_CI_SECONDS = 20
 FUZZ_TARGETS = fuzz_jbd fuzz_pylon fuzz_jk fuzz_jkpb fuzz_modbus fuzz_seplos3 fuzz_daly fuzz_cfg fuzz_store fuzz_ctl
 FUZZ_JOBS =
 FUZZ_REQUIRE = no

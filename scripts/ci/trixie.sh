@@ -40,9 +40,19 @@ ci_run "$ROOT" 'cd /build/smallbms/build && make -j"$(nproc)" distcheck-units'
 # make check-vm runs qemu inside the root: the virtfs it shares with the
 # guest is then this root, and the VM assets are built from trixie's own
 # kernel (build-assets.sh resolves linux-image-amd64 there).
-ci_say "make check-vm (the v2 build on gpio-sim, trixie's kernel)"
+# The scenarios where the libgpiod API version matters: requests, line
+# values at start-up and at run time, active-low, the Remote input's edge
+# events, release on SIGTERM, --safe-state, the hard cut-off; the adapter
+# and CAN on trixie's kernel. The rest (05 charge-off, 10 the serial
+# number, 11 partial data, 12 the hold, 14 reload: the rules and the
+# config, whichever libgpiod drives the lines) run on bookworm only: CI's
+# 60 min budget (about 300 s saved).
+TRIXIE_VM="01-gpio-sim-basics.sh 02-usb-serial.sh 03-outputs-startup.sh \
+04-low-cell.sh 06-active-low.sh 07-remote.sh 08-sigterm.sh 09-safe-state.sh \
+13-hard-cutoff.sh 15-can.sh"
+ci_say "make check-vm (the v2 build on gpio-sim, trixie's kernel): $TRIXIE_VM"
 CI_ENV="SBVM_ASSETS=/var/cache/smallbms-vm" ci_run "$ROOT" \
-	'cd /build/smallbms/build && make check-vm 2>&1 | tee check-vm.log' ||
+	"cd /build/smallbms/build && make check-vm VM_SCENARIOS='$TRIXIE_VM' 2>&1 | tee check-vm.log" ||
 	# As in .ci/run: only a VM that cannot start at all may be skipped.
 	grep -Eq '^vm: SKIP: (no VM can start|cannot start a VM)' \
 		"$ROOT/build/smallbms/build/check-vm.log" ||

@@ -10,6 +10,7 @@
 # Usage (as root, from the build directory): tests/systemd/check-systemd.sh
 #   SBSD_SUITE   the root's Debian suite (default bookworm)
 #   SBSD_TIMEOUT seconds for the VM (default 420)
+#   SBSD_DEB     a .deb built for that suite already (not rebuilt here)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -34,7 +35,11 @@ files() { (cd "$SRC" && git ls-files -z --cached --others --exclude-standard |
 	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done); }
 # (tests/systemd itself is not in the package: not counted.)
 sum=$(cd "$SRC" && files | grep -zv '^tests/systemd/' | xargs -0 cksum | cksum | cut -d' ' -f1)
-if [ "$(cat "$W/deb.sum" 2>/dev/null)" != "$sum" ] || ! ls "$W"/deb/smallbms_*.deb >/dev/null 2>&1; then
+if [ -n "${SBSD_DEB:-}" ]; then
+	# A package built already (CI's deb leg, in a trixie root).
+	[ -f "$SBSD_DEB" ] || { echo "systemd: FAIL: SBSD_DEB=$SBSD_DEB: no such file"; exit 1; }
+	step "using $SBSD_DEB"
+elif [ "$(cat "$W/deb.sum" 2>/dev/null)" != "$sum" ] || ! ls "$W"/deb/smallbms_*.deb >/dev/null 2>&1; then
 	step "building the .deb (dpkg-buildpackage, nocheck)"
 	command -v dh >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debhelper >/dev/null
 	rm -rf "$W/deb"
@@ -51,7 +56,7 @@ if [ "$(cat "$W/deb.sum" 2>/dev/null)" != "$sum" ] || ! ls "$W"/deb/smallbms_*.d
 	fi
 	echo "$sum" >"$W/deb.sum"
 fi
-DEB=$(ls "$W"/deb/smallbms_*.deb | head -n 1)
+DEB=${SBSD_DEB:-$(ls "$W"/deb/smallbms_*.deb | head -n 1)}
 
 step "the guest's root: a copy with $(basename "$DEB") installed"
 R=$W/root

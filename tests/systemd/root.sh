@@ -20,7 +20,7 @@ if [ "$MODE" = deb ]; then
 	NAME=systemd-$CI_SUITE-build
 	PKGS="build-essential debhelper fakeroot pkgconf libgpiod-dev
 	libsystemd-dev libserialport-dev libinih-dev libjansson-dev check
-	systemd-dev"
+	systemd-dev libmosquitto-dev"
 else
 	NAME=systemd-$CI_SUITE
 	# What the guest needs: systemd as init, udev for /dev/serial/by-id
@@ -28,7 +28,7 @@ else
 	# psmisc for the scenarios, and the package's libraries (it is
 	# installed with dpkg -i, offline).
 	PKGS="systemd systemd-sysv udev kmod procps gpiod jq socat psmisc
-	$LIBGPIOD libserialport0 libinih1 libjansson4"
+	$LIBGPIOD libserialport0 libinih1 libjansson4 libmosquitto1"
 fi
 # shellcheck disable=SC2086 # a list of package names
 ci_root_ensure "$NAME" $PKGS >&2
