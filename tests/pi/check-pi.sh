@@ -142,7 +142,7 @@ done
 coproc CON { socat "UNIX-CONNECT:$T/con" STDIO 2>/dev/null; }
 
 result="" booted="" ready=""
-declare -A state=() took=()
+declare -A state=()
 deadline=$((SECONDS + TIMEOUT))
 while [ $SECONDS -lt $deadline ]; do
 	line=""
@@ -158,7 +158,7 @@ while [ $SECONDS -lt $deadline ]; do
 	"SBPI-BEGIN "*) echo "pi: === ${line#SBPI-BEGIN }" ;;
 	"SBPI-PASS "* | "SBPI-FAIL "*)
 		set -- ${line#SBPI-}
-		state[$2]=$1 took[$2]=${3:-}
+		state[$2]=$1
 		echo "pi: $1: $2 (${3:-?} ms)"
 		;;
 	"SBPI-RESULT "*)

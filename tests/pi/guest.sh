@@ -32,7 +32,10 @@ note() { echo "# $*"; }
 
 # --- the kernel's view of the lines -----------------------------------
 
-PINS=$(ls /sys/kernel/debug/pinctrl/*/pins 2>/dev/null | grep -i bcm2835 | head -n 1)
+PINS=""
+for f in /sys/kernel/debug/pinctrl/*bcm2835*/pins; do
+	[ -e "$f" ] && PINS=$f && break
+done
 GPIO_BASE=$(sed -n 's/^gpiochip[0-9]*: GPIOs \([0-9]*\)-.*pinctrl-bcm2835.*/\1/p' \
 	/sys/kernel/debug/gpio | head -n 1)
 
