@@ -215,7 +215,19 @@ run() {
 
 # Outputs at start-up: every output requested not allowed before any
 # battery data (the active-low one high), held so, then driven once read.
+# The pins are at their allowed level before the daemon starts.
 sc_startup() {
+	# First every latch at the ALLOWED level (QEMU's model keeps the last
+	# level written; at power-on it is 0, which is "not allowed" for an
+	# active-high output): then only the daemon's own request can make a
+	# pin read not allowed. --safe-state with the polarities inverted
+	# writes exactly that.
+	config "load load GPIO17 active_low" "charge charge GPIO27 active_low" \
+		"prealarm prealarm GPIO23 active_low" \
+		"multiplus load-and-charge GPIO24 active_low" "inverter load GPIO25"
+	$DAEMON --safe-state -c $T/smallbms.conf >$T/safe.log 2>&1 ||
+		fail "presetting the latches failed: $(cat $T/safe.log)"
+	latch_is "GPIO17=1 GPIO27=1 GPIO23=1 GPIO24=1 GPIO25=0" "before the daemon: every pin at allowed"
 	config5
 	start_daemon
 	SAFE="GPIO17=0 GPIO27=0 GPIO23=0 GPIO24=0 GPIO25=1"
