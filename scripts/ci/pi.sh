@@ -27,5 +27,5 @@ fi
 echo "pi: bmssim ready after $(($(date +%s) - t0)) s"
 rc=0
 top_builddir=$B SBPI_SIM=$B/tests/bmssim/bmssim bash "$TOP/tests/pi/check-pi.sh" || rc=$?
-echo "stage pi: $([ $rc -eq 0 ] && echo PASS || { [ $rc -eq 77 ] && echo SKIP || echo FAIL; }) ($(($(date +%s) - t0)) s)"
+echo "leg pi/raspi3b-arm64: $([ $rc -eq 0 ] && echo PASS || { [ $rc -eq 77 ] && echo SKIP || echo FAIL; }) ($(($(date +%s) - t0)) s)"
 exit $rc
