@@ -217,8 +217,15 @@ void daemon_mqtt_publish(struct daemon *d, json_t *status)
 	 * of them, so nothing is built (this runs at every port's scan). */
 	if (!force && !mqtt_any_due(q->m, now, n + 2 + mqtt_cfg(q->m)->venus))
 		return;
-	st = status ? json_incref(status) : daemon_status(d);
-	json_object_del(st, "mqtt"); /* its counters change at every send */
+	/* A shallow copy: the socket's subscribers share the status. Without
+	 * the diagnostics whose counters change every second (MQTT's own at
+	 * every send, the CAN link's and the metrics writer's), or "publish on
+	 * change" would send the bank every second; they are in the status
+	 * and the metrics file. */
+	st = status ? json_copy(status) : daemon_status(d);
+	json_object_del(st, "mqtt");
+	json_object_del(st, "can");
+	json_object_del(st, "metrics");
 	if (force && mqtt_cfg(q->m)->discovery)
 		ha_bank(mqtt_cfg(q->m), PACKAGE_VERSION, emit_retained, q->m);
 	mqtt_state(q->m, "bank", st, now, force);
