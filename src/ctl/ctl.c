@@ -1001,6 +1001,15 @@ unsigned ctl_server_clients(const struct ctl_server *s)
 	return s ? s->nclients : 0;
 }
 
+unsigned ctl_server_subscribers(const struct ctl_server *s)
+{
+	unsigned n = 0;
+
+	for (const struct ctl_client *c = s ? s->clients : NULL; c; c = c->next)
+		n += c->subscribed && !c->closing && !c->dead;
+	return n;
+}
+
 void ctl_server_set_idle_timeout(struct ctl_server *s, uint64_t usec)
 {
 	struct ctl_client *c, *next;

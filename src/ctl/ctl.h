@@ -102,6 +102,8 @@ void ctl_server_broadcast(struct ctl_server *s, json_t *msg);
 
 /* Connected clients right now. */
 unsigned ctl_server_clients(const struct ctl_server *s);
+/* ... of them subscribed, that a broadcast would reach. */
+unsigned ctl_server_subscribers(const struct ctl_server *s);
 
 /* Change the idle timeout (microseconds, > 0) for clients from now on and
  * for the current ones; the default is CTL_IDLE_TIMEOUT. */

@@ -1848,6 +1848,13 @@ const struct chain_battery *chain_battery(const struct chain *c, unsigned i)
 	return NULL;
 }
 
+const struct chain_battery *chain_port_batteries(const struct chain *c,
+						 unsigned port, unsigned *n)
+{
+	*n = port < c->nports ? c->ports[port].nbats : 0;
+	return *n ? &c->bats[c->ports[port].first] : NULL;
+}
+
 /* Every scanned port finished its first pass and found its batteries
  * (expect, or at least one): until then the bank is not all there (see
  * chain.h). */

@@ -129,6 +129,10 @@ unsigned chain_count(const struct chain *c);
  * at least one battery: the bank is not all there before. */
 bool chain_ready(const struct chain *c);
 const struct chain_battery *chain_battery(const struct chain *c, unsigned i);
+/* The batteries of one port, *n of them, in the numbering's order: port
+ * by port they are batteries 0 .. chain_count() - 1 (NULL, 0: none). */
+const struct chain_battery *chain_port_batteries(const struct chain *c,
+						 unsigned port, unsigned *n);
 const char *chain_port_name(const struct chain *c, unsigned port);
 const char *chain_port_device(const struct chain *c, unsigned port);
 const char *chain_protocol(const struct chain *c, unsigned port);

@@ -74,42 +74,40 @@ static void log_topology(uint32_t before, const struct bank *b)
 	}
 }
 
-/* Battery i's summary, made again only when its reading is new. */
-static const struct bank_summary *summary_of(struct daemon *d, unsigned i,
-					     const struct chain_battery *b)
+/* The fold's size holds the configuration's largest bank. */
+_Static_assert(CFG_MAX_BATTERIES <= BANK_MAX_BATTERIES,
+	       "the bank fold holds every battery");
+
+/* Every battery's latest reading into the fold, port by port in the
+ * chain's numbering: only those that changed are folded again. */
+static void bank_inputs(struct daemon *d)
 {
-	if (b->seq == 0 || d->summary_seq[i] != b->seq) {
-		bank_summarize(&b->reading, &d->summary[i]);
-		d->summary_seq[i] = b->seq;
+	unsigned k = 0;
+
+	for (unsigned p = 0; p < chain_port_count(d->chain); p++) {
+		unsigned m;
+		const struct chain_battery *b =
+			chain_port_batteries(d->chain, p, &m);
+
+		for (unsigned j = 0; j < m; j++, k++) {
+			struct bank_input in = {
+				.reading = &b[j].reading,
+				.valid = b[j].valid,
+				.stale = b[j].stale,
+				.last_good_us = b[j].last_good_us,
+				.temp_optional =
+					d->cfg->ports[b[j].port]
+						.charge_without_temperature,
+			};
+
+			bank_fold_set(&d->fold, k, &in, b[j].seq);
+		}
 	}
-	return &d->summary[i];
 }
 
-/* Every battery's latest reading, as the bank and the rules see it. */
-static unsigned bank_inputs(struct daemon *d, struct bank_input *in)
-{
-	unsigned n = chain_count(d->chain);
-
-	if (n > CFG_MAX_BATTERIES)
-		n = CFG_MAX_BATTERIES; /* the configuration refuses more */
-	for (unsigned i = 0; i < n; i++) {
-		const struct chain_battery *b = chain_battery(d->chain, i);
-		in[i] = (struct bank_input){
-			.reading = &b->reading,
-			.summary = summary_of(d, i, b),
-			.valid = b->valid,
-			.stale = b->stale,
-			.last_good_us = b->last_good_us,
-			.temp_optional = d->cfg->ports[b->port]
-						 .charge_without_temperature,
-		};
-	}
-	return n;
-}
-
-/* Recompute the bank from the chain; returns the topology warnings
- * before, for log_topology() once the outputs are driven. */
-static uint32_t bank_refresh(struct daemon *d)
+/* The chain's batteries into the fold (not yet folded); true if the
+ * bank may differ from the one made last. */
+static bool bank_take(struct daemon *d)
 {
 	const struct bank_limits lim = {
 		.string_current_abs = d->settings.string_current_tol,
@@ -118,14 +116,27 @@ static uint32_t bank_refresh(struct daemon *d)
 		.parallel_voltage = d->settings.parallel_voltage_tol,
 		.imbalance = d->settings.imbalance,
 	};
-	struct bank_input in[CFG_MAX_BATTERIES];
-	uint32_t warnings = d->bank.warnings;
-	unsigned n = bank_inputs(d, in);
 
-	bank_compute(&d->bank, in, n, d->cfg->series, &lim);
+	/* The configuration refuses more than CFG_MAX_BATTERIES; more
+	 * would leave the bank incomplete (bank.h), never allowed. */
+	bank_fold_begin(&d->fold, chain_count(d->chain), d->cfg->series, &lim);
+	bank_inputs(d);
+	return bank_fold_pending(&d->fold) ||
+	       chain_ready(d->chain) != d->bank_ready;
+}
+
+/* Bring the bank up to date with the chain; returns the topology
+ * warnings before, for log_topology() once the outputs are driven. */
+static uint32_t bank_refresh(struct daemon *d)
+{
+	uint32_t warnings = d->bank.warnings;
+
+	(void)bank_take(d);
+	bank_fold_end(&d->fold, &d->bank);
 	/* While discovery has not found every scanned port's batteries, the
 	 * bank is not all there: never allow on a part of it. */
-	if (!chain_ready(d->chain)) {
+	d->bank_ready = chain_ready(d->chain);
+	if (!d->bank_ready) {
 		d->bank.complete = false;
 		d->bank.stale = true;
 	}
@@ -204,11 +215,9 @@ static void monitor_report(struct daemon *d, unsigned ev)
 
 static void guard_input_from_bank(struct daemon *d, struct guard_input *in)
 {
-	struct bank_input bi[CFG_MAX_BATTERIES];
-	unsigned n = bank_inputs(d, bi);
 	struct monitor_output mo;
 
-	bank_guard_input(&d->bank, bi, n, d->last_complete_us, in);
+	bank_guard_input(&d->bank, d->last_complete_us, in);
 	monitor_output(&d->monitor, &mo);
 	in->soc_valid = isfinite(mo.soc);
 	in->soc = mo.soc;
@@ -269,7 +278,9 @@ void daemon_state_changed(struct daemon *d)
 	settings_to_guard(&d->settings, &d->cfg->protection,
 			  &d->guard_settings);
 	guard_set_settings(&d->guard, &d->guard_settings);
-	/* tolerances, or after a reload the chain itself */
+	/* tolerances, or after a reload the chain itself: all of it folded
+	 * again, whatever changed */
+	bank_fold_reset(&d->fold);
 	warnings = bank_refresh(d);
 
 	daemon_decide(d);
@@ -385,7 +396,9 @@ static void notify_status(struct daemon *d)
 	struct monitor_output mo;
 	uint64_t now = daemon_now(d);
 
-	if (now - d->last_status_us < STATUS_NOTIFY_USEC)
+	/* Not under systemd: nobody to tell (the words cost a poll's worth
+	 * of formatting). */
+	if (!d->notify_socket || now - d->last_status_us < STATUS_NOTIFY_USEC)
 		return;
 	d->last_status_us = now;
 	monitor_output(&d->monitor, &mo);
@@ -403,24 +416,43 @@ static void notify_status(struct daemon *d)
 		   amp, used, ttg, temp, status_word(d), port);
 }
 
+/* This loop turn already took the chain's batteries into the bank, the
+ * monitor and the lines (on_chain_update), and none changed since. */
+static bool chain_taken(struct daemon *d)
+{
+	uint64_t it = 0;
+
+	return sd_event_get_iteration(d->ev, &it) >= 0 &&
+	       it == d->chain_iteration && !bank_take(d);
+}
+
 static void on_chain_update(struct chain *c, bool scan_done, void *userdata)
 {
 	struct daemon *d = userdata;
 
-	uint32_t warnings = bank_refresh(d);
-	unsigned ev = monitor_update(d);
+	/* A scan ends right after its last battery's reading was taken, in
+	 * the same loop turn: the bank, the monitor and the lines are then
+	 * already what they would be made again from the same data at the
+	 * same time. Anything that changed is taken, as always. */
+	if (!scan_done || !chain_taken(d)) {
+		uint32_t warnings = bank_refresh(d);
+		unsigned ev = monitor_update(d);
 
-	/* The lines first; then the journal, the state file, the rest. */
-	daemon_decide(d);
-	log_topology(warnings, &d->bank);
-	monitor_report(d, ev);
-	notify_status(d);
+		/* The lines first; then the journal, the state file, the
+		 * rest. */
+		daemon_decide(d);
+		log_topology(warnings, &d->bank);
+		monitor_report(d, ev);
+		notify_status(d);
+		(void)sd_event_get_iteration(d->ev, &d->chain_iteration);
+	}
 	/* Subscribers and MQTT get the bank's status after every completed
-	 * scan: built once for both. */
+	 * scan: built once for both, and for subscribers only if there are
+	 * any (a client that only asks something does not get it). */
 	if (scan_done) {
 		json_t *st = NULL;
 
-		if (d->ctl && ctl_server_clients(d->ctl) > 0) {
+		if (d->ctl && ctl_server_subscribers(d->ctl) > 0) {
 			st = daemon_status(d);
 			ctl_server_broadcast(d->ctl, st);
 		}
@@ -669,6 +701,8 @@ int daemon_init(struct daemon *d, const struct cfg *cfg, char *err,
 
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
+	d->notify_socket = getenv("NOTIFY_SOCKET") != NULL;
+	d->chain_iteration = UINT64_MAX;
 	settings_default(&def);
 	settings_to_guard(&def, &cfg->protection, &d->guard_settings);
 	if (guard_settings_check(&d->guard_settings, err, errlen) < 0)

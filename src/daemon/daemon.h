@@ -40,10 +40,14 @@ struct daemon {
 	struct outputs *outputs;
 	struct remote *remote;
 	struct bank bank;
-	/* Each battery's bank_summarize(), made once per reading (by the
-	 * chain's seq: summary_seq), not at every bank refresh (#18). */
-	struct bank_summary summary[CFG_MAX_BATTERIES];
-	uint64_t summary_seq[CFG_MAX_BATTERIES];
+	/* The bank, folded again at a refresh only where a battery changed
+	 * (by the chain's seq and flags), and each reading summarized once
+	 * (#18); reset by daemon_state_changed() (a command, a reload). */
+	struct bank_fold fold;
+	bool bank_ready; /* chain_ready() when the bank was made */
+	/* The sd-event iteration that last took the chain's batteries
+	 * (on_chain_update); UINT64_MAX: none. */
+	uint64_t chain_iteration;
 	struct guard_settings guard_settings;
 	struct guard guard;
 	struct settings settings; /* run-time settings, Mode; persisted */
@@ -52,6 +56,7 @@ struct daemon {
 	struct store_report state_report; /* what the start found in it */
 	sd_event_source *decide_timer;    /* guard / LED wake-ups */
 	uint64_t last_status_us;          /* last STATUS= sent to systemd */
+	bool notify_socket; /* $NOTIFY_SOCKET: systemd listens for STATUS= */
 	uint64_t last_complete_us; /* the bank was last complete; 0 never */
 	uint64_t watchdog_us;      /* in force (wdog.h), 0 = off */
 	uint64_t watchdog_unit_us; /* WatchdogSec= ($WATCHDOG_USEC) */

@@ -57,7 +57,7 @@
  *		   &d->monitor, &report);   (key by key; see store.h)
  *	store_policy_init(&d->save, now_us);
  *
- * After every bank_compute() (each chain update), with b = &d->bank:
+ * After every bank refresh (each chain update), with b = &d->bank:
  *	struct monitor_input in = {
  *		.valid = b->complete, .voltage = b->voltage,
  *		.current = b->current, .capacity_ah = b->nominal_ah,

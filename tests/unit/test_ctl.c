@@ -547,6 +547,7 @@ START_TEST(test_slow_subscriber_dropped)
 	expect_line(slow, "{\"type\":\"subscribed\",\"on\":true}");
 	send_str(fast, "subscribe\n");
 	expect_line(fast, "{\"type\":\"subscribed\",\"on\":true}");
+	ck_assert_uint_eq(ctl_server_subscribers(srv), 2);
 	/* slow never reads again; 23 bytes a line, 256 KiB queue */
 	while (ctl_server_clients(srv) == 3) {
 		ck_assert_uint_lt(sent, 200000);
@@ -557,6 +558,7 @@ START_TEST(test_slow_subscriber_dropped)
 	}
 	/* dropped only once its queue was really full */
 	ck_assert_uint_gt(sent * 23, CTL_MAX_OUTPUT);
+	ck_assert_uint_eq(ctl_server_subscribers(srv), 1);
 	got += drain_events(fast);
 	ck_assert_uint_eq(got, sent);
 	/* slow was the one dropped: it sees only broadcasts, then the end */
@@ -884,8 +886,10 @@ START_TEST(test_idle_timeout)
 	struct client *sub = client_open();
 	struct client *idle;
 
+	ck_assert_uint_eq(ctl_server_subscribers(srv), 0); /* connected */
 	send_str(sub, "subscribe\n");
 	expect_line(sub, "{\"type\":\"subscribed\",\"on\":true}");
+	ck_assert_uint_eq(ctl_server_subscribers(srv), 1);
 	ctl_server_set_idle_timeout(srv, 1000);
 	idle = client_open();
 	expect_closed(idle);

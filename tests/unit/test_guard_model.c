@@ -7,7 +7,8 @@
  * A model of N batteries (what each one really is, and whether it
  * answers) drives the daemon's own pure pipeline every step, as the chain
  * and daemon.c do: bms_reading_check() on each answer, the freshness rule,
- * bank_compute(), bank_guard_input(), guard_step(). Settings change
+ * the incremental bank fold (checked against bank_compute() from scratch
+ * at every step), bank_guard_input(), guard_step(). Settings change
  * through every path the daemon has: settings_change() (`set`, `mode`),
  * settings_reset_checked() (reset-defaults), a restart with a new random
  * configuration (cfg_load_string) and the state file saved and loaded
@@ -83,6 +84,7 @@ struct battery {
 	bool impossible; /* its next answers carry an impossible value */
 	/* The chain's view, as chain.c keeps it. */
 	struct bms_reading published;
+	uint64_t seq; /* which publication published is */
 	bool valid;
 	uint64_t last_good_us;
 	bool temp_optional; /* its port: charge_without_temperature */
@@ -247,6 +249,9 @@ static void make_impossible(struct bms_reading *r)
 
 /* ---- the pipeline, as the chain and daemon.c run it ---------------------- */
 
+/* The chain's publication numbers (chain_battery.seq). */
+static uint64_t publications;
+
 static void poll_batteries(void)
 {
 	char why[96];
@@ -264,6 +269,7 @@ static void poll_batteries(void)
 			continue; /* rejected: counted, never data */
 		}
 		b->published = r;
+		b->seq = ++publications;
 		b->valid = true;
 		b->last_good_us = M.now;
 	}
@@ -292,18 +298,40 @@ static unsigned bank_inputs(struct bank_input *in)
 	return M.n;
 }
 
+/* The bank as daemon.c keeps it: folded again only where a battery
+ * changed. It must be the bank bank_compute() makes from scratch, to the
+ * bit: a stale fold would hide a changed battery from the rules. */
+static void fold_bank(const struct bank_input *in, unsigned n)
+{
+	static struct bank_fold fold;
+	struct bank scratch;
+
+	bank_compute(&scratch, in, n, M.series, NULL);
+	bank_fold_begin(&fold, n, M.series, NULL);
+	for (unsigned k = 0; k < n; k++)
+		bank_fold_set(&fold, k, &in[k], M.b[k].seq);
+	bank_fold_end(&fold, &M.bank);
+	if (memcmp(&scratch, &M.bank, sizeof(scratch)) != 0)
+		violated("fold",
+			 "the incrementally folded bank differs from "
+			 "the one computed from scratch (min cell "
+			 "%.3f / %.3f, complete %d / %d)",
+			 M.bank.min_cell_v, scratch.min_cell_v, M.bank.complete,
+			 scratch.complete);
+}
+
 static const struct guard_output *decide(void)
 {
 	struct guard_event ev[GUARD_MAX_EVENTS];
-	struct bank_input in[MAX_BATT];
+	struct bank_input in[MAX_BATT] = {0};
 	struct guard_input gi;
 	unsigned n = bank_inputs(in);
 	size_t nev;
 
-	bank_compute(&M.bank, in, n, M.series, NULL);
+	fold_bank(in, n);
 	if (M.bank.complete)
 		M.last_complete_us = M.now;
-	bank_guard_input(&M.bank, in, n, M.last_complete_us, &gi);
+	bank_guard_input(&M.bank, M.last_complete_us, &gi);
 	gi.soc_valid = M.soc_valid;
 	gi.soc = M.soc_valid ? M.soc : (double)NAN;
 	gi.mode_on = M.rt.mode_on;
