@@ -9,7 +9,7 @@ src_libsmallbms_a_SOURCES = \
 	src/common/reading.c src/common/reading.h \
 	src/common/number.c src/common/number.h \
 	src/common/tcpaddr.c src/common/tcpaddr.h \
-	src/common/log.c src/common/log.h src/common/wire.h \
+	src/common/log.c src/common/log.h src/common/wire.h src/common/evprio.h \
 	src/protocols/driver.c src/protocols/driver.h \
 	src/protocols/jbd.c src/protocols/jbd.h \
 	src/protocols/pylon.c src/protocols/pylon.h \

@@ -23,6 +23,7 @@
 
 #include "can_errors.h"
 #include "events.h"
+#include "evprio.h"
 #include "log.h"
 
 /* Journal: the link's state changed; the inverter's keep-alive. The
@@ -209,7 +210,9 @@ static int open_socket(struct can_link *l)
 		close(fd);
 		return -1;
 	}
-	if (sd_event_add_io(l->ev, &l->io, fd, EPOLLIN, on_readable, l) < 0) {
+	if (sd_event_add_io(l->ev, &l->io, fd, EPOLLIN, on_readable, l) < 0 ||
+	    sd_event_source_set_priority(l->io, EVPRIO_SERVICE) < 0) {
+		l->io = sd_event_source_disable_unref(l->io);
 		close(fd);
 		return -1;
 	}
@@ -361,6 +364,7 @@ struct can_link *canlink_new(sd_event *ev, const char *interface,
 	if (sd_event_add_time(ev, &l->timer, CLOCK_MONOTONIC,
 			      now + CANLINK_PERIOD_US, CANLINK_ACCURACY_US,
 			      on_tick, l) < 0 ||
+	    sd_event_source_set_priority(l->timer, EVPRIO_SERVICE) < 0 ||
 	    sd_event_source_set_enabled(l->timer, SD_EVENT_ON) < 0) {
 		snprintf(err, errlen, "cannot add the CAN timer");
 		canlink_free(l);

@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "evprio.h"
 #include "log.h"
 
 #ifndef PACKAGE_VERSION
@@ -671,8 +672,12 @@ static void client_new(struct ctl_server *s, int fd)
 	s->nclients++;
 	r = sd_event_add_io(s->ev, &c->io, fd, EPOLLIN, client_io, c);
 	if (r >= 0)
+		r = sd_event_source_set_priority(c->io, EVPRIO_SERVICE);
+	if (r >= 0)
 		r = sd_event_add_time(s->ev, &c->timer, CLOCK_MONOTONIC, 0, 0,
 				      client_timeout, c);
+	if (r >= 0)
+		r = sd_event_source_set_priority(c->timer, EVPRIO_SERVICE);
 	if (r < 0) {
 		log_err("control socket %s: cannot watch a client: %s", s->path,
 			strerror(-r));
@@ -732,12 +737,16 @@ static void accept_pause(struct ctl_server *s)
 	int r;
 
 	r = sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
-	if (r >= 0 && !s->retry)
+	if (r >= 0 && !s->retry) {
 		r = sd_event_add_time(s->ev, &s->retry, CLOCK_MONOTONIC,
 				      now + ACCEPT_RETRY_USEC, 0,
 				      on_accept_retry, s);
-	else if (r >= 0)
+		if (r >= 0)
+			r = sd_event_source_set_priority(s->retry,
+							 EVPRIO_SERVICE);
+	} else if (r >= 0) {
 		r = sd_event_source_set_time(s->retry, now + ACCEPT_RETRY_USEC);
+	}
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
 	if (r >= 0)
@@ -923,6 +932,8 @@ struct ctl_server *ctl_server_new(sd_event *ev, const char *path,
 	if (open_socket(s, err, errlen) < 0)
 		goto fail;
 	r = sd_event_add_io(ev, &s->listen, s->fd, EPOLLIN, on_accept, s);
+	if (r >= 0)
+		r = sd_event_source_set_priority(s->listen, EVPRIO_SERVICE);
 	if (r < 0) {
 		set_err(err, errlen, "cannot watch %s: %s", path, strerror(-r));
 		goto fail;

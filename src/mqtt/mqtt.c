@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "evprio.h"
 #include "log.h"
 
 #define MISC_PERIOD_US     1000000ULL
@@ -320,9 +321,11 @@ static void start_connect(struct mqtt *m)
 	if (fd >= 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF,
 				 &(int){SNDBUF_BYTES}, sizeof(int));
-	if (fd < 0 || sd_event_add_io(m->ev, &m->io, fd, EPOLLIN | EPOLLOUT,
-				      on_io, m) < 0) {
-		m->io = NULL;
+	if (fd < 0 ||
+	    sd_event_add_io(m->ev, &m->io, fd, EPOLLIN | EPOLLOUT, on_io, m) <
+		    0 ||
+	    sd_event_source_set_priority(m->io, EVPRIO_SERVICE) < 0) {
+		m->io = sd_event_source_disable_unref(m->io);
 		lost(m, "cannot watch the socket");
 		return;
 	}
@@ -541,9 +544,11 @@ struct mqtt *mqtt_new(sd_event *ev, const struct cfg_mqtt *cfg,
 	if (setup_client(m, err, errlen) < 0 ||
 	    sd_event_add_time(ev, &m->misc, CLOCK_MONOTONIC,
 			      now_us(m) + MISC_PERIOD_US, 0, on_misc, m) < 0 ||
+	    sd_event_source_set_priority(m->misc, EVPRIO_SERVICE) < 0 ||
 	    sd_event_source_set_enabled(m->misc, SD_EVENT_ON) < 0 ||
 	    sd_event_add_time(ev, &m->retry, CLOCK_MONOTONIC, 0, 0, on_retry,
 			      m) < 0 ||
+	    sd_event_source_set_priority(m->retry, EVPRIO_SERVICE) < 0 ||
 	    sd_event_source_set_enabled(m->retry, SD_EVENT_OFF) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "mqtt: cannot add a timer");

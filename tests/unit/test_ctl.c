@@ -17,12 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl.h"
+#include "evprio.h"
 
 #ifndef PACKAGE_VERSION
 #error "PACKAGE_VERSION is not defined: build with config.h"
@@ -865,6 +867,69 @@ START_TEST(test_null_answer)
 }
 END_TEST
 
+/* ---- the loop's priorities (evprio.h) ---------------------------------- */
+
+/* Stands for a battery port: what the handler had been called for when
+ * the port's data was dispatched. */
+static int calls_at_port = -1;
+
+static int on_port(sd_event_source *s, int fd, uint32_t revents, void *u)
+{
+	eventfd_t v;
+
+	(void)eventfd_read(fd, &v);
+	calls_at_port = calls;
+	return 0;
+}
+
+/* Makes the port readable, one turn after the client's request became
+ * pending: with equal priorities the request, pending longer, would go
+ * first. */
+static int on_kick(sd_event_source *s, int fd, uint32_t revents, void *u)
+{
+	eventfd_t v;
+
+	(void)eventfd_read(fd, &v);
+	ck_assert_int_eq(eventfd_write(*(int *)u, 1), 0);
+	return 0;
+}
+
+/* A battery's answer is handled before a control request that was
+ * already waiting: clients cannot hold back a decision (#18). */
+START_TEST(test_protection_before_clients)
+{
+	struct client *c = client_open();
+	int port = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sd_event_source *ps = NULL, *ks = NULL;
+
+	ck_assert_int_ge(port, 0);
+	ck_assert_int_ge(kick, 0);
+	ck_assert_int_ge(sd_event_add_io(ev, &ps, port, EPOLLIN, on_port, NULL),
+			 0);
+	ck_assert_int_ge(sd_event_source_set_priority(ps, EVPRIO_PROTECT), 0);
+	ck_assert_int_ge(
+		sd_event_add_io(ev, &ks, kick, EPOLLIN, on_kick, &port), 0);
+	ck_assert_int_ge(
+		sd_event_source_set_priority(ks, SD_EVENT_PRIORITY_IMPORTANT),
+		0);
+	calls = 0;
+	calls_at_port = -1;
+	ck_assert_int_eq(send(c->fd, "echo x\n", 7, MSG_NOSIGNAL), 7);
+	ck_assert_int_eq(eventfd_write(kick, 1), 0);
+	pump();
+	ck_assert_int_eq(calls, 1); /* the request was answered... */
+	ck_assert_msg(calls_at_port == 0,
+		      "the port's data waited for a client's request");
+	expect_line(c, "{\"type\":\"echo\",\"argv\":[\"echo\",\"x\"]}");
+	sd_event_source_disable_unref(ps);
+	sd_event_source_disable_unref(ks);
+	close(port);
+	close(kick);
+	client_close(c);
+}
+END_TEST
+
 START_TEST(test_half_close)
 {
 	struct client *c = client_open();
@@ -1071,6 +1136,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(tc, test_admin_slots_reserved);
 	tcase_add_test(tc, test_null_answer);
 	tcase_add_test(tc, test_half_close);
+	tcase_add_test(tc, test_protection_before_clients);
 	tcase_add_test(tc, test_idle_timeout);
 	tcase_add_test(tc, test_socket_file);
 	tcase_add_test(tc, test_live_socket_refuses);
