@@ -11,7 +11,8 @@ STRESS="$top_builddir/tests/tools/ctlstress"
 WATCH="$top_builddir/tests/tools/linewatch"
 T=$(mktemp -d)
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+BENCH_CLEAN="" # more to remove at exit (a directory outside $T)
+trap 'for p in $pids; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T" $BENCH_CLEAN' EXIT
 
 ports() { "$CTL" --socket "$T/s.sock" ports --json; }
 scans() { ports 2>/dev/null | jq '.ports[0].scans'; }
