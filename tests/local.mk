@@ -224,6 +224,8 @@ E2E_TESTS += tests/e2e/mqtt.sh tests/e2e/mqtt_auth.sh tests/e2e/mqtt_tls.sh test
 	tests/e2e/mqtt_silent.sh tests/e2e/mqtt_stuck.sh
 TESTS += $(E2E_TESTS)
 dist_noinst_SCRIPTS += $(E2E_TESTS) tests/e2e/lib.sh tests/jq_strict.sh
+# wait_until and holds, for the e2e tests, tests/vm, tests/systemd, tests/pi.
+EXTRA_DIST += tests/lib/poll.sh
 dist_noinst_SCRIPTS += tests/e2e/mqtt_lib.sh
 EXTRA_DIST += tests/data
 tests_unit_test_wdog_SOURCES = tests/unit/test_wdog.c

@@ -41,14 +41,11 @@ command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
 # "jq -e" with no input value fails (tests/jq_strict.sh).
 . "$(dirname "$0")/../jq_strict.sh"
 
-# wait_until SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds.
-wait_until() {
-	deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
+# wait_until SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds
+# (tests/lib/poll.sh).
+POLL_S=0.05
+# shellcheck source=tests/lib/poll.sh
+. "$(dirname "$0")/../lib/poll.sh"
 
 # start_sim ARGS...: run bmssim, wait for READY, set SIM_PTY (the first
 # line) and SIM_PTYS (every line). Ptys are given to the daemon through

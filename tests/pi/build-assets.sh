@@ -6,10 +6,10 @@
 #                       suite; an uncompressed Image, qemu boots it as is)
 #   ASSETS/$ABI/dtb     the upstream bcm2837-rpi-3-b.dtb of that package
 #   ASSETS/$ABI/initramfs.cpio.gz  busybox-static (arm64), tests/pi/init,
-#                       tests/pi/guest.sh, the modules for the dwc2 USB host
-#                       and ftdi_sio, DAEMON and CTL with the arm64 shared
-#                       libraries they need (from ROOT, the cross leg's
-#                       multiarch root)
+#                       tests/pi/guest.sh, tests/lib/poll.sh, the modules
+#                       for the dwc2 USB host and ftdi_sio, DAEMON and CTL
+#                       with the arm64 shared libraries they need (from
+#                       ROOT, the cross leg's multiarch root)
 # The kernel and busybox are fetched with ROOT's apt (arm64 is one of its
 # architectures: scripts/ci/cross.sh arm64 added it) and cached by kernel
 # version; the initramfs is rebuilt when any file in it changed (cheap).
@@ -112,6 +112,7 @@ build_initramfs() {
 	cp "$A/busybox" "$d/bin/busybox"
 	cp "$PI_DIR/init" "$d/init"
 	cp "$PI_DIR/guest.sh" "$d/guest.sh"
+	cp "$PI_DIR/../lib/poll.sh" "$d/poll.sh"
 	chmod 755 "$d/init"
 	cp "$A"/modules/*.ko "$d/lib/modules/"
 	cp "$A/modules.list" "$d/modules.list"
@@ -130,7 +131,7 @@ build_initramfs() {
 }
 
 sum_inputs() {
-	cat "$0" "$PI_DIR/init" "$PI_DIR/guest.sh" "$DAEMON" "$CTL" "$A/modules.list" | cksum
+	cat "$0" "$PI_DIR/init" "$PI_DIR/guest.sh" "$PI_DIR/../lib/poll.sh" "$DAEMON" "$CTL" "$A/modules.list" | cksum
 }
 
 if [ ! -f "$A/version" ] || [ ! -s "$A/Image" ]; then

@@ -91,22 +91,12 @@ last_level() { levels "$1" | awk '{ print $NF }'; }
 
 # --- deadlines and failures -------------------------------------------
 
-wait_until() {
-	deadline=$(($(ms) + $1 * 1000))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(ms)" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
-holds() {
-	deadline=$(($(ms) + $1 * 1000))
-	shift
-	while [ "$(ms)" -lt "$deadline" ]; do
-		"$@" >/dev/null 2>&1 || return 1
-		sleep 0.05
-	done
-}
+# wait_until SECONDS COMMAND..., holds SECONDS COMMAND...: polled every
+# 50 ms (tests/lib/poll.sh, put next to this file in the initramfs by
+# build-assets.sh).
+POLL_S=0.05
+# shellcheck source=tests/lib/poll.sh
+. /poll.sh
 # A failed check ends the scenario (a subshell): exit 1.
 fail() {
 	echo "FAIL: $*"

@@ -65,7 +65,7 @@ cp -a "$ROOT" "$R"
 mkdir -p "$R/sbsd/modules"
 cp "$DEB" "$R/tmp/"
 cp "$ASSETS/modules/usbserial.ko" "$ASSETS/modules/ftdi_sio.ko" "$R/sbsd/modules/"
-cp "$top_builddir/tests/bmssim/bmssim" "$HERE/guest.sh" "$R/sbsd/"
+cp "$top_builddir/tests/bmssim/bmssim" "$HERE/guest.sh" "$SRC/tests/lib/poll.sh" "$R/sbsd/"
 mount -t proc proc "$R/proc"
 trap 'umount "$R/proc" 2>/dev/null || true' EXIT
 chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \

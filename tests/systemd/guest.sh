@@ -23,15 +23,11 @@ report() {
 	printf "\\$(printf %03o "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 	sleep 60
 }
-# wait_until SECONDS COMMAND...: poll every 100 ms.
-wait_until() {
-	d=$(($(ms) + $1 * 1000))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(ms)" -lt "$d" ] || return 1
-		sleep 0.1
-	done
-}
+# wait_until SECONDS COMMAND...: poll every 100 ms (tests/lib/poll.sh,
+# copied next to this file by check-systemd.sh).
+POLL_S=0.1
+# shellcheck source=tests/lib/poll.sh
+. $S/poll.sh
 bad() { echo "FAIL: $*"; return 1; }
 
 # --- the Pi's header on gpio-sim (as tests/vm/guest.sh) ----------------

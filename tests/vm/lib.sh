@@ -63,33 +63,20 @@ command -v jq >/dev/null || fail "jq is not installed on the host"
 # "jq -e" with no input value fails (tests/jq_strict.sh).
 . "$top_srcdir/tests/jq_strict.sh"
 
-# ms: milliseconds of the monotonic-enough wall clock, for deadlines.
+# ms: milliseconds of the wall clock, for deadlines tied to the
+# simulator's clock (sim_left, sim_before: file times are wall clock).
 ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # to_ms SECONDS: "2", "0.3" -> milliseconds.
 to_ms() { awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'; }
 
 # wait_until SECONDS COMMAND...: poll every 20 ms until COMMAND succeeds;
-# false when the deadline passes first.
-wait_until() {
-	deadline=$(($(ms) + $(to_ms "$1")))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(ms)" -lt "$deadline" ] || return 1
-		sleep 0.02
-	done
-}
-
-# holds SECONDS COMMAND...: COMMAND keeps succeeding for SECONDS (polled
-# every 20 ms); false at the first time it does not.
-holds() {
-	deadline=$(($(ms) + $(to_ms "$1")))
-	shift
-	while [ "$(ms)" -lt "$deadline" ]; do
-		"$@" >/dev/null 2>&1 || return 1
-		sleep 0.02
-	done
-}
+# false when the deadline passes first. holds SECONDS COMMAND...: COMMAND
+# keeps succeeding for SECONDS (polled every 20 ms); false at the first
+# time it does not. (tests/lib/poll.sh, read over 9p like this file.)
+POLL_S=0.02
+# shellcheck source=tests/lib/poll.sh
+. "$top_srcdir/tests/lib/poll.sh"
 
 # --- the simulated Raspberry Pi header (gpio-sim) ---------------------
 
