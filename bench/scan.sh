@@ -10,7 +10,8 @@
 # both ways, 10 bits per byte) and one answer delay per request.
 # Cases: Pylontech at 9600 baud (1, 4, 16 packs, 16 with a stack read);
 # one JK legacy pack and 8 JK-PB packs at their 115200 baud; 8 Seplos v3
-# packs (Modbus RTU, four reads a pack) at 19200; one Daly pack
+# packs (Modbus RTU, four reads a pack) at 19200; one JBD pack (16
+# cells, two requests a scan) at 9600 baud; one Daly pack
 # (16 cells) at 9600 baud, whose cell answer is 16 frames of which the
 # daemon needs 6 (bmssim sends an answer whole after its wire time, so
 # all 16 arrive, and count, before the scan can end).
@@ -30,6 +31,8 @@ run_case() { # N DELAY-MS STACK(yes/no) [PROTOCOL [BAUD]]
 	jk-pb) layout="--packs $n --address-base 1 --cells 16 --temps 5" ;;
 	seplos-v3) layout="--packs $n --address-base 1 --cells 16 --temps 6" ;;
 	daly) # one pack per port, no addressing
+		layout="--cells 16 --temps 2" addresses="" ;;
+	jbd) # one pack per port, no addressing (basic info, then cells)
 		layout="--cells 16 --temps 2" addresses="" ;;
 	*) layout="--packs $n --address-base 1 --cells 15 --temps 5" ;;
 	esac
@@ -80,4 +83,5 @@ want jk && run_case 1 100 no jk 115200
 want jk-pb && run_case 8 100 no jk-pb 115200
 want seplos-v3 && run_case 8 100 no seplos-v3 19200
 want daly && run_case 1 100 no daly 9600
+want jbd && run_case 1 100 no jbd 9600
 exit 0
