@@ -6,8 +6,9 @@
 #   RS485 bus (bmssim --baud; no answer delay, so the daemon's turnaround
 #   counts as much as it can on a real line) quiet, then under 1,000
 #   requests/s of each read command from one client (tests/tools/ctlstress
-#   rate): the slowdown is the mean scan time under load / quiet (goal: at
-#   most 1.02 for "batteries"), and the daemon's share of one core.
+#   rate): the slowdown is the mean scan time under load / the mean of the
+#   quiet windows just before and after it (goal: at most 1.02 for
+#   "batteries"), and the daemon's share of one core.
 #   (Without line timing the figure measures the machine's wake-up
 #   latency instead: a busier daemon wakes faster, and a loaded scan came
 #   out 2.4 times faster than the quiet one.)
@@ -17,7 +18,8 @@
 #   read, and again after POLLS battery polls (default 100000).
 # 30 s per case: with 10 s (7-8 scans) one run said 1.050 for
 # "batteries" and the next two, with 30 s, 0.962 and 0.989; the quiet
-# scan alone moved 3.4 % between runs.
+# scan alone moved 3.4 % between runs, hence a quiet window on either
+# side of each loaded one.
 # Usage: bench/load.sh [SECONDS-PER-CASE [POLLS]]   (make bench)
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -64,6 +66,10 @@ stop() {
 echo "bench/load.sh: $N Pylontech packs, $BAUD baud, $SECS s per case"
 hz=$(getconf CLK_TCK)
 start "--baud $BAUD"
+# A quiet window before every loaded one and one after the last: each
+# loaded window is compared with the mean of the quiet windows on either
+# side of it, so a drift of the machine over the run (3.4 % between two
+# runs' single quiet windows) does not count as the load's.
 quiet=$(scan_mean)
 echo "$quiet" | awk '{ printf "load: quiet: scan %.1f ms\n", $1 }'
 for req in status batteries ports "battery 1" history settings; do
@@ -76,12 +82,15 @@ for req in status batteries ports "battery 1" history settings; do
 	c1=$(cpu_ticks $d)
 	t1=$(date +%s%N)
 	wait $st || { cat "$T/rate.out"; echo "bench/load.sh: ctlstress failed"; exit 1; }
+	after=$(scan_mean)
 	goal=""
 	[ "$req" = batteries ] && goal=" (goal <= 1.02)"
-	echo "$busy $quiet $c0 $c1 $t0 $t1 $hz" | awk -v req="$req" \
+	echo "$busy $quiet $after $c0 $c1 $t0 $t1 $hz" | awk -v req="$req" \
 		-v rate="$(cat "$T/rate.out")" -v goal="$goal" '{
-		printf "load: under 1000 \"%s\"/s (%s): scan %.1f ms, slowdown %.3f%s; daemon %.0f %% of a core\n",
-			req, rate, $1, $1 / $2, goal, ($4 - $3) / $7 / (($6 - $5) / 1e9) * 100 }'
+		q = ($2 + $3) / 2
+		printf "load: under 1000 \"%s\"/s (%s): scan %.1f ms, quiet around it %.1f and %.1f ms, slowdown %.3f%s; daemon %.0f %% of a core\n",
+			req, rate, $1, $2, $3, $1 / q, goal, ($5 - $4) / $8 / (($7 - $6) / 1e9) * 100 }'
+	quiet=$after
 done
 stop
 
