@@ -21,9 +21,11 @@
  * The order is strict: a source of the first group that is pending at
  * every turn would starve the second. Only a port flooded faster than the
  * loop drains it can do that (a pty or a TCP gateway; a serial line at
- * 115200 baud brings a byte per 87 us at most, in chunks); the control
- * socket then waits, while the decisions and the watchdog go on. The
- * other way round, the clients could hold back a disconnect.
+ * 115200 baud brings a byte per 87 us at most, in chunks), so a port that
+ * was readable RX_BURST times in RX_WINDOW_US rests for the rest of that
+ * window (chain.c; test_chain's flood case) and the control socket gets
+ * its turn. The other way round, the clients could hold back a
+ * disconnect.
  */
 #ifndef SMALLBMS_EVPRIO_H
 #define SMALLBMS_EVPRIO_H

@@ -355,6 +355,8 @@ static json_t *port_json(const struct chain *c, unsigned i, uint64_t now_us)
 			    json_integer((json_int_t)st.tx_bytes));
 	json_object_set_new(o, "rx_bytes",
 			    json_integer((json_int_t)st.rx_bytes));
+	json_object_set_new(o, "rx_pauses",
+			    json_integer((json_int_t)st.rx_pauses));
 	json_object_set_new(o, "last_scan_requests",
 			    json_integer((json_int_t)st.last_scan_requests));
 	json_object_set_new(o, "last_scan_bytes",

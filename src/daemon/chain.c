@@ -29,6 +29,22 @@
 #define REOPEN_BACKOFF_MAX_US (30ULL * 1000000)
 #define RX_CAP                (2 * DRV_MAX_FRAME)
 
+/*
+ * A port is read at EVPRIO_PROTECT, above the control socket (evprio.h).
+ * One that is readable at every loop turn (a gateway or a pty pouring
+ * bytes faster than they are read) would then keep "smallbmsctl mode off"
+ * from ever being read. After RX_BURST reads within RX_WINDOW_US the port
+ * rests for the rest of that window; the kernel keeps its bytes meanwhile.
+ * No line comes near it: a full-speed USB adapter (CH340, CP210x, FT232R)
+ * hands over at most one chunk per 1 ms USB frame, an FTDI one per
+ * latency-timer period (1 ms at the least), and a request and its answer
+ * are a few reads. A line that did reach it would only be read up to
+ * 100 ms later, its bytes kept.
+ */
+#define RX_WINDOW_US          (100 * USEC_PER_MSEC)
+#define RX_BURST              400
+#define RX_PAUSE_LOG_EVERY_US (60ULL * 1000000)
+
 struct chain_port;
 
 /* A "once" step (model, serial) that failed this many polls in a row is
@@ -136,7 +152,9 @@ struct chain_port {
 	char last_error[256];  /* to log open errors once */
 	char adapter[128];     /* the adapter's USB serial number, "" unknown */
 	uint64_t reopen_at_us; /* no open attempt before this */
-	uint64_t backoff_us;   /* doubles per failure, capped */
+	uint64_t pause_logged_us;    /* when a read pause was last logged */
+	unsigned long pauses_logged; /* stats.rx_pauses then */
+	uint64_t backoff_us;         /* doubles per failure, capped */
 	uint64_t scan_start_us;
 	uint64_t activity_us;              /* last request sent or answered */
 	unsigned long scan_start_requests; /* stats at the scan's start */
@@ -483,6 +501,44 @@ static void port_close(struct chain_port *p)
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
 
+/* A read pause (RX_BURST) ended: counted, and logged at most once a
+ * minute with the count since, so a flood cannot fill the journal. */
+static int on_rx_resumed(sd_event_source *s, void *userdata)
+{
+	struct chain_port *p = userdata;
+	uint64_t now = now_us(p->chain);
+
+	(void)s;
+	p->stats.rx_pauses++;
+	if (p->pause_logged_us &&
+	    now - p->pause_logged_us < RX_PAUSE_LOG_EVERY_US)
+		return 0;
+	log_warn("port %s: readable more than %u times in %llu ms, reading "
+		 "paused for the rest of that time (%lu time(s) since the "
+		 "last message): a flood of bytes, or a gateway sending "
+		 "them one by one",
+		 p->cfg->name, RX_BURST,
+		 (unsigned long long)(RX_WINDOW_US / USEC_PER_MSEC),
+		 p->stats.rx_pauses - p->pauses_logged);
+	p->pause_logged_us = now;
+	p->pauses_logged = p->stats.rx_pauses;
+	return 0;
+}
+
+static int port_watch(struct chain_port *p)
+{
+	int r = sd_event_add_io(p->chain->ev, &p->io, p->tp->fd, EPOLLIN,
+				on_readable, p);
+
+	if (r >= 0)
+		r = sd_event_source_set_ratelimit(p->io, RX_WINDOW_US,
+						  RX_BURST);
+	if (r >= 0)
+		r = sd_event_source_set_ratelimit_expire_callback(
+			p->io, on_rx_resumed);
+	return r;
+}
+
 /* The configured device, or the adapter found by its USB serial number
  * (looked up at every attempt: it may have been plugged in meanwhile). */
 static struct transport *port_transport(struct chain_port *p, char *err,
@@ -535,8 +591,7 @@ static bool port_open(struct chain_port *p)
 		snprintf(p->last_error, sizeof(p->last_error), "%s", err);
 		return false;
 	}
-	r = sd_event_add_io(p->chain->ev, &p->io, p->tp->fd, EPOLLIN,
-			    on_readable, p);
+	r = port_watch(p);
 	if (r < 0) {
 		log_err("port %s: cannot watch %s: %s", p->cfg->name,
 			p->tp->path, strerror(-r));

@@ -61,6 +61,9 @@ struct chain_port_stats {
 	uint64_t scan_us_total; /* of all completed scans */
 	unsigned long requests; /* requests sent (retries too) */
 	unsigned long long tx_bytes, rx_bytes;
+	/* Times reading paused: readable too often in a short time (chain.c
+	 * RX_BURST), a flood that would otherwise starve the clients. */
+	unsigned long rx_pauses;
 	/* The last completed scan alone: requests and bytes both ways. */
 	unsigned long last_scan_requests;
 	unsigned long long last_scan_bytes;

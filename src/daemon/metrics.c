@@ -305,6 +305,8 @@ static const struct scalar port_scalars[] = {
 	C("requests", "port_requests_total", "Requests sent."),
 	C("tx_bytes", "port_transmit_bytes_total", "Bytes sent."),
 	C("rx_bytes", "port_receive_bytes_total", "Bytes received."),
+	C("rx_pauses", "port_receive_pauses_total",
+	  "Times reading paused: the port was readable too often (a flood)."),
 	C("scan_time_total", "port_scan_seconds_total",
 	  "Time spent in completed scans."),
 	G("last_scan", "port_last_scan_seconds",

@@ -11,16 +11,20 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "chain.h"
 #include "daly.h"
+#include "evprio.h"
 #include "jkpb.h"
 #include "log.h"
 #include "pylon.h"
@@ -1084,6 +1088,99 @@ START_TEST(missing_device_is_retried_not_fatal)
 }
 END_TEST
 
+/* ---- a port that never runs dry (evprio.h, chain.c RX_BURST) ---------- */
+
+static unsigned service_runs;
+
+static int on_service(sd_event_source *s, int fd, uint32_t revents,
+		      void *userdata)
+{
+	eventfd_t v;
+
+	(void)s;
+	(void)revents;
+	(void)userdata;
+	(void)eventfd_read(fd, &v);
+	service_runs++;
+	return 0;
+}
+
+/* The gateway's side: fill the socket until the kernel takes no more, so
+ * the port stays readable however much it reads. */
+static void flood(int fd)
+{
+	static const uint8_t junk[65536];
+
+	while (send(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+		;
+}
+
+/* A listening TCP socket on 127.0.0.1 as the port's gateway. */
+static int gateway_listen(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	snprintf(fx.cfg.ports[0].device, CFG_PATH_LEN, "tcp://127.0.0.1:%u",
+		 ntohs(a.sin_port));
+	return l;
+}
+
+/* A gateway pours bytes faster than the port reads them. The port is read
+ * before the control socket (evprio.h), so without a limit the control
+ * socket would never be served and "mode off" could not get through; the
+ * port must rest now and then, and say so. */
+START_TEST(a_flooding_port_does_not_starve_the_service_sources)
+{
+	int l = gateway_listen(), g, efd;
+	sd_event_source *svc = NULL;
+	unsigned turns = 0;
+
+	start_chain();
+	/* The port opens and connects (at the chain's first tick). */
+	for (unsigned i = 0; (g = accept(l, NULL, NULL)) < 0 && i < 200; i++)
+		run_for(10);
+	ck_assert_int_ge(g, 0);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ck_assert_int_ge(efd, 0);
+	ck_assert_int_ge(
+		sd_event_add_io(fx.ev, &svc, efd, EPOLLIN, on_service, NULL),
+		0);
+	ck_assert_int_ge(sd_event_source_set_priority(svc, EVPRIO_SERVICE), 0);
+	service_runs = 0;
+	flood(g);
+	ck_assert_int_eq(eventfd_write(efd, 1), 0);
+	/* Without the limit the port is ready at every turn: 20,000 turns
+	 * read 160 MB and the service source never runs. */
+	while (service_runs == 0 && turns++ < 20000) {
+		sd_event_run(fx.ev, 100000);
+		flood(g);
+	}
+	ck_assert_msg(service_runs == 1,
+		      "a service source waited %u loop turns behind a port "
+		      "that stayed readable",
+		      turns);
+	/* ...and only once the port had the loop for a while: it was read
+	 * at every turn until then (the flood did reach it). */
+	ck_assert_msg(turns > 100, "the port held the loop %u turns", turns);
+	ck_assert(port_stats().open);
+	/* The pause ends with its window, and is counted. */
+	for (turns = 0; port_stats().rx_pauses == 0 && turns < 200; turns++)
+		sd_event_run(fx.ev, 10000);
+	ck_assert_uint_ge(port_stats().rx_pauses, 1);
+	sd_event_source_disable_unref(svc);
+	close(efd);
+	close(g);
+	close(l);
+}
+END_TEST
+
 START_TEST(stall_detection_for_the_watchdog)
 {
 	uint64_t now;
@@ -1897,6 +1994,12 @@ static Suite *chain_suite(void)
 	tcase_add_test(tc,
 		       low_cell_in_a_stack_answer_reaches_the_callback_at_once);
 	tcase_add_test(tc, alarm_query_answered_once_is_required);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flood");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, a_flooding_port_does_not_starve_the_service_sources);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");
