@@ -85,6 +85,6 @@ done
 awk '{ c[$2] = $(NF - 4) } END {
 	lo = hi = c["N=1:"]
 	for (k in c) { if (c[k] < lo) lo = c[k]; if (c[k] > hi) hi = c[k] }
-	printf "cost: 50 / 1 batteries = %.2f, highest / lowest of 1, 20, 50 = %.2f (goal <= 1.20); at 50: %d (goal <= 30000)\n",
+	printf "cost: 50 / 1 batteries = %.3f, highest / lowest of 1, 20, 50 = %.3f (goal <= 1.20); at 50: %d (goal <= 30000)\n",
 		c["N=50:"] / c["N=1:"], hi / lo, c["N=50:"]
 }' "$T/results"

@@ -152,6 +152,9 @@ struct chain_port {
 	char last_error[256];  /* to log open errors once */
 	char adapter[128];     /* the adapter's USB serial number, "" unknown */
 	uint64_t reopen_at_us; /* no open attempt before this */
+	sd_event_source *pause;      /* ends a read pause (RX_BURST) */
+	uint64_t rx_window_us;       /* start of the current read window */
+	unsigned rx_reads;           /* reads in it */
 	uint64_t pause_logged_us;    /* when a read pause was last logged */
 	unsigned long pauses_logged; /* stats.rx_pauses then */
 	uint64_t backoff_us;         /* doubles per failure, capped */
@@ -489,6 +492,8 @@ static void port_close(struct chain_port *p)
 {
 	p->io = sd_event_source_disable_unref(p->io);
 	p->timer = sd_event_source_disable_unref(p->timer);
+	p->pause = sd_event_source_disable_unref(p->pause);
+	p->rx_reads = 0;
 	transport_close(p->tp);
 	p->tp = NULL;
 	/* A candidate cut off by the port's loss is asked again. */
@@ -501,18 +506,15 @@ static void port_close(struct chain_port *p)
 static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 		       void *userdata);
 
-/* A read pause (RX_BURST) ended: counted, and logged at most once a
- * minute with the count since, so a flood cannot fill the journal. */
-static int on_rx_resumed(sd_event_source *s, void *userdata)
+/* Log a read pause at most once a minute, with the count since, so a
+ * flood cannot fill the journal. */
+static void rx_pause_log(struct chain_port *p)
 {
-	struct chain_port *p = userdata;
 	uint64_t now = now_us(p->chain);
 
-	(void)s;
-	p->stats.rx_pauses++;
 	if (p->pause_logged_us &&
 	    now - p->pause_logged_us < RX_PAUSE_LOG_EVERY_US)
-		return 0;
+		return;
 	log_warn("port %s: readable more than %u times in %llu ms, reading "
 		 "paused for the rest of that time (%lu time(s) since the "
 		 "last message): a flood of bytes, or a gateway sending "
@@ -522,21 +524,60 @@ static int on_rx_resumed(sd_event_source *s, void *userdata)
 		 p->stats.rx_pauses - p->pauses_logged);
 	p->pause_logged_us = now;
 	p->pauses_logged = p->stats.rx_pauses;
+}
+
+static int on_rx_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct chain_port *p = userdata;
+
+	(void)s;
+	(void)usec;
+	if (p->io)
+		(void)sd_event_source_set_enabled(p->io, SD_EVENT_ON);
 	return 0;
 }
 
-static int port_watch(struct chain_port *p)
+/* Turn the port's reading off until `until`. If the timer to turn it
+ * back on cannot be had, reading goes on: a flood read is better than a
+ * port never read again. */
+static void rx_pause(struct chain_port *p, uint64_t until)
 {
-	int r = sd_event_add_io(p->chain->ev, &p->io, p->tp->fd, EPOLLIN,
-				on_readable, p);
+	int r;
 
-	if (r >= 0)
-		r = sd_event_source_set_ratelimit(p->io, RX_WINDOW_US,
-						  RX_BURST);
-	if (r >= 0)
-		r = sd_event_source_set_ratelimit_expire_callback(
-			p->io, on_rx_resumed);
-	return r;
+	if (!p->pause)
+		r = sd_event_add_time(p->chain->ev, &p->pause, CLOCK_MONOTONIC,
+				      until, 1000, on_rx_resume, p);
+	else {
+		r = sd_event_source_set_time(p->pause, until);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(p->pause,
+							SD_EVENT_ONESHOT);
+	}
+	if (r < 0) {
+		log_err("port %s: cannot pause a flood: %s", p->cfg->name,
+			strerror(-r));
+		return;
+	}
+	(void)sd_event_source_set_enabled(p->io, SD_EVENT_OFF);
+	p->stats.rx_pauses++;
+	rx_pause_log(p);
+}
+
+/* Count a read in the current RX_WINDOW_US; false when it is one too
+ * many and the port now rests until the window ends. The loop's cached
+ * time (no clock read per answer: this is on every poll's path). */
+static bool rx_allowed(struct chain_port *p)
+{
+	uint64_t now = now_us(p->chain);
+
+	if (now - p->rx_window_us >= RX_WINDOW_US) {
+		p->rx_window_us = now;
+		p->rx_reads = 0;
+	}
+	if (++p->rx_reads <= RX_BURST)
+		return true;
+	rx_pause(p, p->rx_window_us + RX_WINDOW_US);
+	return false;
 }
 
 /* The configured device, or the adapter found by its USB serial number
@@ -591,7 +632,8 @@ static bool port_open(struct chain_port *p)
 		snprintf(p->last_error, sizeof(p->last_error), "%s", err);
 		return false;
 	}
-	r = port_watch(p);
+	r = sd_event_add_io(p->chain->ev, &p->io, p->tp->fd, EPOLLIN,
+			    on_readable, p);
 	if (r < 0) {
 		log_err("port %s: cannot watch %s: %s", p->cfg->name,
 			p->tp->path, strerror(-r));
@@ -1535,6 +1577,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents,
 	struct chain_port *p = userdata;
 	ssize_t n;
 
+	if (!rx_allowed(p))
+		return 0;
 	if (p->rxlen == sizeof(p->rx))
 		p->rxlen = 0; /* a flood of garbage: start over */
 	n = transport_read(p->tp, p->rx + p->rxlen, sizeof(p->rx) - p->rxlen);
@@ -1778,10 +1822,20 @@ static void port_adopt(struct chain_port *np, struct chain_port *op)
 	port_abandon_scan(op);
 	np->tp = op->tp;
 	np->io = op->io;
+	/* A read pause in progress comes along: left behind, its timer
+	 * would be freed with op and the port never read again. */
+	np->pause = op->pause;
+	np->rx_window_us = op->rx_window_us;
+	np->rx_reads = op->rx_reads;
+	np->pause_logged_us = op->pause_logged_us;
+	np->pauses_logged = op->pauses_logged;
 	op->tp = NULL;
 	op->io = NULL;
+	op->pause = NULL;
 	if (np->io)
 		sd_event_source_set_userdata(np->io, np);
+	if (np->pause)
+		sd_event_source_set_userdata(np->pause, np);
 	if (np->tp)
 		port_set_phase(np, PHASE_IDLE);
 	np->stats = op->stats;

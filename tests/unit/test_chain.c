@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -1181,6 +1182,52 @@ START_TEST(a_flooding_port_does_not_starve_the_service_sources)
 }
 END_TEST
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A reload while a flooded port rests keeps the port (same [port]): its
+ * pause ends as it would have, and the port is read again. */
+START_TEST(a_reload_during_a_read_pause_keeps_the_port_read)
+{
+	static struct cfg same;
+	int l = gateway_listen(), g;
+	unsigned long long before;
+	unsigned turns;
+	char err[256];
+
+	start_chain();
+	for (unsigned i = 0; (g = accept(l, NULL, NULL)) < 0 && i < 200; i++)
+		run_for(10);
+	ck_assert_int_ge(g, 0);
+	for (turns = 0; port_stats().rx_pauses == 0 && turns < 20000; turns++) {
+		flood(g);
+		sd_event_run(fx.ev, 100000);
+	}
+	ck_assert_uint_eq(port_stats().rx_pauses, 1); /* resting now */
+	same = fx.cfg;
+	fx.chain = chain_reconfigure(fx.chain, &same, err, sizeof(err));
+	ck_assert_msg(fx.chain != NULL, "%s", err);
+	ck_assert_uint_eq(port_stats().opens, 1); /* the transport was kept */
+	before = port_stats().rx_bytes;
+	/* Past the window, the gateway still pouring (a request's flush
+	 * drops what waited). */
+	for (uint64_t t0 = now_ms(), t = t0; t - t0 < 300; t = now_ms()) {
+		flood(g);
+		sd_event_run(fx.ev, 5000);
+	}
+	ck_assert_msg(port_stats().rx_bytes > before,
+		      "the port was not read again after a reload during "
+		      "its pause");
+	close(g);
+	close(l);
+}
+END_TEST
+
 START_TEST(stall_detection_for_the_watchdog)
 {
 	uint64_t now;
@@ -2000,6 +2047,7 @@ static Suite *chain_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, a_flooding_port_does_not_starve_the_service_sources);
+	tcase_add_test(tc, a_reload_during_a_read_pause_keeps_the_port_read);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");
