@@ -1133,21 +1133,29 @@ static int gateway_listen(void)
 	return l;
 }
 
+/* Start the chain and take its port's connection (made at its first
+ * tick) on listening socket l: the gateway's side. */
+static int gateway_accept(int l)
+{
+	int g;
+
+	start_chain();
+	for (unsigned i = 0; (g = accept(l, NULL, NULL)) < 0 && i < 200; i++)
+		run_for(10);
+	ck_assert_int_ge(g, 0);
+	return g;
+}
+
 /* A gateway pours bytes faster than the port reads them. The port is read
  * before the control socket (evprio.h), so without a limit the control
  * socket would never be served and "mode off" could not get through; the
  * port must rest now and then, and say so. */
 START_TEST(a_flooding_port_does_not_starve_the_service_sources)
 {
-	int l = gateway_listen(), g, efd;
+	int l = gateway_listen(), g = gateway_accept(l), efd;
 	sd_event_source *svc = NULL;
 	unsigned turns = 0;
 
-	start_chain();
-	/* The port opens and connects (at the chain's first tick). */
-	for (unsigned i = 0; (g = accept(l, NULL, NULL)) < 0 && i < 200; i++)
-		run_for(10);
-	ck_assert_int_ge(g, 0);
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ck_assert_int_ge(efd, 0);
 	ck_assert_int_ge(
@@ -1195,15 +1203,11 @@ static uint64_t now_ms(void)
 START_TEST(a_reload_during_a_read_pause_keeps_the_port_read)
 {
 	static struct cfg same;
-	int l = gateway_listen(), g;
+	int l = gateway_listen(), g = gateway_accept(l);
 	unsigned long long before;
 	unsigned turns;
 	char err[256];
 
-	start_chain();
-	for (unsigned i = 0; (g = accept(l, NULL, NULL)) < 0 && i < 200; i++)
-		run_for(10);
-	ck_assert_int_ge(g, 0);
 	for (turns = 0; port_stats().rx_pauses == 0 && turns < 20000; turns++) {
 		flood(g);
 		sd_event_run(fx.ev, 100000);
